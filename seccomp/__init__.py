@@ -1,0 +1,23 @@
+"""seccomp: fast, complete and safe bindings for libseccomp.
+
+Build a filter, export it, or load it::
+
+    import errno, seccomp
+    with seccomp.Filter(seccomp.Action.ALLOW) as f:
+        f.add_rule(seccomp.Action.ERRNO(errno.EPERM), "ptrace")
+        f.load()
+"""
+from ._core import (Cond, InvalidArgumentError, Program, SeccompError, UnsupportedError)
+from ._enums import Action, Arch, Attr, Op
+from ._filter import Filter
+from ._info import (action_available, api_level, library_version, native_arch, set_api_level,
+                    syscall_name, syscall_number)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Filter", "Program", "Cond", "Action", "Arch", "Op", "Attr",
+    "SeccompError", "InvalidArgumentError", "UnsupportedError",
+    "syscall_number", "syscall_name", "native_arch", "library_version", "api_level",
+    "set_api_level", "action_available",
+]

@@ -1,0 +1,201 @@
+"""`Filter`: a seccomp filter built rule by rule, exported or loaded."""
+from __future__ import annotations
+
+import contextlib
+from typing import IO, Any, Iterator, Optional, Tuple, Union
+
+from . import _core
+from ._core import Cond, Program, UnsupportedError
+from ._enums import Action, Arch, Attr
+
+__all__ = ["Filter", "Program"]
+
+Output = Union[int, IO[Any], None]
+
+
+class Filter(_core.Context):
+    """A seccomp filter: a default action and rules that override it for some syscalls.
+
+    >>> f = Filter(Action.ALLOW)
+    >>> f.add_rule(Action.ERRNO(errno.EPERM), "ptrace")
+    >>> f.add_rule(Action.KILL_PROCESS, "socket", Cond(0, Op.EQ, socket.AF_PACKET))
+    >>> bpf = f.export_bpf()
+
+    TSYNC is on by default, so `load()` filters every thread of the process (where the
+    kernel or library cannot, the filter is made without it). The C context is freed when
+    the object is collected, on `release()`, or when the ``with`` block ends. A filter may be
+    used from several threads: each call holds the filter's lock.
+
+    Inherited from the core: ``add_rule(action, syscall, *conditions)``,
+    ``add_rule_exact(...)``, ``merge(other)``, ``load()``, ``release()``,
+    ``syscall_priority(syscall, priority)``, ``precompute()`` and the transaction calls.
+    """
+
+    def __init__(self, default_action: int, *, tsync: bool = True) -> None:
+        self._want_tsync = tsync
+        if tsync:
+            self._enable_tsync()
+
+    def _enable_tsync(self) -> None:
+        try:
+            self.attr_set(Attr.CTL_TSYNC, 1)
+        except UnsupportedError:
+            pass  # old kernel or library: single-thread load, as libseccomp-golang does
+
+    def __repr__(self) -> str:
+        if self.released:
+            return "<Filter released>"
+        arches = ",".join(str(a) for a in self.arches)
+        return "<Filter default=%s arches=%s tsync=%s>" % (self.default_action, arches, self.tsync)
+
+    def __enter__(self) -> "Filter":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    def reset(self, default_action: Optional[int] = None) -> None:
+        """Remove every rule, architecture and attribute setting; the default action stays
+        unless a new one is given. TSYNC is set again if the filter was made with it."""
+        if default_action is None:
+            default_action = self.default_action
+        self._reset(default_action)
+        if self._want_tsync:
+            self._enable_tsync()
+
+    # -- export --------------------------------------------------------------------------
+
+    def export_bpf(self, file: Output = None) -> Optional[bytes]:
+        """The BPF program as bytes, or written to *file* (a file object or an fd)."""
+        if file is None:
+            return self.export_bpf_bytes()
+        _write_to(file, self.export_bpf_fd, self.export_bpf_bytes)
+        return None
+
+    def export_pfc(self, file: Output = None) -> Optional[str]:
+        """libseccomp's pseudo filter code as text, or written to *file* (file object or fd)."""
+        if file is None:
+            return self.export_pfc_str()
+        _write_to(file, self.export_pfc_fd, lambda: self.export_pfc_str().encode())
+        return None
+
+    def compile(self) -> Program:
+        """The filter as a `Program`: its BPF and the seccomp(2) flags its attributes ask for.
+
+        ``Program.load()`` makes no libseccomp call and allocates nothing, so it can run
+        between fork() and exec() and is faster than `load()`, which regenerates the BPF."""
+        flags = 0
+        if self.tsync:
+            flags |= _core.FILTER_FLAGS["TSYNC"]
+        if self.log:
+            flags |= _core.FILTER_FLAGS["LOG"]
+        if self.ssb:
+            flags |= _core.FILTER_FLAGS["SPEC_ALLOW"]
+        if self.has_notify_rules:
+            flags |= _core.FILTER_FLAGS["NEW_LISTENER"]
+            if self.tsync:
+                flags |= _core.FILTER_FLAGS["TSYNC_ESRCH"]
+            if _core.HAVE_LIBSECCOMP_2_6 and self.wait_kill:
+                flags |= _core.FILTER_FLAGS["WAIT_KILLABLE_RECV"]
+        return Program(self.export_bpf_bytes(), flags, self.no_new_privs)
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator["Filter"]:
+        """``with f.transaction():`` commits the changes made in the block, or rejects them
+        all if it raises (libseccomp >= 2.6)."""
+        self.transaction_start()
+        try:
+            yield self
+        except BaseException:
+            self.transaction_reject()
+            raise
+        self.transaction_commit()
+
+    # -- architectures -------------------------------------------------------------------
+
+    def add_arch(self, arch: Union[Arch, int, str]) -> None:
+        """Cover another architecture (rules added later apply to it). Adding one that is
+        already there does nothing."""
+        self.arch_add(Arch(arch), True)
+
+    def remove_arch(self, arch: Union[Arch, int, str]) -> None:
+        """Stop covering an architecture. Removing one that is not there does nothing."""
+        self.arch_remove(Arch(arch), True)
+
+    def has_arch(self, arch: Union[Arch, int, str]) -> bool:
+        """Whether the filter covers an architecture."""
+        return bool(self.arch_exist(Arch(arch)))
+
+    @property
+    def arches(self) -> Tuple[Arch, ...]:
+        """The architectures the filter covers."""
+        return tuple(a for a in Arch.known() if self.arch_exist(a))
+
+    # -- attributes as properties ----------------------------------------------------------
+
+    @property
+    def default_action(self) -> Action:
+        """The action for syscalls no rule matches (fixed; `reset()` changes it)."""
+        return Action(self.attr_get(Attr.ACT_DEFAULT))
+
+    @property
+    def bad_arch_action(self) -> Action:
+        """The action for syscalls of an architecture the filter does not cover."""
+        return Action(self.attr_get(Attr.ACT_BADARCH))
+
+    @bad_arch_action.setter
+    def bad_arch_action(self, action: int) -> None:
+        self.attr_set(Attr.ACT_BADARCH, action)
+
+
+
+def _flag(attr: Attr, doc: str) -> property:
+    def get(self: Filter) -> bool:
+        return bool(self.attr_get(attr))
+
+    def set_(self: Filter, value: bool) -> None:
+        self.attr_set(attr, int(bool(value)))
+
+    return property(get, set_, doc=doc)
+
+
+def _number(attr: Attr, doc: str) -> property:
+    def get(self: Filter) -> int:
+        return int(self.attr_get(attr))
+
+    def set_(self: Filter, value: int) -> None:
+        self.attr_set(attr, value)
+
+    return property(get, set_, doc=doc)
+
+
+Filter.no_new_privs = _flag(Attr.CTL_NNP, "Set no_new_privs when loading (default True).")
+Filter.tsync = _flag(Attr.CTL_TSYNC, "Synchronise every thread of the process on load.")
+Filter.log = _flag(Attr.CTL_LOG, "Log every action but ALLOW (SECCOMP_FILTER_FLAG_LOG).")
+Filter.ssb = _flag(Attr.CTL_SSB, "Leave the Speculative Store Bypass mitigation off.")
+Filter.api_tskip = _flag(Attr.API_TSKIP, "Accept rules for syscall -1 (for tracers).")
+Filter.raw_rc = _flag(Attr.API_SYSRAWRC, "Report the kernel's own errno from load().")
+Filter.wait_kill = _flag(Attr.CTL_WAITKILL,
+                         "Notification waits are killable only (libseccomp >= 2.6).")
+Filter.optimize = _number(Attr.CTL_OPTIMIZE,
+                          "Filter optimisation: 1 priority-sorted (default), 2 binary tree.")
+
+
+def _write_to(file: Output, write_fd: Any, make_bytes: Any) -> None:
+    """Write an export to an fd directly, or through a file object's fileno() or write()."""
+    if isinstance(file, int) and not isinstance(file, bool):
+        write_fd(file)
+        return
+    try:
+        fd = file.fileno()  # type: ignore[union-attr]
+    except (AttributeError, OSError, ValueError):
+        fd = None
+    if fd is not None:
+        file.flush()  # type: ignore[union-attr]
+        write_fd(fd)
+        return
+    data = make_bytes()
+    try:
+        file.write(data)  # type: ignore[union-attr]
+    except TypeError:
+        file.write(data.decode())  # type: ignore[union-attr]

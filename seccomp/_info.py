@@ -1,0 +1,50 @@
+"""Syscall names and numbers on any architecture, versions and what the kernel supports."""
+from __future__ import annotations
+
+from typing import Tuple, Union
+
+from . import _core
+from ._enums import Action, Arch
+
+__all__ = ["syscall_number", "syscall_name", "native_arch", "library_version", "api_level",
+           "set_api_level", "action_available"]
+
+ArchLike = Union[Arch, int, str]
+
+
+def syscall_number(name: str, arch: ArchLike = Arch.NATIVE) -> int:
+    """The number of syscall *name* on *arch* (default: native).
+
+    Negative numbers are libseccomp's pseudo-syscalls: names an architecture multiplexes
+    (``socket`` on x86 goes through ``socketcall``) or does not have."""
+    return _core.syscall_resolve_name(name, int(Arch(arch)))
+
+
+def syscall_name(number: int, arch: ArchLike = Arch.NATIVE) -> str:
+    """The name of syscall *number* on *arch* (default: native)."""
+    return _core.syscall_resolve_num(number, int(Arch(arch)))
+
+
+def native_arch() -> Arch:
+    """The architecture this process runs on."""
+    return Arch.native()
+
+
+def library_version() -> Tuple[int, int, int]:
+    """The version of the libseccomp library in use, as (major, minor, micro)."""
+    return _core.version()
+
+
+def api_level() -> int:
+    """libseccomp's API level: what the library and the running kernel support together."""
+    return _core.api_get()
+
+
+def set_api_level(level: int) -> None:
+    """Force libseccomp's API level for this process (for testing older behaviour)."""
+    _core.api_set(level)
+
+
+def action_available(action: int) -> bool:
+    """Whether the running kernel supports an action (ERRNO and TRACE data is ignored)."""
+    return _core.action_available(Action(action))

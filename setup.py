@@ -1,0 +1,57 @@
+"""Build the compiled core: every src_c/*.pyx becomes the extension seccomp.<name>.
+
+libseccomp is found with pkg-config; SECCOMP_PREFIX=/path points the build at another
+installation (its include/ and lib/ directories) instead.
+"""
+import glob
+import os
+import shlex
+import subprocess
+import sys
+
+from setuptools import Extension, setup
+
+INSTALL_HINT = """
+libseccomp (with its headers) was not found. Install it first:
+    Debian/Ubuntu:  apt-get install libseccomp-dev pkg-config
+    Fedora/RHEL:    dnf install libseccomp-devel pkgconf-pkg-config
+    Alpine:         apk add libseccomp-dev pkgconf
+or set SECCOMP_PREFIX to a prefix holding include/seccomp.h and lib/libseccomp.so.
+"""
+
+
+def libseccomp_flags():
+    prefix = os.environ.get("SECCOMP_PREFIX")
+    if prefix:
+        libdir = next((d for d in (os.path.join(prefix, "lib64"), os.path.join(prefix, "lib"))
+                       if os.path.isdir(d)), os.path.join(prefix, "lib"))
+        return {"include_dirs": [os.path.join(prefix, "include")], "library_dirs": [libdir],
+                "libraries": ["seccomp"], "runtime_library_dirs": [libdir]}
+    try:
+        out = subprocess.run(["pkg-config", "--cflags", "--libs", "libseccomp"],
+                             check=True, capture_output=True, text=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        sys.exit(INSTALL_HINT)
+    flags = {"include_dirs": [], "library_dirs": [], "libraries": []}
+    for tok in shlex.split(out):
+        key = {"-I": "include_dirs", "-L": "library_dirs", "-l": "libraries"}.get(tok[:2])
+        if key:
+            flags[key].append(tok[2:])
+    return flags
+
+
+def extensions():
+    from Cython.Build import cythonize
+
+    flags = libseccomp_flags()
+    flags["include_dirs"].append("src_c")
+    exts = [
+        Extension("seccomp." + os.path.splitext(os.path.basename(pyx))[0], [pyx],
+                  extra_compile_args=["-O2", "-Wno-unused-function"], **flags)
+        for pyx in sorted(glob.glob("src_c/*.pyx"))
+    ]
+    return cythonize(exts, language_level=3, include_path=["src_c"],
+                     compiler_directives={"embedsignature": True})
+
+
+setup(ext_modules=extensions())

@@ -1,0 +1,856 @@
+# cython: language_level=3, boundscheck=False, wraparound=False
+"""The compiled core of `seccomp`: libseccomp's C API with its handles, return codes and locks.
+
+Everything here holds a C handle, makes the C call and turns the return code into an
+exception (in `_raise`, the one place that does). The friendly API lives in the pure-Python
+layer (`seccomp.Filter`, the enums); this module never imports it.
+"""
+import os
+
+from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_AS_STRING
+from cpython.pythread cimport (PyThread_type_lock, PyThread_allocate_lock, PyThread_free_lock,
+                               PyThread_acquire_lock, PyThread_release_lock, NOWAIT_LOCK,
+                               WAIT_LOCK)
+from libc.errno cimport EINVAL, EEXIST, EACCES, ENOSYS, EOPNOTSUPP, ESRCH, EBADF
+from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int64_t
+from libc.stdlib cimport free
+from libc.string cimport memcpy
+
+from libseccomp cimport *
+
+
+# ---------------------------------------------------------------------------------------------
+# Exceptions
+# ---------------------------------------------------------------------------------------------
+
+class SeccompError(OSError, RuntimeError):
+    """A libseccomp or kernel call failed; `errno` says why.
+
+    It is also a RuntimeError, so code written for libseccomp's own Python module, which
+    raises RuntimeError, still catches it.
+    """
+
+
+class InvalidArgumentError(SeccompError, ValueError):
+    """An argument was invalid: an unknown syscall, action, architecture, operator or an
+    out-of-range value, or a filter used after release() or merge()."""
+
+
+class UnsupportedError(SeccompError):
+    """The libseccomp library or the running kernel lacks what was asked for."""
+
+
+cdef dict _ERRNO_CLASS = {EINVAL: InvalidArgumentError, EBADF: InvalidArgumentError,
+                          EOPNOTSUPP: UnsupportedError, ENOSYS: UnsupportedError}
+
+
+cdef int _raise(int err, str message) except -1:
+    """Raise the exception for a positive errno: the single place errors are made."""
+    if err < 0:
+        err = -err
+    raise _ERRNO_CLASS.get(err, SeccompError)(err, message)
+
+
+cdef inline str _strerror(int err):
+    return os.strerror(err if err > 0 else -err)
+
+
+cdef int _invalid(str message) except -1:
+    return _raise(EINVAL, message)
+
+
+# ---------------------------------------------------------------------------------------------
+# Versions
+# ---------------------------------------------------------------------------------------------
+
+def version():
+    """The (major, minor, micro) version of the libseccomp library in use."""
+    cdef const scmp_version *v = seccomp_version()
+    if v == NULL:
+        return (SCMP_VER_MAJOR, SCMP_VER_MINOR, SCMP_VER_MICRO)
+    return (v.major, v.minor, v.micro)
+
+
+#: The libseccomp version the core was compiled against.
+COMPILED_VERSION = (SCMP_VER_MAJOR, SCMP_VER_MINOR, SCMP_VER_MICRO)
+
+cdef bint _HAVE_2_6 = SCMPY_HAVE_2_6 and version() >= (2, 6, 0)
+
+#: True where the libseccomp 2.6 calls (export_bpf_mem, transactions, precompute) exist.
+HAVE_LIBSECCOMP_2_6 = _HAVE_2_6
+
+
+cdef int _needs(str what, tuple needed) except -1:
+    return _raise(ENOSYS, "%s needs libseccomp >= %s (this is %s)" % (
+        what, ".".join(map(str, needed)), ".".join(map(str, version()))))
+
+
+def api_get():
+    """The libseccomp API level (what the library and kernel support, 1 to 7)."""
+    return seccomp_api_get()
+
+
+def api_set(level):
+    """Force the libseccomp API level (mostly for testing)."""
+    if not isinstance(level, int) or isinstance(level, bool) or not 0 <= level <= 0xFFFFFFFF:
+        _invalid("API level must be a non-negative integer, not %r" % (level,))
+    cdef int rc = seccomp_api_set(<unsigned int>level)
+    if rc < 0:
+        _raise(rc, "cannot set API level %d: %s" % (level, _strerror(rc)))
+
+
+# ---------------------------------------------------------------------------------------------
+# Architectures, actions, syscalls
+# ---------------------------------------------------------------------------------------------
+
+#: libseccomp's architecture names and tokens (the kernel's AUDIT_ARCH values).
+ARCH_TOKENS = {
+    "x86": SCMP_ARCH_X86, "x86_64": SCMP_ARCH_X86_64, "x32": SCMP_ARCH_X32,
+    "arm": SCMP_ARCH_ARM, "aarch64": SCMP_ARCH_AARCH64, "loongarch64": SCMP_ARCH_LOONGARCH64,
+    "m68k": SCMP_ARCH_M68K, "mips": SCMP_ARCH_MIPS, "mips64": SCMP_ARCH_MIPS64,
+    "mips64n32": SCMP_ARCH_MIPS64N32, "mipsel": SCMP_ARCH_MIPSEL,
+    "mipsel64": SCMP_ARCH_MIPSEL64, "mipsel64n32": SCMP_ARCH_MIPSEL64N32,
+    "ppc": SCMP_ARCH_PPC, "ppc64": SCMP_ARCH_PPC64, "ppc64le": SCMP_ARCH_PPC64LE,
+    "s390": SCMP_ARCH_S390, "s390x": SCMP_ARCH_S390X, "parisc": SCMP_ARCH_PARISC,
+    "parisc64": SCMP_ARCH_PARISC64, "riscv64": SCMP_ARCH_RISCV64,
+    "sh": SCMP_ARCH_SH, "sheb": SCMP_ARCH_SHEB,
+}
+cdef dict _ARCH_NAMES = {tok: name for name, tok in ARCH_TOKENS.items()}
+#: Architectures that only libseccomp 2.6 knows.
+ARCHES_2_6 = frozenset({"loongarch64", "m68k", "sh", "sheb"})
+
+
+def arch_native():
+    """The token of the architecture this process runs on."""
+    return seccomp_arch_native()
+
+
+def arch_name(uint32_t token):
+    """libseccomp's name for an architecture token ('native' for 0)."""
+    if token == 0:
+        return "native"
+    return _ARCH_NAMES.get(token) or "unknown architecture 0x%08x" % token
+
+
+cdef uint32_t _arch_token(object arch) except? 0xFFFFFFFF:
+    """Validate an architecture token (0 means native)."""
+    if not isinstance(arch, int) or isinstance(arch, bool):
+        raise TypeError("architecture must be an Arch or an int token, not %s"
+                        % type(arch).__name__)
+    if arch == 0:
+        return seccomp_arch_native()
+    if arch not in _ARCH_NAMES:
+        _invalid("unknown architecture token %r" % (arch,))
+    if not _HAVE_2_6 and _ARCH_NAMES[arch] in ARCHES_2_6:
+        _needs("architecture %s" % _ARCH_NAMES[arch], (2, 6, 0))
+    return <uint32_t>arch
+
+
+def arch_resolve_name(str name):
+    """The token of a libseccomp architecture name, or InvalidArgumentError."""
+    cdef uint32_t tok = seccomp_arch_resolve_name(name.encode())
+    if tok == 0:
+        _invalid("unknown architecture %r" % (name,))
+    return tok
+
+
+cdef uint32_t _ERRNO_BASE = 0x00050000U
+cdef uint32_t _TRACE_BASE = 0x7ff00000U
+cdef dict _ACTION_NAMES = {
+    SCMP_ACT_KILL_PROCESS: "KILL_PROCESS", SCMP_ACT_KILL_THREAD: "KILL_THREAD",
+    SCMP_ACT_TRAP: "TRAP", SCMP_ACT_NOTIFY: "NOTIFY", SCMP_ACT_LOG: "LOG",
+    SCMP_ACT_ALLOW: "ALLOW",
+}
+#: The plain actions by name (ERRNO and TRACE carry data and are made by their functions).
+ACTIONS = {name: value for value, name in _ACTION_NAMES.items()}
+
+
+cdef inline bint _action_ok(uint32_t a):
+    return a in _ACTION_NAMES or (a & 0xFFFF0000U) == _ERRNO_BASE or (a & 0xFFFF0000U) == _TRACE_BASE
+
+
+def describe_action(uint32_t action):
+    """A readable name for an action value: 'ALLOW', 'ERRNO(1)', 'TRACE(7)'."""
+    if action in _ACTION_NAMES:
+        return _ACTION_NAMES[action]
+    if (action & 0xFFFF0000U) == _ERRNO_BASE:
+        return "ERRNO(%d)" % (action & 0xFFFF)
+    if (action & 0xFFFF0000U) == _TRACE_BASE:
+        return "TRACE(%d)" % (action & 0xFFFF)
+    _invalid("invalid action 0x%x" % action)
+
+
+cdef uint32_t _action(object action) except? 0xFFFFFFFF:
+    """Validate an action value; the checks libseccomp does, with a message naming the value."""
+    if not isinstance(action, int) or isinstance(action, bool):
+        raise TypeError("action must be an Action or an int, not %s" % type(action).__name__)
+    if not 0 <= action <= 0xFFFFFFFF or not _action_ok(<uint32_t>action):
+        _invalid("invalid action %r (0x%x)" % (action, action & 0xFFFFFFFFFFFFFFFF))
+    return <uint32_t>action
+
+
+# Name -> number for the native architecture, filled on first use; numbers never change.
+cdef dict _native_syscalls = {}
+
+
+cdef int _syscall_nr(object syscall) except? -1:
+    """A rule's syscall: a name (native architecture, as seccomp_rule_add expects) or number."""
+    cdef int nr
+    if isinstance(syscall, str):
+        try:
+            return _native_syscalls[syscall]
+        except KeyError:
+            pass
+        nr = seccomp_syscall_resolve_name((<str>syscall).encode())
+        if nr == __NR_SCMP_ERROR:
+            _invalid("syscall %r is not known on %s" % (syscall, arch_name(seccomp_arch_native())))
+        _native_syscalls[syscall] = nr
+        return nr
+    if isinstance(syscall, int) and not isinstance(syscall, bool):
+        if not -0x80000000 <= syscall <= 0x7FFFFFFF:
+            _invalid("syscall number %r is out of range" % (syscall,))
+        return syscall
+    if isinstance(syscall, bytes):
+        return _syscall_nr((<bytes>syscall).decode())
+    raise TypeError("syscall must be a name or a number, not %s" % type(syscall).__name__)
+
+
+def syscall_resolve_name(name, arch=0):
+    """The number of a syscall name on an architecture (0: native); libseccomp's negative
+    pseudo-numbers for syscalls an architecture multiplexes or lacks."""
+    if isinstance(name, bytes):
+        name = (<bytes>name).decode()
+    if not isinstance(name, str):
+        raise TypeError("syscall name must be a str, not %s" % type(name).__name__)
+    if arch == 0:
+        return _syscall_nr(name)
+    cdef uint32_t tok = _arch_token(arch)
+    cdef int nr = seccomp_syscall_resolve_name_arch(tok, (<str>name).encode())
+    if nr == __NR_SCMP_ERROR:
+        _invalid("syscall %r is not known on %s" % (name, arch_name(tok)))
+    return nr
+
+
+def syscall_resolve_name_rewrite(str name, arch=0):
+    """Like syscall_resolve_name, with the rewriting libseccomp applies in filters (e.g. a
+    socketcall-multiplexed syscall on x86 becomes socketcall)."""
+    cdef uint32_t tok = _arch_token(arch)
+    cdef int nr = seccomp_syscall_resolve_name_rewrite(tok, name.encode())
+    if nr == __NR_SCMP_ERROR:
+        _invalid("syscall %r is not known on %s" % (name, arch_name(tok)))
+    return nr
+
+
+def syscall_resolve_num(num, arch=0):
+    """The name of a syscall number on an architecture (0: native)."""
+    cdef uint32_t tok = _arch_token(arch)
+    if not isinstance(num, int) or isinstance(num, bool):
+        raise TypeError("syscall number must be an int, not %s" % type(num).__name__)
+    if not -0x80000000 <= num <= 0x7FFFFFFF:
+        _invalid("syscall number %r is out of range" % (num,))
+    cdef char *name = seccomp_syscall_resolve_num_arch(tok, <int>num)
+    if name == NULL:
+        _invalid("syscall number %d is not known on %s" % (num, arch_name(tok)))
+    try:
+        return (<bytes>name).decode()
+    finally:
+        free(name)
+
+
+# ---------------------------------------------------------------------------------------------
+# Conditions
+# ---------------------------------------------------------------------------------------------
+
+cdef tuple _OP_NAMES = (None, "NE", "LT", "LE", "EQ", "GE", "GT", "MASKED_EQ")
+#: The comparison operators by name.
+OPERATORS = {name: i for i, name in enumerate(_OP_NAMES) if name}
+
+
+cdef uint64_t _datum(object value, str which) except? 0:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError("condition %s must be an int, not %s" % (which, type(value).__name__))
+    if not 0 <= value <= 0xFFFFFFFFFFFFFFFF:
+        _invalid("condition %s %r is out of range 0..2**64-1 (use Cond.cmp32 for a signed "
+                 "32-bit argument)" % (which, value))
+    return <uint64_t>value
+
+
+cdef class Cond:
+    """A comparison of one syscall argument, checked when it is made.
+
+    ``Cond(arg, op, value, value2=0)``: argument index 0-5, an `Op`, and 64-bit operands in
+    libseccomp's order: for ``Op.MASKED_EQ`` *value* is the mask and *value2* the value the
+    masked argument must equal.
+    """
+    cdef readonly unsigned int arg
+    cdef readonly int op
+    cdef readonly uint64_t value
+    cdef readonly uint64_t value2
+
+    def __init__(self, arg, op, value, value2=0):
+        if not isinstance(arg, int) or isinstance(arg, bool):
+            raise TypeError("argument index must be an int, not %s" % type(arg).__name__)
+        if not 0 <= arg <= 5:
+            _invalid("argument index %r is out of range 0-5" % (arg,))
+        if not isinstance(op, int) or isinstance(op, bool):
+            raise TypeError("operator must be an Op, not %s" % type(op).__name__)
+        if not 1 <= op <= 7:
+            _invalid("unknown comparison operator %r" % (op,))
+        self.arg = arg
+        self.op = op
+        self.value = _datum(value, "value")
+        self.value2 = _datum(value2, "value2")
+
+    @classmethod
+    def cmp32(cls, arg, op, value, value2=0):
+        """A condition on a 32-bit argument (libseccomp's SCMP_CMP32): operands from
+        -2**31 to 2**32-1 are taken modulo 2**32, so ``-1`` means ``0xffffffff``."""
+        for which, v in (("value", value), ("value2", value2)):
+            if isinstance(v, int) and not isinstance(v, bool) and not -0x80000000 <= v <= 0xFFFFFFFF:
+                _invalid("32-bit condition %s %r is out of range -2**31..2**32-1" % (which, v))
+        if isinstance(value, int) and not isinstance(value, bool):
+            value &= 0xFFFFFFFF
+        if isinstance(value2, int) and not isinstance(value2, bool):
+            value2 &= 0xFFFFFFFF
+        return cls(arg, op, value, value2)
+
+    @property
+    def datum_a(self):
+        """libseccomp's name for `value`."""
+        return self.value
+
+    @property
+    def datum_b(self):
+        """libseccomp's name for `value2`."""
+        return self.value2
+
+    def __repr__(self):
+        tail = ", %#x" % self.value2 if self.value2 or self.op == SCMP_CMP_MASKED_EQ else ""
+        return "Cond(%d, Op.%s, %#x%s)" % (self.arg, _OP_NAMES[self.op], self.value, tail)
+
+    def __eq__(self, other):
+        if not isinstance(other, Cond):
+            return NotImplemented
+        cdef Cond o = <Cond>other
+        return (self.arg == o.arg and self.op == o.op and self.value == o.value
+                and self.value2 == o.value2)
+
+    def __hash__(self):
+        return hash((self.arg, self.op, self.value, self.value2))
+
+    def __reduce__(self):
+        return (type(self), (self.arg, self.op, self.value, self.value2))
+
+
+# ---------------------------------------------------------------------------------------------
+# Filter context
+# ---------------------------------------------------------------------------------------------
+
+cdef dict _ATTR_NAMES = {
+    SCMP_FLTATR_ACT_DEFAULT: "ACT_DEFAULT", SCMP_FLTATR_ACT_BADARCH: "ACT_BADARCH",
+    SCMP_FLTATR_CTL_NNP: "CTL_NNP", SCMP_FLTATR_CTL_TSYNC: "CTL_TSYNC",
+    SCMP_FLTATR_API_TSKIP: "API_TSKIP", SCMP_FLTATR_CTL_LOG: "CTL_LOG",
+    SCMP_FLTATR_CTL_SSB: "CTL_SSB", SCMP_FLTATR_CTL_OPTIMIZE: "CTL_OPTIMIZE",
+    SCMP_FLTATR_API_SYSRAWRC: "API_SYSRAWRC", SCMP_FLTATR_CTL_WAITKILL: "CTL_WAITKILL",
+}
+#: The filter attributes by name.
+ATTRIBUTES = {name: value for value, name in _ATTR_NAMES.items()}
+
+
+cdef str _syscall_label(object syscall, int nr):
+    return repr(syscall) if isinstance(syscall, str) else str(nr)
+
+
+cdef class Context:
+    """A libseccomp filter context (`scmp_filter_ctx`) guarded by a lock.
+
+    The C handle is freed when the object goes away, on `release()`, or when `merge()`
+    consumes it; after that every method raises InvalidArgumentError instead of crashing.
+    """
+    cdef scmp_filter_ctx ctx
+    cdef PyThread_type_lock lock
+    cdef bint merged
+    cdef readonly bint has_notify_rules
+
+    def __cinit__(self, default_action, *args, **kwargs):
+        self.lock = PyThread_allocate_lock()
+        if self.lock == NULL:
+            raise MemoryError()
+        cdef uint32_t act = _action(default_action)
+        self.ctx = seccomp_init(act)
+        if self.ctx == NULL:
+            _invalid("cannot create a filter with default action %s" % describe_action(act))
+
+    def __dealloc__(self):
+        if self.ctx != NULL:
+            seccomp_release(self.ctx)
+            self.ctx = NULL
+        if self.lock != NULL:
+            PyThread_free_lock(self.lock)
+
+    # Locking: try without blocking first; if another thread holds the lock, wait for it
+    # without the GIL (it may need the GIL to finish).
+    cdef inline int _lock(self) except -1:
+        if not PyThread_acquire_lock(self.lock, NOWAIT_LOCK):
+            with nogil:
+                PyThread_acquire_lock(self.lock, WAIT_LOCK)
+        if self.ctx == NULL:
+            PyThread_release_lock(self.lock)
+            if self.merged:
+                _raise(EBADF, "filter was merged into another filter and can no longer be used")
+            _raise(EBADF, "filter was released and can no longer be used")
+        return 0
+
+    cdef inline void _unlock(self):
+        PyThread_release_lock(self.lock)
+
+    @property
+    def released(self):
+        """True once release() or merge() has freed the C context."""
+        return self.ctx == NULL
+
+    def release(self):
+        """Free the C context now. Harmless when already released."""
+        if not PyThread_acquire_lock(self.lock, NOWAIT_LOCK):
+            with nogil:
+                PyThread_acquire_lock(self.lock, WAIT_LOCK)
+        if self.ctx != NULL:
+            seccomp_release(self.ctx)
+            self.ctx = NULL
+        PyThread_release_lock(self.lock)
+
+    def _reset(self, default_action):
+        cdef uint32_t act = _action(default_action)
+        cdef int rc
+        self._lock()
+        try:
+            rc = seccomp_reset(self.ctx, act)
+        finally:
+            self._unlock()
+        if rc < 0:
+            _raise(rc, "cannot reset filter to %s: %s" % (describe_action(act), _strerror(rc)))
+        self.has_notify_rules = False
+
+    def merge(self, Context other not None):
+        """Merge *other* into this filter. *other* is consumed: unusable afterwards.
+
+        Both filters must have the same attributes and no architecture in common."""
+        if other is self:
+            _invalid("cannot merge a filter into itself")
+        cdef int rc
+        # Lock in a fixed order so two threads merging in opposite directions cannot deadlock.
+        cdef Context first = self if <size_t><void *>self < <size_t><void *>other else other
+        cdef Context second = other if first is self else self
+        first._lock()
+        try:
+            second._lock()
+            try:
+                rc = seccomp_merge(self.ctx, other.ctx)
+                if rc == 0:
+                    other.ctx = NULL
+                    other.merged = True
+            finally:
+                second._unlock()
+        finally:
+            first._unlock()
+        if rc < 0:
+            if rc == -EINVAL or rc == -EEXIST:
+                _raise(rc, "cannot merge filters: they must have the same attributes and no "
+                           "architecture in common")
+            _raise(rc, "cannot merge filters: %s" % _strerror(rc))
+        self.has_notify_rules |= other.has_notify_rules
+
+    # -- architectures -----------------------------------------------------------------------
+
+    def arch_exist(self, arch):
+        """Whether the filter covers an architecture token (0: native)."""
+        cdef uint32_t tok = _arch_token(arch)
+        cdef int rc
+        self._lock()
+        try:
+            rc = seccomp_arch_exist(self.ctx, tok)
+        finally:
+            self._unlock()
+        if rc == -EEXIST:
+            return False
+        if rc < 0:
+            _raise(rc, "cannot check architecture %s: %s" % (arch_name(tok), _strerror(rc)))
+        return True
+
+    def arch_add(self, arch, bint exist_ok=False):
+        """Add an architecture token; returns False if present (an error unless exist_ok)."""
+        cdef uint32_t tok = _arch_token(arch)
+        cdef int rc
+        self._lock()
+        try:
+            rc = seccomp_arch_add(self.ctx, tok)
+        finally:
+            self._unlock()
+        if rc == -EEXIST and exist_ok:
+            return False
+        if rc < 0:
+            _raise(rc, "cannot add architecture %s: %s" % (arch_name(tok), _strerror(rc)))
+        return True
+
+    def arch_remove(self, arch, bint missing_ok=False):
+        """Remove an architecture token; returns False if absent (an error unless missing_ok)."""
+        cdef uint32_t tok = _arch_token(arch)
+        cdef int rc
+        self._lock()
+        try:
+            rc = seccomp_arch_remove(self.ctx, tok)
+        finally:
+            self._unlock()
+        if rc == -EEXIST and missing_ok:
+            return False
+        if rc < 0:
+            _raise(rc, "cannot remove architecture %s: %s" % (arch_name(tok), _strerror(rc)))
+        return True
+
+    # -- attributes --------------------------------------------------------------------------
+
+    def attr_get(self, int attr):
+        """The value of a filter attribute (an Attr)."""
+        if attr not in _ATTR_NAMES:
+            _invalid("unknown filter attribute %r" % (attr,))
+        if attr == SCMP_FLTATR_CTL_WAITKILL and not _HAVE_2_6:
+            _needs("attribute CTL_WAITKILL", (2, 6, 0))
+        cdef uint32_t value = 0
+        cdef int rc
+        self._lock()
+        try:
+            rc = seccomp_attr_get(self.ctx, <scmp_filter_attr>attr, &value)
+        finally:
+            self._unlock()
+        if rc < 0:
+            _raise(rc, "cannot read attribute %s: %s" % (_ATTR_NAMES[attr], _strerror(rc)))
+        return value
+
+    def attr_set(self, int attr, value):
+        """Set a filter attribute (an Attr) to a 32-bit value."""
+        if attr not in _ATTR_NAMES:
+            _invalid("unknown filter attribute %r" % (attr,))
+        if attr == SCMP_FLTATR_CTL_WAITKILL and not _HAVE_2_6:
+            _needs("attribute CTL_WAITKILL", (2, 6, 0))
+        if not isinstance(value, int):
+            raise TypeError("attribute value must be an int, not %s" % type(value).__name__)
+        if not 0 <= value <= 0xFFFFFFFF:
+            _invalid("value %r for attribute %s is out of range" % (value, _ATTR_NAMES[attr]))
+        if attr == SCMP_FLTATR_ACT_BADARCH:
+            _action(value)
+        cdef int rc
+        self._lock()
+        try:
+            rc = seccomp_attr_set(self.ctx, <scmp_filter_attr>attr, <uint32_t>value)
+        finally:
+            self._unlock()
+        if rc < 0:
+            if rc == -EACCES and attr == SCMP_FLTATR_ACT_DEFAULT:
+                _raise(EINVAL, "the default action is fixed when the filter is made; use reset()")
+            _raise(rc, "cannot set attribute %s to %r: %s"
+                   % (_ATTR_NAMES[attr], value, _strerror(rc)))
+
+    # -- rules -------------------------------------------------------------------------------
+
+    def syscall_priority(self, syscall, priority):
+        """Give a syscall a priority (0-255): higher comes earlier in the generated filter."""
+        cdef int nr = _syscall_nr(syscall)
+        if not isinstance(priority, int) or not 0 <= priority <= 255:
+            _invalid("syscall priority %r is out of range 0-255" % (priority,))
+        cdef int rc
+        self._lock()
+        try:
+            rc = seccomp_syscall_priority(self.ctx, nr, <uint8_t>priority)
+        finally:
+            self._unlock()
+        if rc < 0:
+            _raise(rc, "cannot set priority of syscall %s: %s"
+                   % (_syscall_label(syscall, nr), _strerror(rc)))
+
+    cdef int _add(self, object action, object syscall, tuple conds, bint exact) except -1:
+        cdef uint32_t act = _action(action)
+        cdef int nr = _syscall_nr(syscall)
+        cdef scmp_arg_cmp cmps[6]
+        cdef unsigned int n = len(conds), i
+        cdef Cond c
+        cdef int rc
+        if n > 6:
+            _invalid("a rule takes at most 6 conditions, not %d" % n)
+        for i in range(n):
+            if not isinstance(conds[i], Cond):
+                raise TypeError("rule conditions must be Cond objects, not %s"
+                                % type(conds[i]).__name__)
+            c = <Cond>conds[i]
+            cmps[i].arg = c.arg
+            cmps[i].op = <scmp_compare>c.op
+            cmps[i].datum_a = c.value
+            cmps[i].datum_b = c.value2
+        self._lock()
+        try:
+            if exact:
+                rc = seccomp_rule_add_exact_array(self.ctx, act, nr, n, cmps)
+            else:
+                rc = seccomp_rule_add_array(self.ctx, act, nr, n, cmps)
+        finally:
+            self._unlock()
+        if rc < 0:
+            self._rule_error(rc, act, syscall, nr, conds, exact)
+        if act == SCMP_ACT_NOTIFY:
+            self.has_notify_rules = True
+        return 0
+
+    cdef int _rule_error(self, int rc, uint32_t act, object syscall, int nr, tuple conds,
+                         bint exact) except -1:
+        what = "cannot add %srule %s for syscall %s%s" % (
+            "exact " if exact else "", describe_action(act), _syscall_label(syscall, nr),
+            " with %s" % ", ".join(map(repr, conds)) if conds else "")
+        if rc == -EACCES:
+            _raise(EINVAL, what + ": the action is the filter's default action")
+        if rc == -EEXIST:
+            _raise(rc, what + ": it conflicts with an existing rule")
+        if exact and (rc == -EINVAL or rc == -EOPNOTSUPP):
+            _raise(EINVAL, what + ": it cannot be expressed exactly on every architecture "
+                              "of the filter")
+        if rc == -EINVAL:
+            _raise(rc, what + ": invalid rule (a condition repeats an argument, or the "
+                              "syscall does not exist on an architecture of the filter)")
+        _raise(rc, "%s: %s" % (what, _strerror(rc)))
+
+    def add_rule(self, action, syscall, *conditions):
+        """Add a rule: *action* for *syscall* (a name or number) when every condition holds.
+        libseccomp adapts the rule to each architecture as needed."""
+        self._add(action, syscall, conditions, False)
+
+    def add_rule_exact(self, action, syscall, *conditions):
+        """Add a rule exactly as given, or fail where an architecture would need it changed."""
+        self._add(action, syscall, conditions, True)
+
+    # -- load and export ---------------------------------------------------------------------
+
+    def load(self):
+        """Load the filter into the kernel for this process (and, with TSYNC, all its threads).
+
+        Irreversible."""
+        cdef int rc
+        self._lock()
+        try:
+            with nogil:
+                rc = seccomp_load(self.ctx)
+        finally:
+            self._unlock()
+        if rc < 0:
+            _raise(rc, "cannot load filter: %s" % _strerror(rc))
+
+    def export_bpf_fd(self, int fd):
+        """Write the filter's BPF program to a file descriptor."""
+        cdef int rc
+        self._lock()
+        try:
+            with nogil:
+                rc = seccomp_export_bpf(self.ctx, fd)
+        finally:
+            self._unlock()
+        if rc < 0:
+            _raise(rc, "cannot export BPF to fd %d: %s" % (fd, _strerror(rc)))
+
+    def export_pfc_fd(self, int fd):
+        """Write the filter as libseccomp's pseudo filter code to a file descriptor."""
+        cdef int rc
+        self._lock()
+        try:
+            with nogil:
+                rc = seccomp_export_pfc(self.ctx, fd)
+        finally:
+            self._unlock()
+        if rc < 0:
+            _raise(rc, "cannot export PFC to fd %d: %s" % (fd, _strerror(rc)))
+
+    def export_bpf_bytes(self):
+        """The filter's BPF program as bytes (native byte order, 8 bytes an instruction)."""
+        cdef size_t size = 0
+        cdef int rc
+        cdef bytes out
+        if _HAVE_2_6:
+            self._lock()
+            try:
+                rc = seccomp_export_bpf_mem(self.ctx, NULL, &size)
+                if rc == 0:
+                    out = PyBytes_FromStringAndSize(NULL, size)
+                    rc = seccomp_export_bpf_mem(self.ctx, PyBytes_AS_STRING(out), &size)
+            finally:
+                self._unlock()
+            if rc < 0:
+                _raise(rc, "cannot export BPF: %s" % _strerror(rc))
+            return out
+        return _via_memfd(self.export_bpf_fd)
+
+    def export_pfc_str(self):
+        """The filter as libseccomp's pseudo filter code (text)."""
+        return _via_memfd(self.export_pfc_fd).decode()
+
+    # -- notification, transactions, precompute ----------------------------------------------
+
+    def notify_fd(self):
+        """libseccomp's notification fd for this process (after a filter with NOTIFY rules
+        was loaded through libseccomp), or an error."""
+        cdef int rc
+        self._lock()
+        try:
+            rc = seccomp_notify_fd(self.ctx)
+        finally:
+            self._unlock()
+        if rc < 0:
+            _raise(rc, "no notification fd: %s" % _strerror(rc))
+        return rc
+
+    def transaction_start(self):
+        """Start a transaction (libseccomp >= 2.6): later changes can be rejected together."""
+        if not _HAVE_2_6:
+            _needs("transactions", (2, 6, 0))
+        cdef int rc
+        self._lock()
+        try:
+            rc = seccomp_transaction_start(self.ctx)
+        finally:
+            self._unlock()
+        if rc < 0:
+            _raise(rc, "cannot start transaction: %s" % _strerror(rc))
+
+    def transaction_commit(self):
+        """Keep the changes made since transaction_start()."""
+        if not _HAVE_2_6:
+            _needs("transactions", (2, 6, 0))
+        cdef int rc
+        self._lock()
+        try:
+            rc = seccomp_transaction_commit(self.ctx)
+        finally:
+            self._unlock()
+        if rc < 0:
+            _raise(rc, "cannot commit transaction: %s" % _strerror(rc))
+
+    def transaction_reject(self):
+        """Undo the changes made since transaction_start()."""
+        if not _HAVE_2_6:
+            _needs("transactions", (2, 6, 0))
+        self._lock()
+        try:
+            seccomp_transaction_reject(self.ctx)
+        finally:
+            self._unlock()
+
+    def precompute(self):
+        """Generate the BPF now (libseccomp >= 2.6), so a later load() does no allocation."""
+        if not _HAVE_2_6:
+            _needs("precompute", (2, 6, 0))
+        cdef int rc
+        self._lock()
+        try:
+            rc = seccomp_precompute(self.ctx)
+        finally:
+            self._unlock()
+        if rc < 0:
+            _raise(rc, "cannot precompute filter: %s" % _strerror(rc))
+
+
+def _via_memfd(write):
+    """Run write(fd) on an anonymous memory file and return what it wrote."""
+    fd = os.memfd_create("seccomp-export", os.MFD_CLOEXEC)
+    try:
+        write(fd)
+        size = os.lseek(fd, 0, os.SEEK_END)
+        return os.pread(fd, size, 0)
+    finally:
+        os.close(fd)
+
+
+# ---------------------------------------------------------------------------------------------
+# Precomputed programs and the kernel interface
+# ---------------------------------------------------------------------------------------------
+
+#: The kernel's seccomp(2) filter flags.
+FILTER_FLAGS = {
+    "TSYNC": SECCOMP_FILTER_FLAG_TSYNC, "LOG": SECCOMP_FILTER_FLAG_LOG,
+    "SPEC_ALLOW": SECCOMP_FILTER_FLAG_SPEC_ALLOW,
+    "NEW_LISTENER": SECCOMP_FILTER_FLAG_NEW_LISTENER,
+    "TSYNC_ESRCH": SECCOMP_FILTER_FLAG_TSYNC_ESRCH,
+    "WAIT_KILLABLE_RECV": SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV,
+}
+#: The most instructions the kernel accepts in one filter (BPF_MAXINSNS).
+MAX_INSTRUCTIONS = 4096
+
+
+cdef class Program:
+    """A ready BPF program and the seccomp(2) flags to load it with.
+
+    ``load()`` makes only the prctl(2) and seccomp(2) calls, with the GIL released and no
+    allocation, so it may run between fork() and exec(); libseccomp is not involved.
+    """
+    cdef readonly bytes bpf
+    cdef readonly unsigned int flags
+    cdef readonly bint no_new_privs
+    cdef sock_fprog fprog
+
+    def __init__(self, bytes bpf not None, unsigned int flags=0, bint no_new_privs=True):
+        cdef Py_ssize_t n = len(bpf)
+        if n == 0 or n % 8:
+            _invalid("a BPF program is a non-empty sequence of 8-byte instructions, not %d "
+                     "bytes" % n)
+        if n // 8 > MAX_INSTRUCTIONS:
+            _invalid("the filter has %d instructions; the kernel accepts at most %d"
+                     % (n // 8, MAX_INSTRUCTIONS))
+        self.bpf = bpf
+        self.flags = flags
+        self.no_new_privs = no_new_privs
+        self.fprog.len = <unsigned short>(n // 8)
+        self.fprog.filter = <sock_filter *>PyBytes_AS_STRING(self.bpf)
+
+    def __len__(self):
+        return self.fprog.len
+
+    def __repr__(self):
+        names = [k for k, v in FILTER_FLAGS.items() if self.flags & v]
+        return "<Program %d instructions, flags=%s, no_new_privs=%s>" % (
+            self.fprog.len, "|".join(names) or "0", self.no_new_privs)
+
+    def load(self):
+        """Install the program for this process. Returns the listener fd when loaded with
+        NEW_LISTENER, else 0. Irreversible."""
+        cdef long rc
+        with nogil:
+            rc = scmpy_load_program(&self.fprog, self.flags, self.no_new_privs)
+        if rc < 0:
+            if rc == -EINVAL:
+                _raise(rc, "the kernel rejected the filter (%d instructions, flags 0x%x): "
+                           "invalid program or unsupported flag" % (self.fprog.len, self.flags))
+            if rc == -EACCES:
+                _raise(rc, "the kernel refused the filter: set no_new_privs or run with "
+                           "CAP_SYS_ADMIN")
+            _raise(rc, "cannot load filter: %s" % _strerror(rc))
+        if (self.flags & SECCOMP_FILTER_FLAG_TSYNC and rc > 0
+                and not self.flags & SECCOMP_FILTER_FLAG_NEW_LISTENER):
+            _raise(ESRCH, "thread %d could not be synchronised to the filter (it has a "
+                          "filter that is not an ancestor of this one)" % rc)
+        return rc
+
+
+def action_available(action):
+    """Whether the running kernel knows an action (SECCOMP_GET_ACTION_AVAIL)."""
+    cdef uint32_t act = _action(action) & 0xFFFF0000U
+    if act == 0x80000000U or act == 0:
+        act = action
+    cdef long rc = scmpy_seccomp_op(SECCOMP_GET_ACTION_AVAIL, 0, &act)
+    if rc == -EOPNOTSUPP:
+        return False
+    if rc < 0:
+        _raise(rc, "cannot query action %s: %s" % (describe_action(action), _strerror(rc)))
+    return True
+
+
+def notif_sizes():
+    """The kernel's (seccomp_notif, seccomp_notif_resp, seccomp_data) sizes."""
+    cdef uint16_t sizes[3]
+    cdef long rc = scmpy_seccomp_op(SECCOMP_GET_NOTIF_SIZES, 0, sizes)
+    if rc < 0:
+        _raise(rc, "cannot read notification sizes: %s" % _strerror(rc))
+    return (sizes[0], sizes[1], sizes[2])

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Set up a fresh Debian/Ubuntu machine for this project: libseccomp and its headers,
+# pkg-config, libseccomp's own Python module (the compatibility reference), then build
+# and install this package in place with its test dependencies. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+for pkg in libseccomp-dev pkg-config python3-seccomp; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+done
+if [ ${#need[@]} -gt 0 ]; then
+    if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+    $SUDO apt-get update -qq
+    # python3-seccomp is only the reference for the compatibility tests: not fatal if absent.
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libseccomp-dev pkg-config >/dev/null
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-seccomp >/dev/null 2>&1 \
+        || echo "setup: python3-seccomp not installable; compatibility comparisons will skip" >&2
+fi
+
+PY=${PYTHON:-python3}
+"$PY" -m pip install -q --disable-pip-version-check --root-user-action=ignore "Cython>=3.0" "setuptools>=64" wheel \
+    pytest hypothesis
+"$PY" -m pip install -q --disable-pip-version-check --root-user-action=ignore --no-build-isolation -e .
