@@ -1,0 +1,23 @@
+"""Raw syscalls for kernel-behaviour tests: the return value and errno exactly as the kernel
+gave them, with no libc or Python wrapper in between deciding what to call."""
+import ctypes
+import ctypes.util
+
+import seccomp
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.syscall.restype = ctypes.c_long
+
+PR_GET_NO_NEW_PRIVS = 39
+
+
+def syscall(name, *args):
+    """Call syscall *name* (native arch) with integer args; returns (result, errno)."""
+    ctypes.set_errno(0)
+    rc = _libc.syscall(ctypes.c_long(seccomp.syscall_number(name)),
+                       *(ctypes.c_long(a) for a in args))
+    return rc, (ctypes.get_errno() if rc == -1 else 0)
+
+
+def no_new_privs():
+    return _libc.prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0)
