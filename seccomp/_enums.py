@@ -100,14 +100,6 @@ Action.KILL = Action.KILL_THREAD
 
 
 # Common names for architectures (Debian, Go, uname -m, the OCI runtime-spec) -> libseccomp's.
-_ARCH_ALIASES = {
-    "amd64": "x86_64", "x86-64": "x86_64", "i386": "x86", "i486": "x86", "i586": "x86",
-    "i686": "x86", "ia32": "x86", "arm64": "aarch64", "armv7l": "arm", "armhf": "arm",
-    "armel": "arm", "ppc64el": "ppc64le", "powerpc": "ppc", "powerpc64": "ppc64",
-    "powerpc64le": "ppc64le", "loong64": "loongarch64", "mips64el": "mipsel64",
-    "mipsn32": "mips64n32", "mipseln32": "mipsel64n32", "mips64eln32": "mipsel64n32",
-    "riscv": "riscv64", "hppa": "parisc", "hppa64": "parisc64",
-}
 
 
 class Arch(enum.IntEnum):
@@ -144,17 +136,8 @@ class Arch(enum.IntEnum):
 
     @classmethod
     def _missing_(cls, value: object) -> Optional["Arch"]:
-        if isinstance(value, bytes):
-            value = value.decode(errors="replace")
-        if isinstance(value, str):
-            name = value.strip().lower()
-            if name.startswith("scmp_arch_"):
-                name = name[len("scmp_arch_"):]
-            name = _ARCH_ALIASES.get(name, name)
-            if name == "native":
-                return cls.NATIVE
-            if name in _core.ARCH_TOKENS:
-                return cls(_core.ARCH_TOKENS[name])
+        if isinstance(value, (str, bytes)):
+            return cls(_core.arch_token(value))
         raise _core.InvalidArgumentError(22, "unknown architecture %r" % (value,))
 
     @classmethod

@@ -5,7 +5,7 @@ import contextlib
 from typing import IO, Any, Iterator, Optional, Tuple, Union
 
 from . import _core
-from ._core import Cond, Program, UnsupportedError
+from ._core import Cond, Program
 from ._enums import Action, Arch, Attr
 
 __all__ = ["Filter", "Program"]
@@ -15,6 +15,8 @@ Output = Union[int, IO[Any], None]
 
 class Filter(_core.Context):
     """A seccomp filter: a default action and rules that override it for some syscalls.
+
+    ``Filter(default_action, *, tsync=True)``
 
     >>> f = Filter(Action.ALLOW)
     >>> f.add_rule(Action.ERRNO(errno.EPERM), "ptrace")
@@ -27,20 +29,12 @@ class Filter(_core.Context):
     used from several threads: each call holds the filter's lock.
 
     Inherited from the core: ``add_rule(action, syscall, *conditions)``,
-    ``add_rule_exact(...)``, ``merge(other)``, ``load()``, ``release()``,
+    ``add_rule_exact(...)``, ``merge(other)``, ``reset(default_action=None)``, ``load()``,
+    ``release()``,
     ``syscall_priority(syscall, priority)``, ``precompute()`` and the transaction calls.
     """
 
-    def __init__(self, default_action: int, *, tsync: bool = True) -> None:
-        self._want_tsync = tsync
-        if tsync:
-            self._enable_tsync()
-
-    def _enable_tsync(self) -> None:
-        try:
-            self.attr_set(Attr.CTL_TSYNC, 1)
-        except UnsupportedError:
-            pass  # old kernel or library: single-thread load, as libseccomp-golang does
+    __slots__ = ()  # no instance dict: method lookups stay fast
 
     def __repr__(self) -> str:
         if self.released:
@@ -53,15 +47,6 @@ class Filter(_core.Context):
 
     def __exit__(self, *exc: object) -> None:
         self.release()
-
-    def reset(self, default_action: Optional[int] = None) -> None:
-        """Remove every rule, architecture and attribute setting; the default action stays
-        unless a new one is given. TSYNC is set again if the filter was made with it."""
-        if default_action is None:
-            default_action = self.default_action
-        self._reset(default_action)
-        if self._want_tsync:
-            self._enable_tsync()
 
     # -- export --------------------------------------------------------------------------
 

@@ -12,17 +12,9 @@ __all__ = ["syscall_number", "syscall_name", "native_arch", "library_version", "
 ArchLike = Union[Arch, int, str]
 
 
-def syscall_number(name: str, arch: ArchLike = Arch.NATIVE) -> int:
-    """The number of syscall *name* on *arch* (default: native).
-
-    Negative numbers are libseccomp's pseudo-syscalls: names an architecture multiplexes
-    (``socket`` on x86 goes through ``socketcall``) or does not have."""
-    return _core.syscall_resolve_name(name, int(Arch(arch)))
-
-
-def syscall_name(number: int, arch: ArchLike = Arch.NATIVE) -> str:
-    """The name of syscall *number* on *arch* (default: native)."""
-    return _core.syscall_resolve_num(number, int(Arch(arch)))
+# The core's functions themselves: no Python frame per call (arch: an Arch, name or token).
+syscall_number = _core.syscall_resolve_name
+syscall_name = _core.syscall_resolve_num
 
 
 def native_arch() -> Arch:

@@ -8,14 +8,27 @@ layer (`seccomp.Filter`, the enums); this module never imports it.
 import os
 
 from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_AS_STRING
-from cpython.pythread cimport (PyThread_type_lock, PyThread_allocate_lock, PyThread_free_lock,
-                               PyThread_acquire_lock, PyThread_release_lock, NOWAIT_LOCK,
-                               WAIT_LOCK)
+from cpython.bool cimport PyBool_Check
+from cpython.long cimport (PyLong_Check, PyLong_AsLongLongAndOverflow, PyLong_AsLongAndOverflow,
+                          PyLong_AsUnsignedLongLong)
+
+cdef extern from "scmpy_lock.h" nogil:
+    ctypedef struct scmpy_lock:
+        pass
+    int scmpy_lock_install_fork_handler()
+    void scmpy_lock_init(scmpy_lock *lock)
+    bint scmpy_lock_try(scmpy_lock *lock)
+    void scmpy_lock_wait(scmpy_lock *lock)
+    void scmpy_unlock(scmpy_lock *lock)
+    void scmpy_lock_destroy(scmpy_lock *lock)
+
+scmpy_lock_install_fork_handler()
 from libc.errno cimport EINVAL, EEXIST, EACCES, ENOSYS, EOPNOTSUPP, ESRCH, EBADF
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int64_t
 from libc.stdlib cimport free
 from libc.string cimport memcpy
 
+cimport cython
 from libseccomp cimport *
 
 
@@ -132,15 +145,49 @@ def arch_name(uint32_t token):
     return _ARCH_NAMES.get(token) or "unknown architecture 0x%08x" % token
 
 
-cdef uint32_t _arch_token(object arch) except? 0xFFFFFFFF:
-    """Validate an architecture token (0 means native)."""
+#: Other names people use for libseccomp's architectures (Debian, uname -m, GOARCH, ...).
+ARCH_ALIASES = {
+    "amd64": "x86_64", "x86-64": "x86_64", "i386": "x86", "i486": "x86", "i586": "x86",
+    "i686": "x86", "ia32": "x86", "arm64": "aarch64", "armv7l": "arm", "armhf": "arm",
+    "armel": "arm", "ppc64el": "ppc64le", "powerpc": "ppc", "powerpc64": "ppc64",
+    "powerpc64le": "ppc64le", "loong64": "loongarch64", "mips64el": "mipsel64",
+    "mipsn32": "mips64n32", "mipseln32": "mipsel64n32", "mips64eln32": "mipsel64n32",
+    "riscv": "riscv64", "hppa": "parisc", "hppa64": "parisc64",
+}
+
+
+def arch_token(arch):
+    """The token of an architecture given as a token, libseccomp's name ('x86_64'), an alias
+    ('amd64', 'arm64') or an OCI spelling ('SCMP_ARCH_AARCH64'); 0 and 'native' give 0."""
+    if isinstance(arch, bytes):
+        arch = (<bytes>arch).decode(errors="replace")
+    if isinstance(arch, str):
+        name = (<str>arch).strip().lower()
+        if name.startswith("scmp_arch_"):
+            name = name[len("scmp_arch_"):]
+        name = ARCH_ALIASES.get(name, name)
+        if name == "native":
+            return 0
+        try:
+            return ARCH_TOKENS[name]
+        except KeyError:
+            _invalid("unknown architecture %r" % (arch,))
     if not isinstance(arch, int) or isinstance(arch, bool):
-        raise TypeError("architecture must be an Arch or an int token, not %s"
+        raise TypeError("architecture must be an Arch, a name or an int token, not %s"
                         % type(arch).__name__)
+    if arch != 0 and arch not in _ARCH_NAMES:
+        _invalid("unknown architecture token %r" % (arch,))
+    return arch
+
+
+cdef uint32_t _arch_token(object arch) except? 0xFFFFFFFF:
+    """An architecture (token, name or alias) as a usable token: native for 0, and a clear
+    error for one this libseccomp does not know."""
     if arch == 0:
         return seccomp_arch_native()
-    if arch not in _ARCH_NAMES:
-        _invalid("unknown architecture token %r" % (arch,))
+    arch = arch_token(arch)
+    if arch == 0:
+        return seccomp_arch_native()
     if not _HAVE_2_6 and _ARCH_NAMES[arch] in ARCHES_2_6:
         _needs("architecture %s" % _ARCH_NAMES[arch], (2, 6, 0))
     return <uint32_t>arch
@@ -165,8 +212,10 @@ cdef dict _ACTION_NAMES = {
 ACTIONS = {name: value for value, name in _ACTION_NAMES.items()}
 
 
-cdef inline bint _action_ok(uint32_t a):
-    return a in _ACTION_NAMES or (a & 0xFFFF0000U) == _ERRNO_BASE or (a & 0xFFFF0000U) == _TRACE_BASE
+cdef inline bint _action_ok(uint32_t a) noexcept nogil:
+    return (a == SCMP_ACT_ALLOW or a == SCMP_ACT_KILL_PROCESS or a == SCMP_ACT_KILL_THREAD
+            or a == SCMP_ACT_TRAP or a == SCMP_ACT_NOTIFY or a == SCMP_ACT_LOG
+            or (a & 0xFFFF0000U) == _ERRNO_BASE or (a & 0xFFFF0000U) == _TRACE_BASE)
 
 
 def describe_action(uint32_t action):
@@ -181,12 +230,16 @@ def describe_action(uint32_t action):
 
 
 cdef uint32_t _action(object action) except? 0xFFFFFFFF:
-    """Validate an action value; the checks libseccomp does, with a message naming the value."""
-    if not isinstance(action, int) or isinstance(action, bool):
+    """Validate an action value; the checks libseccomp does, with a message naming the value.
+    Converted in C: this runs for every rule added."""
+    cdef int overflow = 0
+    cdef long long value
+    if not PyLong_Check(action) or PyBool_Check(action):
         raise TypeError("action must be an Action or an int, not %s" % type(action).__name__)
-    if not 0 <= action <= 0xFFFFFFFF or not _action_ok(<uint32_t>action):
+    value = PyLong_AsLongLongAndOverflow(action, &overflow)
+    if overflow or value < 0 or value > <long long>0xFFFFFFFFU or not _action_ok(<uint32_t>value):
         _invalid("invalid action %r (0x%x)" % (action, action & 0xFFFFFFFFFFFFFFFF))
-    return <uint32_t>action
+    return <uint32_t>value
 
 
 # Name -> number for the native architecture, filled on first use; numbers never change.
@@ -216,8 +269,15 @@ cdef int _syscall_nr(object syscall) except? -1:
 
 
 def syscall_resolve_name(name, arch=0):
-    """The number of a syscall name on an architecture (0: native); libseccomp's negative
-    pseudo-numbers for syscalls an architecture multiplexes or lacks."""
+    """The number of syscall *name* on *arch* (an `Arch`, a name or token; default native).
+
+    Negative numbers are libseccomp's pseudo-syscalls: names an architecture multiplexes
+    (``socket`` on x86 goes through ``socketcall``) or does not have."""
+    if arch == 0 and type(name) is str:
+        try:
+            return _native_syscalls[name]
+        except KeyError:
+            pass
     if isinstance(name, bytes):
         name = (<bytes>name).decode()
     if not isinstance(name, str):
@@ -242,7 +302,7 @@ def syscall_resolve_name_rewrite(str name, arch=0):
 
 
 def syscall_resolve_num(num, arch=0):
-    """The name of a syscall number on an architecture (0: native)."""
+    """The name of syscall number *num* on *arch* (an `Arch`, a name or token; default native)."""
     cdef uint32_t tok = _arch_token(arch)
     if not isinstance(num, int) or isinstance(num, bool):
         raise TypeError("syscall number must be an int, not %s" % type(num).__name__)
@@ -267,12 +327,25 @@ OPERATORS = {name: i for i, name in enumerate(_OP_NAMES) if name}
 
 
 cdef uint64_t _datum(object value, str which) except? 0:
-    if not isinstance(value, int) or isinstance(value, bool):
+    if not PyLong_Check(value) or PyBool_Check(value):
         raise TypeError("condition %s must be an int, not %s" % (which, type(value).__name__))
-    if not 0 <= value <= 0xFFFFFFFFFFFFFFFF:
+    try:
+        return PyLong_AsUnsignedLongLong(value)
+    except OverflowError:
         _invalid("condition %s %r is out of range 0..2**64-1 (use Cond.cmp32 for a signed "
                  "32-bit argument)" % (which, value))
-    return <uint64_t>value
+
+
+cdef long _small_int(object value, long low, long high, str what) except? -1:
+    """An int in low..high, converted in C (conditions are made for every rule)."""
+    cdef int overflow = 0
+    cdef long v
+    if not PyLong_Check(value) or PyBool_Check(value):
+        raise TypeError("%s must be an int, not %s" % (what, type(value).__name__))
+    v = PyLong_AsLongAndOverflow(value, &overflow)
+    if overflow or v < low or v > high:
+        return -1
+    return v
 
 
 cdef class Cond:
@@ -288,16 +361,14 @@ cdef class Cond:
     cdef readonly uint64_t value2
 
     def __init__(self, arg, op, value, value2=0):
-        if not isinstance(arg, int) or isinstance(arg, bool):
-            raise TypeError("argument index must be an int, not %s" % type(arg).__name__)
-        if not 0 <= arg <= 5:
+        cdef long a = _small_int(arg, 0, 5, "argument index")
+        if a < 0:
             _invalid("argument index %r is out of range 0-5" % (arg,))
-        if not isinstance(op, int) or isinstance(op, bool):
-            raise TypeError("operator must be an Op, not %s" % type(op).__name__)
-        if not 1 <= op <= 7:
+        cdef long o = _small_int(op, 1, 7, "operator")
+        if o < 0:
             _invalid("unknown comparison operator %r" % (op,))
-        self.arg = arg
-        self.op = op
+        self.arg = a
+        self.op = o
         self.value = _datum(value, "value")
         self.value2 = _datum(value2, "value2")
 
@@ -361,6 +432,7 @@ cdef str _syscall_label(object syscall, int nr):
     return repr(syscall) if isinstance(syscall, str) else str(nr)
 
 
+@cython.freelist(16)  # filters are often short-lived: reuse their memory
 cdef class Context:
     """A libseccomp filter context (`scmp_filter_ctx`) guarded by a lock.
 
@@ -368,41 +440,56 @@ cdef class Context:
     consumes it; after that every method raises InvalidArgumentError instead of crashing.
     """
     cdef scmp_filter_ctx ctx
-    cdef PyThread_type_lock lock
+    cdef scmpy_lock lock
     cdef bint merged
+    cdef bint want_tsync
     cdef readonly bint has_notify_rules
 
-    def __cinit__(self, default_action, *args, **kwargs):
-        self.lock = PyThread_allocate_lock()
-        if self.lock == NULL:
-            raise MemoryError()
+    def __cinit__(self):
+        # Takes no arguments, so Cython ignores the constructor's: __init__ parses them.
+        scmpy_lock_init(&self.lock)
+
+    def __init__(self, default_action, *, bint tsync=True):
+        """A filter whose *default_action* applies to every syscall no rule matches.
+
+        With *tsync* (the default) `load()` puts the filter on every thread of the process;
+        a kernel or library that cannot is tolerated (the filter is made without it)."""
         cdef uint32_t act = _action(default_action)
+        if self.ctx != NULL:
+            _invalid("filter is already initialised; use reset() to start over")
         self.ctx = seccomp_init(act)
         if self.ctx == NULL:
             _invalid("cannot create a filter with default action %s" % describe_action(act))
+        self.want_tsync = tsync
+        if tsync:
+            self._enable_tsync()
+
+    cdef void _enable_tsync(self):
+        # Caller holds the context; a library or kernel without TSYNC makes a
+        # single-thread filter, as libseccomp-golang does.
+        seccomp_attr_set(self.ctx, SCMP_FLTATR_CTL_TSYNC, 1)
 
     def __dealloc__(self):
         if self.ctx != NULL:
             seccomp_release(self.ctx)
             self.ctx = NULL
-        if self.lock != NULL:
-            PyThread_free_lock(self.lock)
+        scmpy_lock_destroy(&self.lock)
 
     # Locking: try without blocking first; if another thread holds the lock, wait for it
     # without the GIL (it may need the GIL to finish).
     cdef inline int _lock(self) except -1:
-        if not PyThread_acquire_lock(self.lock, NOWAIT_LOCK):
+        if not scmpy_lock_try(&self.lock):
             with nogil:
-                PyThread_acquire_lock(self.lock, WAIT_LOCK)
+                scmpy_lock_wait(&self.lock)
         if self.ctx == NULL:
-            PyThread_release_lock(self.lock)
+            scmpy_unlock(&self.lock)
             if self.merged:
                 _raise(EBADF, "filter was merged into another filter and can no longer be used")
             _raise(EBADF, "filter was released and can no longer be used")
         return 0
 
     cdef inline void _unlock(self):
-        PyThread_release_lock(self.lock)
+        scmpy_unlock(&self.lock)
 
     @property
     def released(self):
@@ -411,20 +498,30 @@ cdef class Context:
 
     def release(self):
         """Free the C context now. Harmless when already released."""
-        if not PyThread_acquire_lock(self.lock, NOWAIT_LOCK):
+        if not scmpy_lock_try(&self.lock):
             with nogil:
-                PyThread_acquire_lock(self.lock, WAIT_LOCK)
+                scmpy_lock_wait(&self.lock)
         if self.ctx != NULL:
             seccomp_release(self.ctx)
             self.ctx = NULL
-        PyThread_release_lock(self.lock)
+        scmpy_unlock(&self.lock)
 
-    def _reset(self, default_action):
-        cdef uint32_t act = _action(default_action)
+    def reset(self, default_action=None):
+        """Remove every rule, architecture and attribute setting. The default action stays
+        unless a new one is given; TSYNC is set again if the filter was made with it."""
+        cdef uint32_t act
         cdef int rc
         self._lock()
         try:
-            rc = seccomp_reset(self.ctx, act)
+            if default_action is None:
+                rc = seccomp_attr_get(self.ctx, SCMP_FLTATR_ACT_DEFAULT, &act)
+            else:
+                act = _action(default_action)
+                rc = 0
+            if rc == 0:
+                rc = seccomp_reset(self.ctx, act)
+            if rc == 0 and self.want_tsync:
+                self._enable_tsync()
         finally:
             self._unlock()
         if rc < 0:
