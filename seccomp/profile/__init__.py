@@ -82,6 +82,7 @@ BINARY_TREE_THRESHOLD = 32
 _U64 = 0xFFFFFFFFFFFFFFFF
 _CAP_RE = re.compile(r"^CAP_[A-Z0-9_]+$")
 _KERNEL_RE = re.compile(r"^(\d+)\.(\d+)(?:\.(\d+))?")
+_NAME_MATCH = re.compile(r"[A-Za-z0-9_]+(?:,[A-Za-z0-9_]+)*\Z").match
 
 
 class ProfileError(InvalidArgumentError):
@@ -142,6 +143,8 @@ class Match:
             out["minKernel"] = "%d.%d" % self.min_kernel
         return out
 
+
+_NO_MATCH = Match()
 
 # Docker names architectures in includes/excludes as Go does.
 _DOCKER_ARCH = {Arch.X86_64: "amd64", Arch.AARCH64: "arm64", Arch.X86: "386"}
@@ -446,6 +449,8 @@ def _join(base: str, key: str) -> str:
 
 
 def _object(value: Any, place: str, keys: set) -> Mapping[str, Any]:
+    if type(value) is dict and keys.issuperset(value):  # noqa: E721  (the common case, fast)
+        return value
     if not isinstance(value, Mapping):
         raise ProfileError(place or "profile", "expected an object, not %s" % _json_type(value))
     for k in value:
@@ -497,43 +502,53 @@ def parse_errno(value: Union[int, str], place: str = "errno") -> int:
     return _uint(value, place, 0xFFFF)
 
 
+_ARCH_CACHE: Dict[str, Arch] = {}
+
+
 def _arch(value: Any, place: str) -> Arch:
+    try:
+        return _ARCH_CACHE[value]
+    except (KeyError, TypeError):
+        pass
     name = _string(value, place)
     try:
-        return Arch(name)
+        arch = Arch(name)
     except InvalidArgumentError:
         raise ProfileError(place, "unknown architecture %r" % name) from None
+    _ARCH_CACHE[name] = arch
+    return arch
 
 
 def _action(obj: Mapping[str, Any], place: str, action_key: str, ret_key: str,
             name_key: str) -> Action:
-    name = _string(obj.get(action_key), _join(place, action_key)) \
-        if action_key in obj else None
-    if name is None:
-        raise ProfileError(_join(place, action_key), "missing (an action such as SCMP_ACT_ALLOW)")
-    if name not in _ACTIONS:
-        raise ProfileError(_join(place, action_key), "unknown action %s (expected one of %s)"
+    name = obj.get(action_key)
+    action = _ACTIONS.get(name) if type(name) is str else None  # noqa: E721
+    if action is None:
+        where = _join(place, action_key)
+        if action_key not in obj:
+            raise ProfileError(where, "missing (an action such as SCMP_ACT_ALLOW)")
+        _string(name, where)
+        raise ProfileError(where, "unknown action %s (expected one of %s)"
                            % (json.dumps(name), ", ".join(sorted(_ACTIONS))))
-    action = _ACTIONS[name]
     code: Optional[int] = None
-    if obj.get(ret_key) is not None:
-        code = parse_errno(obj[ret_key], _join(place, ret_key))
-    if obj.get(name_key) is not None:
-        by_name = parse_errno(_string(obj[name_key], _join(place, name_key)),
-                              _join(place, name_key))
-        if code is not None and code != by_name:
-            raise ProfileError(_join(place, name_key), "%s (%d) contradicts %s %d"
-                               % (obj[name_key], by_name, ret_key, code))
-        code = by_name
-    if code is not None:
-        if action.kind == "ERRNO":
-            return Action.ERRNO(code)
-        if action.kind == "TRACE":
-            return Action.TRACE(code)
-        raise ProfileError(_join(place, ret_key if ret_key in obj else name_key),
-                           "an errno is only valid with SCMP_ACT_ERRNO or SCMP_ACT_TRACE, "
-                           "not %s" % name)
-    return action
+    ret, by_name = obj.get(ret_key), obj.get(name_key)
+    if ret is None and by_name is None:
+        return action
+    if ret is not None:
+        code = parse_errno(ret, _join(place, ret_key))
+    if by_name is not None:
+        where = _join(place, name_key)
+        named = parse_errno(_string(by_name, where), where)
+        if code is not None and code != named:
+            raise ProfileError(where, "%s (%d) contradicts %s %d" % (by_name, named, ret_key, code))
+        code = named
+    if action.kind == "ERRNO":
+        return Action.ERRNO(code)
+    if action.kind == "TRACE":
+        return Action.TRACE(code)
+    raise ProfileError(_join(place, ret_key if ret is not None else name_key),
+                       "an errno is only valid with SCMP_ACT_ERRNO or SCMP_ACT_TRACE, not %s"
+                       % name)
 
 
 def _kernel_version(value: Any, place: str) -> Tuple[int, int]:
@@ -546,18 +561,17 @@ def _kernel_version(value: Any, place: str) -> Tuple[int, int]:
     return (int(m.group(1)), int(m.group(2)))
 
 
-def _match(value: Any, place: str) -> Match:
-    if value is None:
-        return Match()
+def _match(value: Any, base: str, key: str) -> Match:
+    place = _join(base, key)
     obj = _object(value, place, _MATCH_KEYS)
-    caps = []
-    for i, c in enumerate(_list(obj.get("caps"), _join(place, "caps"))):
-        p = _join(place, "caps[%d]" % i)
-        c = _string(c, p)
-        if not _CAP_RE.match(c):
-            raise ProfileError(p, "invalid capability %r (expected CAP_NAME)" % c)
-        caps.append(c)
-    arches = tuple(_arch(a, _join(place, "arches[%d]" % i))
+    caps = obj.get("caps") or []
+    if type(caps) is not list or not all(  # noqa: E721
+            type(c) is str and _CAP_RE.match(c) for c in caps):  # noqa: E721
+        for i, c in enumerate(_list(caps, _join(place, "caps"))):
+            p = _join(place, "caps[%d]" % i)
+            if not _CAP_RE.match(_string(c, p)):
+                raise ProfileError(p, "invalid capability %r (expected CAP_NAME)" % c)
+    arches = tuple(_arch(a, place + ".arches[%d]" % i)
                    for i, a in enumerate(_list(obj.get("arches"), _join(place, "arches"))))
     kernel = None
     if obj.get("minKernel") not in (None, ""):
@@ -583,24 +597,37 @@ def _parse_arg(value: Any, place: str) -> Arg:
 
 def _parse_rule(value: Any, place: str, index: int) -> Rule:
     obj = _object(value, place, _RULE_KEYS)
-    if obj.get("name") and obj.get("names"):
+    name, names = obj.get("name"), obj.get("names")
+    if name and names:
         raise ProfileError(place, "both 'name' and 'names' are set; use one of them")
-    if obj.get("name"):
-        names = [_string(obj["name"], _join(place, "name"))]
-    else:
-        names = [_string(n, _join(place, "names[%d]" % i))
-                 for i, n in enumerate(_list(obj.get("names"), _join(place, "names")))]
+    key = "names"
+    if name:
+        key, names = "name", [_string(name, _join(place, "name"))]
+    elif type(names) is not list:  # noqa: E721
+        names = _list(names, _join(place, "names"))
     if not names:
         raise ProfileError(_join(place, "names"), "no syscall names")
-    for i, n in enumerate(names):
-        if not n or not n.replace("_", "a").isalnum():
-            raise ProfileError(_join(place, "names[%d]" % i), "invalid syscall name %r" % n)
+    try:
+        valid = _NAME_MATCH(",".join(names)) is not None  # one check for the whole list
+    except TypeError:
+        valid = False
+    if not valid:
+        for i, n in enumerate(names):
+            if type(n) is not str or not _NAME_MATCH(n) or "," in n:  # noqa: E721
+                where = _join(place, key if key == "name" else "names[%d]" % i)
+                raise ProfileError(where, "invalid syscall name %r" % _string(n, where))
     action = _action(obj, place, "action", "errnoRet", "errno")
-    args = tuple(_parse_arg(a, _join(place, "args[%d]" % i))
-                 for i, a in enumerate(_list(obj.get("args"), _join(place, "args"))))
-    comment = _string(obj.get("comment") or "", _join(place, "comment"))
-    return Rule(tuple(names), action, args, comment, _match(obj.get("includes"),
-                _join(place, "includes")), _match(obj.get("excludes"), _join(place, "excludes")),
+    args: Tuple[Arg, ...] = ()
+    if obj.get("args"):
+        args = tuple(_parse_arg(a, _join(place, "args[%d]" % i))
+                     for i, a in enumerate(_list(obj["args"], _join(place, "args"))))
+    comment = obj.get("comment") or ""
+    if type(comment) is not str:  # noqa: E721
+        _string(comment, _join(place, "comment"))
+    inc, exc = obj.get("includes"), obj.get("excludes")
+    return Rule(tuple(names), action, args, comment,
+                _NO_MATCH if inc is None or inc == {} else _match(inc, place, "includes"),
+                _NO_MATCH if exc is None or exc == {} else _match(exc, place, "excludes"),
                 index)
 
 
