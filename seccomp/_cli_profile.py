@@ -14,7 +14,6 @@ from . import _core
 from ._enums import Action, Arch, Op
 from ._info import action_available, api_level, library_version, syscall_name, syscall_number
 
-SubParsers = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
 # ---------------------------------------------------------------------------------------------

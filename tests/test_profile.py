@@ -11,7 +11,6 @@ import json
 import os
 import pathlib
 import signal
-from dataclasses import replace
 
 import pytest
 

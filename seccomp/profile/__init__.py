@@ -68,8 +68,8 @@ _ACTIONS: Dict[str, Action] = {
     "SCMP_ACT_ERRNO": Action.ERRNO(_errno.EPERM), "SCMP_ACT_TRACE": Action.TRACE(_errno.EPERM),
     "SCMP_ACT_ALLOW": Action.ALLOW, "SCMP_ACT_LOG": Action.LOG, "SCMP_ACT_NOTIFY": Action.NOTIFY,
 }
-_ACTION_KIND_NAMES = {"KILL_THREAD": "SCMP_ACT_KILL_THREAD", "KILL_PROCESS": "SCMP_ACT_KILL_PROCESS",
-                      "TRAP": "SCMP_ACT_TRAP", "ERRNO": "SCMP_ACT_ERRNO", "TRACE": "SCMP_ACT_TRACE",
+_ACTION_KIND_NAMES = {"KILL_THREAD": "SCMP_ACT_KILL_THREAD",
+                      "KILL_PROCESS": "SCMP_ACT_KILL_PROCESS", "TRAP": "SCMP_ACT_TRAP", "ERRNO": "SCMP_ACT_ERRNO", "TRACE": "SCMP_ACT_TRACE",
                       "ALLOW": "SCMP_ACT_ALLOW", "LOG": "SCMP_ACT_LOG", "NOTIFY": "SCMP_ACT_NOTIFY"}
 _OPS: Dict[str, Op] = {"SCMP_CMP_" + op.name: op for op in Op}
 #: The OCI filter flags this module understands (seccomp(2)'s SECCOMP_FILTER_FLAG_*).
@@ -242,7 +242,7 @@ class Profile:
         or ``(5, 8)``) to the running kernel. ``archMap`` becomes ``architectures`` (the
         target and its sub-architectures), and entries whose ``includes``/``excludes`` rule
         them out are dropped."""
-        target = Arch(arch).resolved if arch is not None else Arch.native()
+        target = _target(arch)
         capset = host_caps() if caps is None else parse_caps(caps)
         kver = host_kernel() if kernel is None else _kernel_version(kernel, "kernel")
         arches = self.architectures
@@ -280,9 +280,8 @@ class Profile:
         becomes a rule of its own (they are alternatives); profiles of
         ``BINARY_TREE_THRESHOLD`` or more syscalls use the binary-tree optimisation. The
         filter sets no_new_privs on load unless *no_new_privs* is False."""
-        target = Arch(arch).resolved if arch is not None else Arch.native()
-        prof = self if self.resolved and arch is None else self.resolve(
-            arch=target, caps=caps, kernel=kernel)
+        target = _target(arch)
+        prof = self if self.resolved else self.resolve(arch=target, caps=caps, kernel=kernel)
         return prof._build(target, no_new_privs)
 
     def _build(self, target: Arch, no_new_privs: bool) -> Filter:
@@ -348,6 +347,13 @@ class Profile:
     def to_json(self, indent: Optional[int] = 2) -> str:
         """The profile as JSON text (see `to_dict`)."""
         return json.dumps(self.to_dict(), indent=indent) + "\n"
+
+
+def _target(arch: Union[Arch, str, int, None]) -> Arch:
+    """The architecture to build for: the one given, else the native one."""
+    if arch is None:
+        return Arch.native()
+    return Arch(arch).resolved  # type: ignore[arg-type]  # Arch() accepts names too
 
 
 def _oci_arch(arch: Arch) -> str:
@@ -420,7 +426,8 @@ def load(source: Source) -> Profile:
                 with open(path, "rb") as fh:
                     text = fh.read().decode("utf-8", errors="replace")
             except OSError as exc:
-                raise ProfileError("", "cannot read profile %r: %s" % (path, exc.strerror)) from None
+                raise ProfileError("", "cannot read profile %r: %s"
+                                   % (path, exc.strerror)) from None
             origin = path
         try:
             data = json.loads(text)
@@ -512,7 +519,7 @@ def _arch(value: Any, place: str) -> Arch:
         pass
     name = _string(value, place)
     try:
-        arch = Arch(name)
+        arch = Arch(name)  # type: ignore[arg-type]
     except InvalidArgumentError:
         raise ProfileError(place, "unknown architecture %r" % name) from None
     _ARCH_CACHE[name] = arch
@@ -542,6 +549,7 @@ def _action(obj: Mapping[str, Any], place: str, action_key: str, ret_key: str,
         if code is not None and code != named:
             raise ProfileError(where, "%s (%d) contradicts %s %d" % (by_name, named, ret_key, code))
         code = named
+    assert code is not None
     if action.kind == "ERRNO":
         return Action.ERRNO(code)
     if action.kind == "TRACE":
@@ -679,7 +687,7 @@ def parse_caps(caps: Iterable[str]) -> FrozenSet[str]:
     ``ALL`` stands for every capability. Unknown names raise InvalidArgumentError."""
     if isinstance(caps, str):
         caps = (caps,)
-    out = set()
+    out: set = set()
     for c in caps:
         name = c.strip().upper()
         if name == "ALL":
