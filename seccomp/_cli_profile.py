@@ -15,7 +15,6 @@ from ._enums import Action, Arch, Op
 from ._info import action_available, api_level, library_version, syscall_name, syscall_number
 
 
-
 # ---------------------------------------------------------------------------------------------
 # Options shared by run and export
 # ---------------------------------------------------------------------------------------------

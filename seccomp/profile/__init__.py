@@ -28,7 +28,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Tuple, Union
 
-from .._core import Cond, InvalidArgumentError, syscall_resolve_name
+from .._core import Cond, InvalidArgumentError, SeccompError, syscall_resolve_name
 from .._enums import Action, Arch, Op
 from .._filter import Filter
 from .groups import GROUPS, describe, expand
@@ -305,16 +305,15 @@ class Profile:
             if r.action == default:
                 continue
             groups = _condition_groups(r.args)
+            action = r.action
             for name in r.names:
-                try:
-                    nr = syscall_resolve_name(name)
-                except InvalidArgumentError:
-                    skipped.append(name)
-                    continue
                 for conds in groups:
                     try:
-                        add(r.action, nr, *conds)
-                    except InvalidArgumentError as exc:
+                        add(action, name, *conds)  # the core resolves (and caches) the name
+                    except SeccompError as exc:
+                        if not _known(name):
+                            skipped.append(name)
+                            break
                         raise ProfileError(_place(r), "cannot add the rule for %r: %s"
                                            % (name, exc.strerror)) from None
         f.skipped_syscalls = tuple(skipped)  # type: ignore[attr-defined]
@@ -358,6 +357,15 @@ def _target(arch: Union[Arch, str, int, None]) -> Arch:
 
 def _oci_arch(arch: Arch) -> str:
     return "SCMP_ARCH_" + str(arch).upper()
+
+
+def _known(name: str) -> bool:
+    """Whether libseccomp knows a syscall name (on any architecture)."""
+    try:
+        syscall_resolve_name(name)
+    except InvalidArgumentError:
+        return False
+    return True
 
 
 def _place(rule: Rule) -> str:
