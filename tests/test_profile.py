@@ -440,3 +440,14 @@ def test_default_profile_has_a_comment_on_every_entry():
     p = P.load("default")
     assert p.comment
     assert all(len(r.comment) > 20 for r in p.rules)
+
+
+def test_go_architecture_names_in_includes():
+    p = P.load(base(syscalls=[{"names": ["modify_ldt"], "action": "SCMP_ACT_ALLOW",
+                               "includes": {"arches": ["386", "amd64", "arm64", "mips64le",
+                                                       "ppc64le", "SCMP_ARCH_S390X"]}}]))
+    assert p.rules[0].includes.arches == (Arch.X86, Arch.X86_64, Arch.AARCH64, Arch.MIPSEL64,
+                                          Arch.PPC64LE, Arch.S390X)
+    assert P.load(p.to_json()) == p
+    assert "modify_ldt" in names_of(p.resolve(arch="i386", caps=[], kernel="6.1"))
+    assert "modify_ldt" not in names_of(p.resolve(arch="riscv64", caps=[], kernel="6.1"))
