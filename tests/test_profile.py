@@ -451,3 +451,12 @@ def test_go_architecture_names_in_includes():
     assert P.load(p.to_json()) == p
     assert "modify_ldt" in names_of(p.resolve(arch="i386", caps=[], kernel="6.1"))
     assert "modify_ldt" not in names_of(p.resolve(arch="riscv64", caps=[], kernel="6.1"))
+
+
+@pytest.mark.skipif(seccomp.library_version() >= (2, 6, 0), reason="libseccomp 2.6 has both")
+def test_what_this_libseccomp_lacks_is_reported_by_place():
+    with pytest.raises(ProfileError, match=r"flags\[0\]: SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV: "
+                                           r".*needs libseccomp >= 2.6"):
+        P.load(base(flags=["SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"])).compile()
+    with pytest.raises(ProfileError, match=r"architectures\[1\]: .*loongarch64 needs libseccomp"):
+        P.load(base(architectures=["SCMP_ARCH_X86_64", "SCMP_ARCH_LOONGARCH64"])).compile()

@@ -36,7 +36,7 @@ from .groups import GROUPS, describe, expand
 __all__ = [
     "load", "builtin_profiles", "Profile", "Rule", "Arg", "Match", "ProfileError",
     "CONTAINER_CAPS", "CAPABILITIES", "host_caps", "host_kernel", "parse_caps", "parse_errno",
-    "GROUPS", "expand", "describe",
+    "GROUPS", "expand", "describe", "FLAGS",
 ]
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
@@ -292,10 +292,16 @@ class Profile:
         if target != native:
             f.add_arch(target)
             f.remove_arch(native)
-        for a in self.architectures:
-            f.add_arch(a)
-        for flag in self.flags:
-            _apply_flag(f, flag)
+        for i, a in enumerate(self.architectures):
+            try:
+                f.add_arch(a)
+            except SeccompError as exc:
+                raise ProfileError("architectures[%d]" % i, str(exc.strerror)) from None
+        for i, flag in enumerate(self.flags):
+            try:
+                _apply_flag(f, flag)
+            except SeccompError as exc:
+                raise ProfileError("flags[%d]" % i, "%s: %s" % (flag, exc.strerror)) from None
         skipped: List[str] = []
         count = sum(len(r.names) for r in self.rules if r.action != default)
         if count >= BINARY_TREE_THRESHOLD:
