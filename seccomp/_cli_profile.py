@@ -153,8 +153,13 @@ def _cmd_export(args: argparse.Namespace) -> int:
         data = flt.export_bpf() if args.format == "bpf" else flt.export_pfc().encode()
         flt.release()
     if args.output:
-        with open(args.output, "wb") as fh:
-            fh.write(data)
+        try:
+            with open(args.output, "wb") as fh:
+                fh.write(data)
+        except OSError as exc:
+            print("seccomp export: cannot write %s: %s" % (args.output, exc.strerror),
+                  file=sys.stderr)
+            return 1
     else:
         sys.stdout.flush()
         sys.stdout.buffer.write(data)

@@ -272,6 +272,10 @@ def test_export_formats(tmp_path):
     r = seccomp_cmd("export", "--format", "pfc", "--arch", "aarch64")
     assert r.returncode == 0 and "filter for arch aarch64" in r.stdout
     assert "filter for arch x86_64" not in r.stdout
+    r = seccomp_cmd("export", "-o", "/nonexistent-dir/f.bpf")
+    assert r.returncode == 1 and "cannot write /nonexistent-dir/f.bpf" in r.stderr
+    r = seccomp_cmd("export", "--arch", "vax")
+    assert r.returncode == 1 and "unknown architecture 'vax'" in r.stderr
     r = seccomp_cmd("export", "--format", "oci", "--kernel", "4.4", "--arch", "x86_64")
     assert "ptrace" not in {n for e in json.loads(r.stdout)["syscalls"] for n in e["names"]}
 
