@@ -130,7 +130,7 @@ def main() -> None:
     args = ap.parse_args()
 
     docker_text = open(os.path.join(os.path.dirname(P.__file__), "default.json")).read()
-    oci_text = P.load(docker_text).resolve(caps=P.CONTAINER_CAPS).to_json()
+    oci_text = P.load(docker_text).resolve(caps=P.CONTAINER_CAPS).to_json(oci=True)
     n_names = sum(len(e["names"]) for e in json.loads(oci_text)["syscalls"])
 
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:

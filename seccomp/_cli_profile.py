@@ -147,7 +147,7 @@ def add_export(sub: Any) -> None:
 def _cmd_export(args: argparse.Namespace) -> int:
     prof = _resolved(args, arch=args.arch, kernel=args.kernel)
     if args.format == "oci":
-        data: bytes = prof.to_json().encode()
+        data: bytes = prof.to_json(oci=True).encode()
     else:
         flt = prof.compile(arch=args.arch)
         data = flt.export_bpf() if args.format == "bpf" else flt.export_pfc().encode()

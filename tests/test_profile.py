@@ -376,7 +376,7 @@ def test_kernel_default_profile_via_the_api():
 
 def test_resolved_profile_round_trips_as_oci_json():
     r = P.load(DOCKER).resolve(arch="x86_64", caps=CONTAINER_CAPS, kernel="6.1")
-    data = json.loads(r.to_json())
+    data = json.loads(r.to_json(oci=True))
     assert set(data) == {"defaultAction", "defaultErrnoRet", "architectures", "syscalls"}
     assert data["architectures"] == ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"]
     for entry in data["syscalls"]:
@@ -394,6 +394,10 @@ def test_unresolved_profile_round_trips_in_docker_format():
     for source in (DOCKER, PODMAN, OCI_CONFIG, "default"):
         p = P.load(source)
         assert P.load(p.to_json()) == p
+    resolved = P.load(DOCKER).resolve(caps=[])
+    assert P.load(resolved.to_json()) == resolved       # comments kept unless oci=True
+    with pytest.raises(seccomp.InvalidArgumentError, match="call resolve"):
+        P.load(DOCKER).to_json(oci=True)
 
 
 def test_with_rule_overrides():

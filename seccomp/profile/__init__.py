@@ -10,7 +10,7 @@ profile (``"default"``)::
     f.load()                                                   # in the child, before exec
 
 `Profile.resolve` picks what applies to a target (architecture, capabilities, kernel) and
-gives a plain OCI profile back; `Profile.to_json` writes it. `Profile.compile` builds a
+gives a plain OCI profile back; ``Profile.to_json(oci=True)`` writes it. `Profile.compile` builds a
 `seccomp.Filter` with the semantics container runtimes (runc, crun) use: syscall names unknown
 to libseccomp are skipped and reported, rules whose action is the default action are skipped,
 several conditions on the same argument become separate rules (any of them matches), and the
@@ -162,7 +162,7 @@ class Rule:
     includes: Match = field(default_factory=Match)
     excludes: Match = field(default_factory=Match)
     #: Where the entry came from (its index in the source's ``syscalls``), for messages.
-    index: Optional[int] = None
+    index: Optional[int] = field(default=None, compare=False)
 
     def applies(self, arch: Arch, caps: FrozenSet[str], kernel: Tuple[int, int]) -> bool:
         """Whether the entry applies to a target, by Docker's rules: every ``includes``
@@ -327,10 +327,15 @@ class Profile:
 
     # -- writing ----------------------------------------------------------------------------
 
-    def to_dict(self) -> Dict[str, Any]:
-        """The profile as JSON data: OCI when `resolved`, else the Docker format."""
+    def to_dict(self, oci: bool = False) -> Dict[str, Any]:
+        """The profile as JSON data, every field it has (the Docker format when it uses
+        Docker's additions). With *oci*, only the OCI runtime-spec's fields: the profile must
+        be `resolved` first, and comments are left out."""
+        if oci and not self.resolved:
+            raise InvalidArgumentError(_errno.EINVAL, "only a resolved profile can be written "
+                                                      "as OCI JSON: call resolve() first")
         out: Dict[str, Any] = {}
-        if self.comment and not self.resolved:
+        if self.comment and not oci:
             out["comment"] = self.comment
         out.update(_action_to_dict(self.default_action, "defaultErrnoRet"))
         if self.architectures:
@@ -345,13 +350,12 @@ class Profile:
             out["listenerPath"] = self.listener_path
         if self.listener_metadata:
             out["listenerMetadata"] = self.listener_metadata
-        oci = self.resolved
         out["syscalls"] = [r.to_dict(oci=oci) for r in self.rules]
         return out
 
-    def to_json(self, indent: Optional[int] = 2) -> str:
+    def to_json(self, oci: bool = False, indent: Optional[int] = 2) -> str:
         """The profile as JSON text (see `to_dict`)."""
-        return json.dumps(self.to_dict(), indent=indent) + "\n"
+        return json.dumps(self.to_dict(oci=oci), indent=indent) + "\n"
 
 
 def _target(arch: Union[Arch, str, int, None]) -> Arch:
