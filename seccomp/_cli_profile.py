@@ -74,12 +74,15 @@ def add_run(sub: Any) -> None:
     """Register ``seccomp run``."""
     p = sub.add_parser(
         "run", help="run a command under a seccomp profile",
-        description="Load a seccomp profile and exec a command under it; the exit status is "
-                    "the command's (126/127 when it cannot be run). The profile is resolved "
-                    "for an unprivileged container's capabilities unless --cap adds some, so "
-                    "the default profile denies what a container is denied even when run as "
-                    "root.",
-        epilog="example: seccomp run --deny @network-io -- curl example.org")
+        description="Load a seccomp profile and exec a command under it.\n\n"
+                    "The profile is resolved for an unprivileged container's capabilities\n"
+                    "unless --cap adds some, so the default profile denies what a container\n"
+                    "is denied even when run as root.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="exit status: the command's; 126/127 when it cannot be run, 1 for a profile "
+               "error, 2 for a usage error.\n"
+               "groups: `seccomp info` lists them, `seccomp resolve @GROUP` shows one.\n"
+               "example: seccomp run --deny @network-io --cap CAP_SYS_ADMIN -- sh -c 'CMD'")
     _profile_options(p)
     p.add_argument("-v", "--verbose", action="store_true",
                    help="report the profile's syscall names libseccomp does not know")
