@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import argparse
+import array
 import ctypes
 import errno
 import json
 import os
 import shutil
+import socket
 import sys
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -103,26 +105,75 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if path is None:
         print("seccomp run: %s: command not found" % argv[0], file=sys.stderr)
         return 127
-    flt = _resolved(args).compile()
+    prof = _resolved(args)
+    flt = prof.compile()
     if args.verbose and flt.skipped_syscalls:
         print("seccomp run: skipped syscalls unknown to libseccomp %s: %s" % (
             ".".join(map(str, library_version())), " ".join(flt.skipped_syscalls)),
             file=sys.stderr)
+    agent = None
+    message = b""
     if flt.has_notify_rules:
-        print("seccomp run: error: the profile uses SCMP_ACT_NOTIFY, which needs a supervisor; "
-              "seccomp run has none", file=sys.stderr)
-        return 2
+        if not prof.listener_path:
+            print("seccomp run: error: the profile uses SCMP_ACT_NOTIFY but sets no "
+                  "listenerPath for a seccomp agent to answer it", file=sys.stderr)
+            return 2
+        agent = _connect_agent(prof.listener_path)  # before the filter may forbid it
+        if agent is None:
+            return 1
+        message = _agent_message(prof.listener_metadata)
     program = flt.compile()
     flt.release()
     sys.stdout.flush()
     sys.stderr.flush()
-    program.load()
+    listener = program.load()
+    if agent is not None and not _send_listener(agent, listener, message):
+        return 1
     try:
         os.execv(path, argv)
     except OSError as exc:
         print("seccomp run: %s: %s" % (argv[0], exc.strerror), file=sys.stderr)
         return 127 if exc.errno == errno.ENOENT else 126
     return 0  # not reached
+
+
+def _connect_agent(path: str) -> Optional[socket.socket]:
+    """Connect to the seccomp agent at an OCI listenerPath."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+    try:
+        sock.connect(path)
+    except OSError as exc:
+        sock.close()
+        print("seccomp run: cannot connect to the seccomp agent at %s: %s"
+              % (path, exc.strerror), file=sys.stderr)
+        return None
+    return sock
+
+
+def _agent_message(metadata: str) -> bytes:
+    """The OCI runtime-spec's container process state for the seccomp agent."""
+    pid = os.getpid()
+    return json.dumps({
+        "ociVersion": "1.0.2", "fds": ["seccompFd"], "pid": pid, "metadata": metadata,
+        "state": {"ociVersion": "1.0.2", "id": "seccomp-run-%d" % pid, "status": "creating",
+                  "pid": pid, "bundle": os.getcwd()}}).encode()
+
+
+def _send_listener(agent: socket.socket, listener: int, message: bytes) -> bool:
+    """Hand the notification fd to the agent as the OCI runtime-spec says: the container
+    process state as JSON, the fd attached with SCM_RIGHTS. The profile must allow sendmsg
+    and close, which the filter now governs."""
+    try:
+        agent.sendmsg([message],
+                      [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [listener]))])
+    except OSError as exc:
+        print("seccomp run: cannot send the notification fd to the seccomp agent: %s "
+              "(does the profile allow sendmsg?)" % exc.strerror, file=sys.stderr)
+        return False
+    finally:
+        agent.close()
+        os.close(listener)
+    return True
 
 
 # ---------------------------------------------------------------------------------------------

@@ -323,3 +323,63 @@ def test_help():
         assert cmd in r.stdout
     r = seccomp_cmd("run", "--help")
     assert "--cap" in r.stdout and "--deny" in r.stdout and "exit status" in r.stdout
+
+
+# ---------------------------------------------------------------------------------------------
+# SCMP_ACT_NOTIFY: the listener fd goes to the OCI seccomp agent at listenerPath
+# ---------------------------------------------------------------------------------------------
+
+def test_notify_profile_hands_the_listener_to_the_agent(tmp_path):
+    import array
+    import socket
+
+    if not seccomp.action_available(seccomp.Action.NOTIFY):
+        pytest.skip("the kernel has no SECCOMP_RET_USER_NOTIF")
+    sock_path = str(tmp_path / "agent.sock")
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(sock_path)
+    server.listen(1)
+    server.settimeout(30)
+    prof = tmp_path / "notify.json"
+    prof.write_text(json.dumps({
+        "defaultAction": "SCMP_ACT_ALLOW", "listenerPath": sock_path,
+        "listenerMetadata": "hello agent",
+        "syscalls": [{"names": ["getppid"], "action": "SCMP_ACT_NOTIFY"}]}))
+    spec = str(seccomp.syscall_number("getppid"))
+    proc = subprocess.Popen([PY, "-m", "seccomp", "run", "--profile", str(prof), "--",
+                             PY, "-c", PROBE, spec], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=ROOT, env=ENV)
+    try:
+        conn, _ = server.accept()
+        fds = array.array("i")
+        msg, ancdata, _, _ = conn.recvmsg(65536, socket.CMSG_SPACE(fds.itemsize))
+        conn.close()
+        for level, kind, data in ancdata:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                fds.frombytes(data[:len(data) - len(data) % fds.itemsize])
+        state = json.loads(msg)
+        assert state["fds"] == ["seccompFd"] and len(fds) == 1
+        assert state["metadata"] == "hello agent"
+        assert state["pid"] == state["state"]["pid"] and state["state"]["status"] == "creating"
+        assert os.readlink("/proc/self/fd/%d" % fds[0]) == "anon_inode:seccomp notify"
+        os.close(fds[0])         # the agent goes away: the notified syscall fails with ENOSYS
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        server.close()
+    assert proc.returncode == 0, err
+    assert json.loads(out) == [errno.ENOSYS]
+
+
+def test_notify_profile_without_agent(tmp_path):
+    prof = tmp_path / "notify.json"
+    prof.write_text(json.dumps({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+        {"names": ["getppid"], "action": "SCMP_ACT_NOTIFY"}]}))
+    r = seccomp_cmd("run", "--profile", str(prof), "--", "true")
+    assert r.returncode == 2 and "sets no listenerPath" in r.stderr
+    prof.write_text(json.dumps({"defaultAction": "SCMP_ACT_ALLOW",
+                                "listenerPath": str(tmp_path / "nobody.sock"), "syscalls": [
+                                    {"names": ["getppid"], "action": "SCMP_ACT_NOTIFY"}]}))
+    r = seccomp_cmd("run", "--profile", str(prof), "--", "true")
+    assert r.returncode == 1 and "cannot connect to the seccomp agent" in r.stderr
