@@ -464,3 +464,14 @@ def test_what_this_libseccomp_lacks_is_reported_by_place():
         P.load(base(flags=["SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"])).compile()
     with pytest.raises(ProfileError, match=r"architectures\[1\]: .*loongarch64 needs libseccomp"):
         P.load(base(architectures=["SCMP_ARCH_X86_64", "SCMP_ARCH_LOONGARCH64"])).compile()
+
+
+@pytest.mark.parametrize("arch", ["x86_64", "aarch64", "mips64", "mipsel64", "ppc64le", "s390x",
+                                  "riscv64", "x86", "arm"])
+@pytest.mark.parametrize("caps", [[], sorted(CONTAINER_CAPS), ["ALL"]])
+def test_default_profile_compiles_for_every_architecture(arch, caps):
+    f = P.load("default").compile(arch=arch, caps=caps, kernel="6.1")
+    assert Arch(arch) in f.arches
+    assert f.skipped_syscalls == ()
+    assert 0 < len(f.export_bpf()) // 8 <= seccomp._core.MAX_INSTRUCTIONS
+    f.release()

@@ -286,12 +286,15 @@ class Profile:
 
     def _build(self, target: Arch, no_new_privs: bool) -> Filter:
         default = self.default_action
-        f = Filter(default)
+        try:
+            f = Filter(default)
+        except SeccompError as exc:
+            raise ProfileError("defaultAction", str(exc.strerror)) from None
         f.no_new_privs = no_new_privs
         native = Arch.native()
         if target != native:
+            f.remove_arch(native)  # first: one filter cannot mix byte orders
             f.add_arch(target)
-            f.remove_arch(native)
         for i, a in enumerate(self.architectures):
             try:
                 f.add_arch(a)
