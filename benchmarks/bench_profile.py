@@ -12,7 +12,9 @@ an argument repeats, skip names libseccomp does not know, binary tree optimisati
 
 Each number is the minimum over N runs, taken in alternating rounds of both sides (the machine
 is shared; the minimum is the least disturbed run). Also printed: the part of our time that is pure Python (reading, validating,
-resolving), i.e. the overhead beyond libseccomp's own work.
+resolving), i.e. the overhead beyond libseccomp's own work. By default ours runs under the same
+interpreter as libseccomp's module (/usr/bin/python3, in a child); --ours-here times it in the
+interpreter running this script instead.
 """
 from __future__ import annotations
 
@@ -127,7 +129,16 @@ def main() -> None:
                     help="the runs are split in this many alternating rounds")
     ap.add_argument("--python", default="/usr/bin/python3",
                     help="the interpreter that has libseccomp's module")
+    ap.add_argument("--ours-here", action="store_true",
+                    help="time ours in this interpreter instead of under --python (the same "
+                         "interpreter for both sides is the fair comparison)")
+    ap.add_argument("--child", nargs=3, metavar=("TEXTFILE", "DOCKER", "N"),
+                    help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.child:
+        path, is_docker, n = args.child
+        print(json.dumps(ours(open(path).read(), int(n), docker=is_docker == "1")))
+        return
 
     docker_text = open(os.path.join(os.path.dirname(P.__file__), "default.json")).read()
     oci_text = P.load(docker_text).resolve(caps=P.CONTAINER_CAPS).to_json(oci=True)
@@ -135,6 +146,18 @@ def main() -> None:
 
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
         fh.write(oci_text)
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as dh:
+        dh.write(docker_text)
+
+    def run_ours(path: str, docker: bool, n: int) -> dict:
+        if args.ours_here:
+            return ours(open(path).read(), n, docker=docker)
+        r = subprocess.run([args.python, "-I", os.path.abspath(__file__), "--child", path,
+                            "1" if docker else "0", str(n)], capture_output=True, text=True)
+        if r.returncode != 0:
+            sys.exit("ours failed under %s:\n%s" % (args.python, r.stderr))
+        return json.loads(r.stdout)
+
     with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as sh:
         sh.write(LIBSECCOMP_SCRIPT)
     # Alternate the two sides in rounds so that both see the same load from other processes.
@@ -151,19 +174,21 @@ def main() -> None:
                 theirs = None
                 break
             theirs = _best(theirs, json.loads(r.stdout))
-            oci = _best(oci, ours(oci_text, per_round, docker=False))
-            docker = _best(docker, ours(docker_text, per_round, docker=True))
+            oci = _best(oci, run_ours(fh.name, False, per_round))
+            docker = _best(docker, run_ours(dh.name, True, per_round))
+        if oci is None:
+            oci = run_ours(fh.name, False, args.repeat)
+            docker = run_ours(dh.name, True, args.repeat)
     finally:
         os.unlink(fh.name)
+        os.unlink(dh.name)
         os.unlink(sh.name)
-    if oci is None:
-        oci = ours(oci_text, args.repeat, docker=False)
-        docker = ours(docker_text, args.repeat, docker=True)
     assert theirs is None or theirs["bpf_size"] == oci["bpf_size"], (theirs, oci)
 
     ms = lambda s: "%.3f" % (s * 1e3)  # noqa: E731
-    print("Resolved default profile: %d syscall names, %d BPF instructions; min of %d runs"
-          % (n_names, oci["bpf_size"] // 8, args.repeat))
+    print("Resolved default profile: %d syscall names, %d BPF instructions; min of %d runs; "
+          "ours under %s" % (n_names, oci["bpf_size"] // 8, args.repeat,
+                             sys.executable if args.ours_here else args.python))
     print("%-46s %12s %14s %7s" % ("step", "ours (ms)", "libseccomp (ms)", "ratio"))
     rows = [("OCI text -> Filter with every rule added", oci["build"],
              theirs and theirs["build"]),
