@@ -34,3 +34,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     except _core.SeccompError as exc:
         print("seccomp: error: %s" % (exc.strerror or exc), file=sys.stderr)
         return 1
+
+
+from . import _cli_profile  # noqa: E402  (profile subcommands: run, export, resolve, info)
+
+_SUBCOMMANDS.append(_cli_profile.add_run)
+_SUBCOMMANDS.append(_cli_profile.add_export)
+_SUBCOMMANDS.append(_cli_profile.add_resolve)
+_SUBCOMMANDS.append(_cli_profile.add_info)

@@ -1,0 +1,477 @@
+"""seccomp.profile: reading both formats, validation messages, resolution for a target,
+compilation with container-runtime semantics, writing OCI JSON, syscall groups.
+
+Fixtures in tests/profiles/ are written for these tests from the documented formats (OCI
+runtime-spec `linux.seccomp`, Docker/Moby profiles, Podman's additions). Filters are loaded only
+in forked children, which report the errno the kernel really returned.
+"""
+import ctypes
+import errno
+import json
+import os
+import pathlib
+import signal
+
+import pytest
+
+import seccomp
+from seccomp import Action, Arch, Op
+from seccomp import profile as P
+from seccomp.profile import CONTAINER_CAPS, ProfileError
+from childproc import in_child
+from kernel import syscall
+
+HERE = pathlib.Path(__file__).parent / "profiles"
+DOCKER = HERE / "docker_style.json"
+PODMAN = HERE / "podman_style.json"
+OCI_CONFIG = HERE / "oci_config.json"
+NATIVE = Arch.native()
+needs_x86_64 = pytest.mark.skipif(NATIVE != Arch.X86_64, reason="fixture expectations are "
+                                  "written for an x86_64 host")
+
+
+def names_of(prof):
+    """syscall name -> list of (action, args) over the profile's rules."""
+    out = {}
+    for r in prof.rules:
+        for n in r.names:
+            out.setdefault(n, []).append((r.action, r.args))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading
+# ---------------------------------------------------------------------------------------------
+
+def test_load_accepts_path_text_bytes_dict_and_builtin_name():
+    text = DOCKER.read_text()
+    from_path = P.load(str(DOCKER))
+    assert P.load(DOCKER) == from_path                     # os.PathLike
+    assert P.load(text) == from_path
+    assert P.load(text.encode()) == from_path
+    assert P.load(json.loads(text)) == from_path
+    assert "default" in P.builtin_profiles()
+    assert P.load("default").default_action == Action.ERRNO(errno.EPERM)
+
+
+def test_docker_format_fields():
+    p = P.load(DOCKER)
+    assert p.default_action == Action.ERRNO(1)
+    assert p.arch_map[0] == (Arch.X86_64, (Arch.X86, Arch.X32))
+    assert p.comment.startswith("Fixture")
+    assert not p.resolved
+    single = p.rules[1]
+    assert single.names == ("getppid",) and single.comment == "the old single-name form"
+    assert p.rules[2].includes.arches == (Arch.X86_64, Arch.X32)    # "amd64" is x86_64
+    assert p.rules[4].includes.caps == ("CAP_SYS_ADMIN", "CAP_SYS_PTRACE")
+    assert p.rules[5].includes.min_kernel == (4, 8)
+    clone = p.rules[7]
+    assert clone.args == (P.Arg(0, 0x7E020000, Op.MASKED_EQ, 0),)
+    assert clone.excludes.arches == (Arch.S390, Arch.S390X)
+    assert p.rules[11].action == Action.ERRNO(errno.EACCES)
+
+
+def test_podman_errno_names():
+    p = P.load(PODMAN)
+    assert p.default_action == Action.ERRNO(errno.ENOSYS)          # defaultErrno
+    acts = {r.names[0]: r.action for r in p.rules}
+    assert acts["getppid"] == Action.ERRNO(errno.EPERM)           # errnoRet + matching errno
+    assert acts["getpgid"] == Action.ERRNO(errno.EXDEV)           # errno name only
+    assert acts["getsid"] == Action.ERRNO(errno.EACCES)           # a name where a number goes
+
+
+def test_oci_config_json_and_every_oci_field():
+    p = P.load(OCI_CONFIG)
+    assert p.default_action == Action.ALLOW
+    assert p.architectures == (Arch.X86_64, Arch.X86)
+    assert p.flags == ("SECCOMP_FILTER_FLAG_LOG",)
+    assert p.listener_path == "/run/seccomp-agent.sock" and p.listener_metadata == "meta"
+    assert p.rules[0].action == Action.ERRNO(18)
+    assert p.rules[1].action == Action.ERRNO(errno.EPERM)         # SCMP_ACT_ERRNO defaults to EPERM
+    assert p.rules[2].action == Action.KILL_PROCESS
+    assert p.rules[2].args[1] == P.Arg(1, 0, Op.EQ, 0)
+    assert p.resolved
+
+
+def test_actions_by_name():
+    for name, want in [("SCMP_ACT_KILL", Action.KILL_THREAD), ("SCMP_ACT_TRAP", Action.TRAP),
+                       ("SCMP_ACT_LOG", Action.LOG), ("SCMP_ACT_NOTIFY", Action.NOTIFY),
+                       ("SCMP_ACT_KILL_PROCESS", Action.KILL_PROCESS)]:
+        assert P.load({"defaultAction": name}).default_action == want
+    p = P.load({"defaultAction": "SCMP_ACT_ALLOW",
+                "syscalls": [{"names": ["ptrace"], "action": "SCMP_ACT_TRACE", "errnoRet": 7}]})
+    assert p.rules[0].action == Action.TRACE(7)
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation: every error names its place
+# ---------------------------------------------------------------------------------------------
+
+def base(**changes):
+    d = {"defaultAction": "SCMP_ACT_ALLOW",
+         "syscalls": [{"names": ["getpid"], "action": "SCMP_ACT_ALLOW"},
+                      {"names": ["getppid"], "action": "SCMP_ACT_ERRNO",
+                       "args": [{"index": 0, "value": 1, "op": "SCMP_CMP_EQ"}]}]}
+    d.update(changes)
+    return d
+
+
+def with_rule(**fields):
+    d = base()
+    d["syscalls"][1] = dict(d["syscalls"][1], **fields)
+    return d
+
+
+def with_arg(**fields):
+    return with_rule(args=[{"index": 0, "value": 1, "op": "SCMP_CMP_EQ"},
+                           dict({"index": 1, "value": 2, "op": "SCMP_CMP_EQ"}, **fields)])
+
+
+INVALID = [
+    (with_arg(op="SCMP_CMP_EQQ"), 'syscalls[1].args[1].op: unknown operator "SCMP_CMP_EQQ"'),
+    (with_arg(index=6), "syscalls[1].args[1].index: 6 is out of range 0..5"),
+    (with_arg(value=-1), "syscalls[1].args[1].value: -1 is out of range"),
+    (with_arg(value=2 ** 64), "syscalls[1].args[1].value: 18446744073709551616 is out of range"),
+    (with_arg(valueTwo="3"), "syscalls[1].args[1].valueTwo: expected a number, not a string"),
+    (with_arg(op=None), "syscalls[1].args[1].op: expected a string, not null"),
+    (with_arg(idx=1), "syscalls[1].args[1].idx: unknown field"),
+    (with_rule(args=[{"value": 1, "op": "SCMP_CMP_EQ"}]), "syscalls[1].args[0].index: missing"),
+    (with_rule(action="SCMP_ACT_ALLOWW"), 'syscalls[1].action: unknown action "SCMP_ACT_ALLOWW"'),
+    (with_rule(action=None), "syscalls[1].action: expected a string, not null"),
+    (with_rule(name="getpgid"), "syscalls[1]: both 'name' and 'names' are set"),
+    (with_rule(names=[]), "syscalls[1].names: no syscall names"),
+    (with_rule(names=["get pid"]), "syscalls[1].names[0]: invalid syscall name 'get pid'"),
+    (with_rule(names=["getpid", 7]), "syscalls[1].names[1]: expected a string, not a number"),
+    (with_rule(action="SCMP_ACT_ALLOW", errnoRet=1),
+     "syscalls[1].errnoRet: an errno is only valid with SCMP_ACT_ERRNO or SCMP_ACT_TRACE"),
+    (with_rule(errnoRet=70000), "syscalls[1].errnoRet: 70000 is out of range 0..65535"),
+    (with_rule(errnoRet="EPERMX"), "syscalls[1].errnoRet: unknown errno name 'EPERMX'"),
+    (with_rule(errnoRet=1, errno="EACCES"), "syscalls[1].errno: EACCES (13) contradicts errnoRet 1"),
+    (with_rule(includes={"caps": ["SYS_ADMIN"]}),
+     "syscalls[1].includes.caps[0]: invalid capability 'SYS_ADMIN'"),
+    (with_rule(includes={"arches": ["vax"]}), "syscalls[1].includes.arches[0]: unknown architecture 'vax'"),
+    (with_rule(excludes={"minKernel": "four.eight"}),
+     "syscalls[1].excludes.minKernel: invalid kernel version 'four.eight'"),
+    (with_rule(excludes={"kernel": "4.8"}), "syscalls[1].excludes.kernel: unknown field"),
+    (base(architectures=["SCMP_ARCH_X86_64"], archMap=[{"architecture": "SCMP_ARCH_X86_64"}]),
+     "both 'architectures' and 'archMap' are set"),
+    (base(architectures=["SCMP_ARCH_VAX"]), "architectures[0]: unknown architecture 'SCMP_ARCH_VAX'"),
+    (base(archMap=[{"architecture": "SCMP_ARCH_X86_64", "subArchitectures": ["SCMP_ARCH_Z80"]}]),
+     "archMap[0].subArchitectures[0]: unknown architecture 'SCMP_ARCH_Z80'"),
+    (base(flags=["SECCOMP_FILTER_FLAG_TSYNCC"]), 'flags[0]: unknown flag "SECCOMP_FILTER_FLAG_TSYNCC"'),
+    (base(listenerMetadata="x"), "listenerMetadata: set without listenerPath"),
+    (base(defaultActon="SCMP_ACT_ALLOW"), "defaultActon: unknown field"),
+    (base(defaultAction="allow"), 'defaultAction: unknown action "allow"'),
+    (base(defaultAction="SCMP_ACT_ALLOW", defaultErrnoRet=1),
+     "defaultErrnoRet: an errno is only valid with SCMP_ACT_ERRNO"),
+    (base(syscalls={"names": ["x"]}), "syscalls: expected an array, not an object"),
+    (base(syscalls=["getpid"]), "syscalls[0]: expected an object, not a string"),
+    ({"syscalls": []}, "defaultAction: missing"),
+    ({"linux": {"seccomp": base(syscalls=[{"names": ["x"], "action": "SCMP_ACT_NOPE"}])}},
+     'linux.seccomp.syscalls[0].action: unknown action "SCMP_ACT_NOPE"'),
+]
+
+
+@pytest.mark.parametrize("data,message", INVALID, ids=[m[:40] for _, m in INVALID])
+def test_invalid_profiles_name_the_place(data, message):
+    with pytest.raises(ProfileError) as info:
+        P.load(data)
+    assert message in str(info.value)
+    assert isinstance(info.value, ValueError) and isinstance(info.value, seccomp.InvalidArgumentError)
+    assert info.value.errno == errno.EINVAL
+    # the same error from JSON text
+    with pytest.raises(ProfileError) as again:
+        P.load(json.dumps(data))
+    assert str(again.value) == str(info.value)
+
+
+def test_invalid_json_and_missing_files(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{\n  "defaultAction": "SCMP_ACT_ALLOW",\n  "syscalls": [,]\n}\n')
+    with pytest.raises(ProfileError, match=r"bad.json: invalid JSON at line 3 column 16"):
+        P.load(str(bad))
+    with pytest.raises(ProfileError, match=r"invalid JSON at line 1"):
+        P.load("{nope")
+    with pytest.raises(ProfileError, match=r"no profile file or built-in profile named 'nope'"):
+        P.load("nope")
+    with pytest.raises(ProfileError, match=r"cannot read profile '/nonexistent/p.json'"):
+        P.load("/nonexistent/p.json")
+    with pytest.raises(ProfileError, match="^profile: expected an object, not an array$"):
+        P.load("[]")
+    with pytest.raises(TypeError):
+        P.load(42)
+
+
+def test_place_and_reason_attributes():
+    with pytest.raises(ProfileError) as info:
+        P.load(with_arg(op="SCMP_CMP_EQQ"))
+    assert info.value.place == "syscalls[1].args[1].op"
+    assert info.value.reason.startswith('unknown operator "SCMP_CMP_EQQ"')
+
+
+def test_underscore_fields_are_comments():
+    p = P.load(base(_comment="why", syscalls=[{"names": ["getpid"], "action": "SCMP_ACT_ERRNO",
+                                                "_why": "x"}]))
+    assert p.rules[0].action == Action.ERRNO(1)
+
+
+# ---------------------------------------------------------------------------------------------
+# Resolving for a target
+# ---------------------------------------------------------------------------------------------
+
+def test_resolve_archmap_includes_excludes_minkernel():
+    p = P.load(DOCKER)
+    r = p.resolve(arch="x86_64", caps=CONTAINER_CAPS, kernel="5.10")
+    assert r.resolved and r.arch_map == ()
+    assert r.architectures == (Arch.X86_64, Arch.X86, Arch.X32)
+    n = names_of(r)
+    assert "arch_prctl" in n                        # includes.arches amd64
+    assert "sethostname" not in n and "setns" not in n    # includes.caps
+    assert "ptrace" in n and "kcmp" not in n        # minKernel 4.8: included / excluded
+    assert [args[0].index for _, args in n["clone"]] == [0]    # conditional, not s390's
+    assert all(not (r_.includes or r_.excludes) for r_ in r.rules)
+
+
+def test_resolve_with_capabilities():
+    p = P.load(DOCKER)
+    r = p.resolve(arch="amd64", caps=CONTAINER_CAPS | {"CAP_SYS_ADMIN"}, kernel=(6, 1))
+    n = names_of(r)
+    assert "sethostname" in n
+    assert "setns" not in n                         # every includes cap is needed
+    assert n["clone"] == [(Action.ALLOW, ())]       # unconditional; excluded by CAP_SYS_ADMIN
+    both = p.resolve(arch="amd64", caps=["CAP_SYS_ADMIN", "sys_ptrace"], kernel="6.1")
+    assert "setns" in names_of(both)
+
+
+def test_resolve_old_kernel():
+    n = names_of(P.load(DOCKER).resolve(arch="x86_64", caps=[], kernel="4.4.0-generic"))
+    assert "ptrace" not in n and "kcmp" in n
+
+
+def test_resolve_other_architectures():
+    p = P.load(DOCKER)
+    arm = p.resolve(arch="arm64", caps=[], kernel="6.1")
+    assert arm.architectures == (Arch.AARCH64, Arch.ARM)
+    assert "arch_prctl" not in names_of(arm)
+    s390 = names_of(p.resolve(arch="s390x", caps=[], kernel="6.1"))
+    assert [args[0].index for _, args in s390["clone"]] == [1]
+    # an architecture the archMap does not list gets no extra architectures
+    assert p.resolve(arch="ppc64le", caps=[], kernel="6.1").architectures == ()
+
+
+def test_resolve_defaults_to_the_host():
+    p = P.load(DOCKER)
+    assert p.resolve() == p.resolve(arch=NATIVE, caps=P.host_caps(), kernel=P.host_kernel())
+    assert P.host_kernel() >= (3, 5)
+
+
+def test_parse_caps():
+    assert P.parse_caps(["sys_admin", "CAP_NET_RAW"]) == {"CAP_SYS_ADMIN", "CAP_NET_RAW"}
+    assert P.parse_caps(["ALL"]) == set(P.CAPABILITIES)
+    with pytest.raises(seccomp.InvalidArgumentError, match="unknown capability 'sys admin'"):
+        P.parse_caps(["sys admin"])
+
+
+# ---------------------------------------------------------------------------------------------
+# Compiling
+# ---------------------------------------------------------------------------------------------
+
+@needs_x86_64
+def test_compile_semantics():
+    f = P.load(DOCKER).compile(caps=CONTAINER_CAPS, kernel="6.1")
+    assert set(f.arches) == {Arch.X86_64, Arch.X86, Arch.X32}
+    assert f.skipped_syscalls == ("not_a_real_syscall_xyz",)   # unknown: skipped, reported
+    assert f.default_action == Action.ERRNO(1)
+    assert f.no_new_privs
+    pfc = f.export_pfc()
+    assert '"getpgid"' in pfc
+    assert '"socket"' not in pfc                    # same action as the default: skipped
+    # two conditions on the same argument became two rules (either value allows)
+    assert pfc.count("$a0 == 8") >= 1 and pfc.count("$a0 == 0") >= 1
+    f.release()
+
+
+def test_compile_options_and_flags():
+    small = P.load(OCI_CONFIG).compile(no_new_privs=False)
+    assert not small.no_new_privs
+    assert small.log                                # SECCOMP_FILTER_FLAG_LOG
+    assert small.optimize == 1                      # small profile: priority-sorted
+    big = P.load("default").compile(caps=CONTAINER_CAPS)
+    assert big.optimize == 2                        # large profile: binary tree
+    assert big.skipped_syscalls == ()
+    assert len(big.export_bpf()) // 8 < seccomp._core.MAX_INSTRUCTIONS
+
+
+def test_compile_for_another_architecture():
+    f = P.load(DOCKER).compile(arch="aarch64", caps=[], kernel="6.1")
+    assert set(f.arches) == {Arch.AARCH64, Arch.ARM}
+    assert len(f.export_bpf()) > 0
+
+
+def test_conditions_on_different_arguments_stay_one_rule():
+    prof = P.load(OCI_CONFIG)
+
+    def child(sig):
+        prof.compile().load()
+        return syscall("kill", 999999, sig)[1]
+
+    # kill(999999, 1) matches only the first condition: the rule needs both, so it runs
+    assert in_child(child, 1).unwrap() == errno.ESRCH
+    both = in_child(child, 0)                   # both conditions: KILL_PROCESS
+    assert both.signal == signal.SIGSYS and both.value is None
+
+
+def allow_rest_except(prof, *names):
+    """Allow what a Python child needs to report back, except the syscalls under test."""
+    rest = [n for n in P.expand("@system-service") if n not in names]
+    return prof.with_rule(rest, Action.ALLOW)
+
+
+def test_kernel_applies_podman_profile_errnos():
+    prof = allow_rest_except(P.load(PODMAN).resolve(caps=[]), "getppid", "getpgid", "getsid",
+                             "getuid")
+
+    def child():
+        prof.compile().load()
+        return [syscall(n, 0)[1] for n in ("getppid", "getpgid", "getsid", "getuid")]
+
+    assert in_child(child).unwrap() == [errno.EPERM, errno.EXDEV, errno.EACCES, errno.ENOSYS]
+
+
+def test_kernel_applies_docker_profile_conditions():
+    prof = allow_rest_except(P.load(DOCKER).resolve(caps=CONTAINER_CAPS), "personality",
+                             "getpgid", "sethostname")
+
+    def child():
+        prof.compile().load()
+        return (syscall("personality", 0xFFFFFFFF)[1],   # not listed: the default EPERM
+                syscall("personality", 0x0040000)[1],    # ADDR_NO_RANDOMIZE: EPERM
+                syscall("personality", 8)[1],            # PER_LINUX32: second alternative
+                syscall("personality", 0)[1],            # PER_LINUX: first alternative
+                syscall("getpgid", 0)[1],                # errnoRet 13
+                syscall("sethostname", 0, 0)[1])         # needs CAP_SYS_ADMIN: EPERM
+
+    assert in_child(child).unwrap() == (errno.EPERM, errno.EPERM, 0, 0, errno.EACCES,
+                                        errno.EPERM)
+
+
+def test_kernel_default_profile_via_the_api():
+    prof = P.load("default")
+
+    def child():
+        prof.compile(caps=CONTAINER_CAPS).load()
+        libc = ctypes.CDLL(None, use_errno=True)
+        return (syscall("unshare", 0x10000000)[1],      # CLONE_NEWUSER
+                syscall("unshare", 0x400)[1],           # CLONE_FILES: fine
+                syscall("keyctl", 0, 0)[1],
+                syscall("clone3", 0, 0)[1],
+                os.getpid() > 0, libc.getpid() > 0)
+
+    assert in_child(child).unwrap() == (errno.EPERM, 0, errno.EPERM, errno.ENOSYS, True, True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing
+# ---------------------------------------------------------------------------------------------
+
+def test_resolved_profile_round_trips_as_oci_json():
+    r = P.load(DOCKER).resolve(arch="x86_64", caps=CONTAINER_CAPS, kernel="6.1")
+    data = json.loads(r.to_json(oci=True))
+    assert set(data) == {"defaultAction", "defaultErrnoRet", "architectures", "syscalls"}
+    assert data["architectures"] == ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"]
+    for entry in data["syscalls"]:
+        assert set(entry) <= {"names", "action", "errnoRet", "args"}   # OCI fields only
+    again = P.load(data)
+    strip = lambda p: [(x.names, x.action, x.args) for x in p.rules]
+    assert strip(again) == strip(r) and again.architectures == r.architectures
+    assert again.default_action == r.default_action
+    clone = [e for e in data["syscalls"] if e["names"] == ["clone"]][0]
+    assert clone["args"] == [{"index": 0, "value": 0x7E020000, "valueTwo": 0,
+                              "op": "SCMP_CMP_MASKED_EQ"}]
+
+
+def test_unresolved_profile_round_trips_in_docker_format():
+    for source in (DOCKER, PODMAN, OCI_CONFIG, "default"):
+        p = P.load(source)
+        assert P.load(p.to_json()) == p
+    resolved = P.load(DOCKER).resolve(caps=[])
+    assert P.load(resolved.to_json()) == resolved       # comments kept unless oci=True
+    with pytest.raises(seccomp.InvalidArgumentError, match="call resolve"):
+        P.load(DOCKER).to_json(oci=True)
+
+
+def test_with_rule_overrides():
+    p = P.load(DOCKER).resolve(arch="x86_64", caps=[], kernel="6.1")
+    q = p.with_rule(["getpgid", "@mount"], Action.ERRNO(errno.EXDEV))
+    n = names_of(q)
+    assert n["getpgid"] == [(Action.ERRNO(errno.EXDEV), ())]
+    assert n["mount"] == [(Action.ERRNO(errno.EXDEV), ())]
+    assert "not_a_real_syscall_xyz" in n            # the rest of that entry stays
+
+
+# ---------------------------------------------------------------------------------------------
+# Groups
+# ---------------------------------------------------------------------------------------------
+
+def test_groups():
+    assert "mount" in P.expand("@mount") and "umount2" in P.expand("@mount")
+    service = P.expand("@system-service")
+    assert {"read", "openat", "socket", "execve", "futex"} <= set(service)
+    assert not any(n.startswith("@") for n in service)
+    assert "mount" not in service and "reboot" not in service and "init_module" not in service
+    assert set(P.expand("@privileged")) >= set(P.expand("@module"))
+    assert P.expand(["getpid", "@swap"]) == ("getpid", "swapoff", "swapon")
+    assert "network" in P.describe("@network-io").lower() or "socket" in P.describe("@network-io").lower()
+    with pytest.raises(seccomp.InvalidArgumentError, match="unknown syscall group '@nope'"):
+        P.expand("@nope")
+
+
+def test_every_group_member_is_a_syscall_libseccomp_knows():
+    arches = list(Arch.known())
+    for group in P.GROUPS:
+        for name in P.expand(group):
+            for a in arches:
+                try:
+                    seccomp.syscall_number(name, a)
+                    break
+                except seccomp.InvalidArgumentError:
+                    pass
+            else:
+                pytest.fail("%s: %s is not a syscall on any architecture" % (group, name))
+
+
+def test_default_profile_has_a_comment_on_every_entry():
+    p = P.load("default")
+    assert p.comment
+    assert all(len(r.comment) > 20 for r in p.rules)
+
+
+def test_go_architecture_names_in_includes():
+    p = P.load(base(syscalls=[{"names": ["modify_ldt"], "action": "SCMP_ACT_ALLOW",
+                               "includes": {"arches": ["386", "amd64", "arm64", "mips64le",
+                                                       "ppc64le", "SCMP_ARCH_S390X"]}}]))
+    assert p.rules[0].includes.arches == (Arch.X86, Arch.X86_64, Arch.AARCH64, Arch.MIPSEL64,
+                                          Arch.PPC64LE, Arch.S390X)
+    assert P.load(p.to_json()) == p
+    assert "modify_ldt" in names_of(p.resolve(arch="i386", caps=[], kernel="6.1"))
+    assert "modify_ldt" not in names_of(p.resolve(arch="riscv64", caps=[], kernel="6.1"))
+
+
+@pytest.mark.skipif(seccomp.library_version() >= (2, 6, 0), reason="libseccomp 2.6 has both")
+def test_what_this_libseccomp_lacks_is_reported_by_place():
+    with pytest.raises(ProfileError, match=r"flags\[0\]: SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV: "
+                                           r".*needs libseccomp >= 2.6"):
+        P.load(base(flags=["SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"])).compile()
+    with pytest.raises(ProfileError, match=r"architectures\[1\]: .*loongarch64 needs libseccomp"):
+        P.load(base(architectures=["SCMP_ARCH_X86_64", "SCMP_ARCH_LOONGARCH64"])).compile()
+
+
+@pytest.mark.parametrize("arch", ["x86_64", "aarch64", "mips64", "mipsel64", "ppc64le", "s390x",
+                                  "riscv64", "x86", "arm"])
+@pytest.mark.parametrize("caps", [[], sorted(CONTAINER_CAPS), ["ALL"]])
+def test_default_profile_compiles_for_every_architecture(arch, caps):
+    f = P.load("default").compile(arch=arch, caps=caps, kernel="6.1")
+    assert Arch(arch) in f.arches
+    assert f.skipped_syscalls == ()
+    assert 0 < len(f.export_bpf()) // 8 <= seccomp._core.MAX_INSTRUCTIONS
+    f.release()
