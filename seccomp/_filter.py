@@ -40,8 +40,12 @@ class Filter(_core.Context):
     def __repr__(self) -> str:
         if self.released:
             return "<Filter released>"
-        arches = ",".join(str(a) for a in self.arches)
-        return "<Filter default=%s arches=%s tsync=%s>" % (self.default_action, arches, self.tsync)
+        try:
+            arches = ",".join(str(a) for a in self.arches)
+            return "<Filter default=%s arches=%s tsync=%s>" % (
+                self.default_action, arches, self.tsync)
+        except SeccompError:  # libseccomp refuses every call on a filter with no arch left
+            return "<Filter without architectures>"
 
     def __enter__(self) -> "Filter":
         return self
