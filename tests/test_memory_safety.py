@@ -1,4 +1,5 @@
-"""A bounded coverage-guided fuzz run (atheris) over the profile reader, as part of the suite.
+"""Memory-safety runs in the suite: a bounded coverage-guided fuzz run (atheris) over the profile
+reader, and the core under valgrind memcheck (tools/memcheck.sh).
 
 Longer runs: ``python3 tests/fuzz/fuzz_profile.py -max_total_time=600 -dict=tests/fuzz/profile.dict
 CORPUS_DIR tests/profiles``."""
@@ -34,3 +35,12 @@ def test_fuzz_target_finds_no_crash(tmp_path, target, seeds):
     assert done.returncode == 0, log
     runs = [line for line in done.stderr.splitlines() if line.startswith("stat::number_of_executed_units")]
     assert runs and int(runs[0].split(":")[-1]) > 1000, log   # the fuzzer really ran
+
+
+def test_core_under_valgrind_has_no_invalid_access_or_leak():
+    if shutil.which("valgrind") is None:
+        pytest.skip("valgrind is not installed (tools/setup.sh installs it)")
+    done = subprocess.run(["bash", os.path.join(ROOT, "tools", "memcheck.sh"), sys.executable],
+                          capture_output=True, text=True, timeout=900, cwd=ROOT)
+    assert "memcheck workload done" in done.stdout, done.stdout + done.stderr
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
