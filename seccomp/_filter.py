@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 from typing import IO, Any, Iterator, Optional, Tuple, Union
 
 from . import _core
-from ._core import Cond, Program
+from ._core import Cond, Program, SeccompError
 from ._enums import Action, Arch, Attr
 
 __all__ = ["Filter", "Program"]
@@ -39,8 +40,12 @@ class Filter(_core.Context):
     def __repr__(self) -> str:
         if self.released:
             return "<Filter released>"
-        arches = ",".join(str(a) for a in self.arches)
-        return "<Filter default=%s arches=%s tsync=%s>" % (self.default_action, arches, self.tsync)
+        try:
+            arches = ",".join(str(a) for a in self.arches)
+            return "<Filter default=%s arches=%s tsync=%s>" % (
+                self.default_action, arches, self.tsync)
+        except SeccompError:  # libseccomp refuses every call on a filter with no arch left
+            return "<Filter without architectures>"
 
     def __enter__(self) -> "Filter":
         return self
@@ -63,6 +68,29 @@ class Filter(_core.Context):
             return self.export_pfc_str()
         _write_to(file, self.export_pfc_fd, lambda: self.export_pfc_str().encode())
         return None
+
+    def load(self) -> None:
+        """Load the filter into the kernel for this process (with TSYNC, for all its threads).
+
+        Irreversible. A failure names its cause: a program over the kernel's 4096
+        instructions, or the thread TSYNC could not synchronise."""
+        try:
+            _core.Context.load(self)
+        except SeccompError as exc:
+            failure = exc
+        else:
+            return
+        if len(self.export_bpf_bytes()) // 8 > _core.MAX_INSTRUCTIONS:
+            self.compile()  # raises InvalidArgumentError naming the size
+        hidden = failure.errno == errno.ECANCELED or (
+            failure.errno == errno.ESRCH and self.tsync)
+        if hidden and not self.has_notify_rules:
+            # libseccomp 2.5 reports kernel errors as ECANCELED and a failed TSYNC without the
+            # thread: loading the same program directly gives the kernel's own answer (nothing
+            # was installed by the failed attempt, so this is the same load once more).
+            self.compile().load()
+            return
+        raise failure
 
     def compile(self) -> Program:
         """The filter as a `Program`: its BPF and the seccomp(2) flags its attributes ask for.

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Set up a fresh Debian/Ubuntu machine for this project: libseccomp and its headers,
-# pkg-config, libseccomp's own Python module (the compatibility reference), then build
+# pkg-config, libseccomp's own Python module (the compatibility reference), valgrind, then build
 # and install this package in place with its test dependencies. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for pkg in libseccomp-dev pkg-config python3-seccomp; do
+for pkg in libseccomp-dev pkg-config python3-seccomp valgrind; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -16,9 +16,15 @@ if [ ${#need[@]} -gt 0 ]; then
     $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libseccomp-dev pkg-config >/dev/null
     $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-seccomp >/dev/null 2>&1 \
         || echo "setup: python3-seccomp not installable; compatibility comparisons will skip" >&2
+    # valgrind runs the memory check of the core (tools/memcheck.sh); the test skips without it.
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq valgrind >/dev/null 2>&1 \
+        || echo "setup: valgrind not installable; the memcheck test will skip" >&2
 fi
 
 PY=${PYTHON:-python3}
 "$PY" -m pip install -q --disable-pip-version-check --root-user-action=ignore "Cython>=3.0" "setuptools>=64" wheel \
     pytest hypothesis
+# atheris (libFuzzer for Python) has wheels for some interpreters only: the fuzz test skips without it.
+"$PY" -m pip install -q --disable-pip-version-check --root-user-action=ignore --only-binary :all: atheris \
+    >/dev/null 2>&1 || echo "setup: no atheris wheel for this Python; the fuzz test will skip" >&2
 "$PY" -m pip install -q --disable-pip-version-check --root-user-action=ignore --no-build-isolation -e .
