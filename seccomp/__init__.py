@@ -10,6 +10,9 @@ Build a filter, export it, or load it::
 from ._core import (Cond, InvalidArgumentError, Program, SeccompError, UnsupportedError)
 from ._enums import Action, Arch, Attr, Op
 from ._filter import Filter
+from ._compat import (ALLOW, EQ, ERRNO, GE, GT, KILL, KILL_PROCESS, LE, LOG, LT, MASKED_EQ, NE,
+                      NOTIFY, TRACE, TRAP, Arg, SyscallFilter, get_api, resolve_syscall, set_api,
+                      system_arch)
 from ._info import (action_available, api_level, library_version, native_arch, set_api_level,
                     syscall_name, syscall_number)
 
@@ -20,4 +23,8 @@ __all__ = [
     "SeccompError", "InvalidArgumentError", "UnsupportedError",
     "syscall_number", "syscall_name", "native_arch", "library_version", "api_level",
     "set_api_level", "action_available",
+    # libseccomp's own module's names (seccomp/_compat.py)
+    "SyscallFilter", "Arg", "KILL_PROCESS", "KILL", "TRAP", "LOG", "ALLOW", "NOTIFY", "ERRNO",
+    "TRACE", "NE", "LT", "LE", "EQ", "GE", "GT", "MASKED_EQ", "resolve_syscall", "system_arch",
+    "get_api", "set_api",
 ]

@@ -6,11 +6,13 @@ constants of libseccomp's Python module.
 from __future__ import annotations
 
 import enum
-from typing import Dict, Iterator, Optional, Tuple
+from typing import Any, Dict, Iterator, Optional, Tuple
 
 from . import _core
 
 __all__ = ["Action", "Arch", "Op", "Attr"]
+
+_NO_VALUE: Any = object()
 
 
 class Action(int):
@@ -102,7 +104,16 @@ Action.KILL = Action.KILL_THREAD
 # Common names for architectures (Debian, Go, uname -m, the OCI runtime-spec) -> libseccomp's.
 
 
-class Arch(enum.IntEnum):
+class _ArchType(enum.EnumMeta):
+    """`Arch()` with no value is the native architecture, as in libseccomp's module."""
+
+    def __call__(cls, value: Any = _NO_VALUE, *args: Any, **kwargs: Any) -> Any:
+        if value is _NO_VALUE:
+            return cls.native()
+        return super().__call__(value, *args, **kwargs)
+
+
+class Arch(enum.IntEnum, metaclass=_ArchType):
     """An architecture, valued by its libseccomp token (the kernel's AUDIT_ARCH value).
 
     ``Arch("amd64")`` and ``Arch("arm64")`` accept libseccomp's names, common aliases and the
@@ -138,6 +149,8 @@ class Arch(enum.IntEnum):
     def _missing_(cls, value: object) -> Optional["Arch"]:
         if isinstance(value, (str, bytes)):
             return cls(_core.arch_token(value))
+        if isinstance(value, int) and -(1 << 31) <= value < 0:
+            return cls(value & 0xFFFFFFFF)  # a token read as a signed 32-bit int
         raise _core.InvalidArgumentError(22, "unknown architecture %r" % (value,))
 
     @classmethod

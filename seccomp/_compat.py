@@ -1,0 +1,279 @@
+"""The API of libseccomp's own Python module (Debian's python3-seccomp), on this package's core.
+
+Code written for that module runs unchanged: ``from seccomp import *`` gives the same names
+(``SyscallFilter``, ``Arg``, ``ALLOW``, ``ERRNO()``, ``EQ``, ``resolve_syscall``, ...), and the
+same rules give byte-identical BPF and PFC. Where that module is wrong this one is right; the
+README's "Coming from libseccomp's Python module" lists each difference.
+"""
+from __future__ import annotations
+
+from typing import IO, Any, List, Optional, Tuple, Union
+
+from . import _core
+from ._core import Cond, SeccompError
+from ._enums import Action, Arch, Op
+from ._filter import Filter, Program
+
+__all__ = [
+    "KILL_PROCESS", "KILL", "TRAP", "LOG", "ALLOW", "NOTIFY", "ERRNO", "TRACE",
+    "NE", "LT", "LE", "EQ", "GE", "GT", "MASKED_EQ",
+    "Arg", "SyscallFilter", "resolve_syscall", "system_arch", "get_api", "set_api",
+]
+
+KILL_PROCESS = Action.KILL_PROCESS
+KILL = Action.KILL
+TRAP = Action.TRAP
+LOG = Action.LOG
+ALLOW = Action.ALLOW
+NOTIFY = Action.NOTIFY
+ERRNO = Action.ERRNO
+TRACE = Action.TRACE
+
+NE = Op.NE
+LT = Op.LT
+LE = Op.LE
+EQ = Op.EQ
+GE = Op.GE
+GT = Op.GT
+MASKED_EQ = Op.MASKED_EQ
+
+#: libseccomp's module calls a condition an ``Arg``: ``Arg(arg, op, datum_a, datum_b=0)``.
+Arg = Cond
+
+# libseccomp 2.5 has no transactions or precompute: SyscallFilter then keeps a journal of its
+# changes, replays it to reject a transaction, and keeps a precomputed program for load().
+_NATIVE_TRANSACTIONS = bool(_core.HAVE_LIBSECCOMP_2_6)
+
+
+class SyscallFilter(Filter):
+    """A filter with the interface of libseccomp's module: ``SyscallFilter(defaction)``.
+
+    Unlike `Filter`, TSYNC is off by default (that module's default) and adding a present
+    architecture or removing an absent one raises, as there. `reset()` without an argument
+    keeps the default action, and a filter merged into another raises a clear error instead
+    of crashing."""
+
+    __slots__ = ("_initial_default", "_journal", "_marks", "_program")
+
+    def __init__(self, defaction: int) -> None:
+        Filter.__init__(self, defaction, tsync=False)
+        self._initial_default = int(defaction)
+        self._journal: Optional[List[Tuple[Any, ...]]] = [] if not _NATIVE_TRANSACTIONS else None
+        self._marks: List[int] = []
+        self._program: Optional[Program] = None
+
+    # -- the journal (libseccomp 2.5) ------------------------------------------------------
+
+    def _record(self, *entry: Any) -> None:
+        self._program = None
+        if self._journal is not None:
+            self._journal.append(entry)
+
+    def _replay(self, entries: List[Tuple[Any, ...]]) -> None:
+        for name, *args in entries:
+            if name == "merge":
+                other = SyscallFilter(args[0])
+                other._replay(args[1])
+                _core.Context.merge(self, other)
+            else:
+                getattr(_core.Context, name)(self, *args)
+
+    # -- changes: every one goes through the journal ------------------------------------------
+
+    def add_rule(self, action: int, syscall: Union[int, str], *args: Cond) -> None:
+        """Add a rule: *action* when *syscall* is called and every `Arg` matches."""
+        _core.Context.add_rule(self, action, syscall, *args)
+        self._record("add_rule", action, syscall, *args)
+
+    def add_rule_exact(self, action: int, syscall: Union[int, str], *args: Cond) -> None:
+        """Add a rule exactly as given (no rewriting for multiplexed syscalls)."""
+        _core.Context.add_rule_exact(self, action, syscall, *args)
+        self._record("add_rule_exact", action, syscall, *args)
+
+    add_rule_exactly = add_rule_exact
+
+    def arch_add(self, arch: int, exist_ok: bool = False) -> bool:
+        added = _core.Context.arch_add(self, arch, exist_ok)
+        self._record("arch_add", arch, exist_ok)
+        return added
+
+    def arch_remove(self, arch: int, missing_ok: bool = False) -> bool:
+        removed = _core.Context.arch_remove(self, arch, missing_ok)
+        self._record("arch_remove", arch, missing_ok)
+        return removed
+
+    def attr_set(self, attr: int, value: int) -> None:
+        _core.Context.attr_set(self, attr, value)
+        self._record("attr_set", attr, value)
+
+    def syscall_priority(self, syscall: Union[int, str], priority: int) -> None:
+        """Give *syscall* a priority (0-255): higher ones are checked sooner."""
+        _core.Context.syscall_priority(self, syscall, priority)
+        self._record("syscall_priority", syscall, priority)
+
+    def merge(self, filter: Filter) -> None:  # noqa: A002 - that module's parameter name
+        """Merge *filter* (same attributes, no shared architecture) into this one; *filter*
+        is consumed and raises on any later use."""
+        entry = None
+        if self._journal is not None:
+            if isinstance(filter, SyscallFilter) and filter._journal is not None:
+                entry = ("merge", filter._initial_default, list(filter._journal))
+        _core.Context.merge(self, filter)
+        if entry is not None:
+            self._record(*entry)
+        else:  # a plain Filter keeps no journal: this one cannot be replayed any more
+            self._program = None
+            self._journal = None
+
+    def reset(self, defaction: Optional[int] = None) -> None:
+        """Start over with no rules; the default action stays unless *defaction* is given."""
+        _core.Context.reset(self, defaction)
+        if defaction is not None:
+            self._initial_default = int(defaction)
+        self._journal = [] if not _NATIVE_TRANSACTIONS else None
+        self._marks = []
+        self._program = None
+
+    # -- that module's names --------------------------------------------------------------------
+
+    def exist_arch(self, arch: int) -> bool:
+        """Whether the filter covers *arch*."""
+        return bool(self.arch_exist(Arch(arch)))
+
+    def add_arch(self, arch: Union[Arch, int, str]) -> None:
+        """Cover another architecture (later rules apply to it); raises if it is present."""
+        self.arch_add(Arch(arch), False)
+
+    def remove_arch(self, arch: Union[Arch, int, str]) -> None:
+        """Stop covering an architecture; raises if it is absent."""
+        self.arch_remove(Arch(arch), False)
+
+    def get_attr(self, attr: int) -> int:
+        """The value of a filter attribute (`Attr`)."""
+        return self.attr_get(attr)
+
+    def set_attr(self, attr: int, value: int) -> None:
+        """Set a filter attribute (`Attr`)."""
+        self.attr_set(attr, value)
+
+    def export_bpf_mem(self) -> bytes:
+        """The BPF program as bytes."""
+        return self.export_bpf_bytes()
+
+    def export_pfc(self, file: Union[IO[Any], int, None] = None) -> Optional[str]:
+        """Write the PFC to *file* (a file object or fd); without one, return it as text."""
+        return Filter.export_pfc(self, file)
+
+    def export_bpf(self, file: Union[IO[Any], int, None] = None) -> Optional[bytes]:
+        """Write the BPF to *file* (a file object or fd); without one, return it as bytes."""
+        return Filter.export_bpf(self, file)
+
+    # -- transactions and precompute --------------------------------------------------------------
+
+    def start_transaction(self) -> None:
+        """Start a transaction: later changes can be committed or rejected together (nested
+        transactions are allowed)."""
+        if self._journal is None:
+            if _NATIVE_TRANSACTIONS:
+                return self.transaction_start()
+            raise _core.UnsupportedError(
+                95, "transactions after merging a filter that is not a SyscallFilter need "
+                    "libseccomp >= 2.6.0")
+        self._marks.append(len(self._journal))
+
+    def commit_transaction(self) -> None:
+        """Keep the changes of the innermost transaction."""
+        if self._journal is None and _NATIVE_TRANSACTIONS:
+            return self.transaction_commit()
+        self._innermost_mark()
+        self._marks.pop()
+
+    def reject_transaction(self) -> None:
+        """Undo the changes of the innermost transaction."""
+        if self._journal is None and _NATIVE_TRANSACTIONS:
+            return self.transaction_reject()
+        mark = self._innermost_mark()
+        kept = self._journal[:mark] if self._journal is not None else []
+        marks = self._marks[:-1]
+        _core.Context.reset(self, self._initial_default)
+        self._replay(kept)
+        self._journal, self._marks, self._program = kept, marks, None
+
+    def _innermost_mark(self) -> int:
+        if not self._marks:
+            raise _core.InvalidArgumentError(22, "no transaction is open")
+        return self._marks[-1]
+
+    def precompute(self) -> None:
+        """Generate the BPF now, so that `load()` only hands it to the kernel."""
+        if _NATIVE_TRANSACTIONS:
+            return Filter.precompute(self)
+        if not self.has_notify_rules:  # libseccomp keeps the notify fd only if it loads
+            self._program = self.compile()
+
+    def load(self) -> None:
+        """Load the filter into the kernel (irreversible)."""
+        if self._program is not None:
+            self._program.load()
+        else:
+            Filter.load(self)
+
+    # -- notifications ----------------------------------------------------------------------------
+
+    def get_notify_fd(self) -> int:
+        """libseccomp's notification fd, valid after `load()` of a filter with NOTIFY rules."""
+        try:
+            return self.notify_fd()
+        except SeccompError as exc:
+            raise SeccompError(exc.errno, "notifications are not enabled: load a filter with "
+                                          "NOTIFY rules first") from None
+
+    def receive_notify(self, fd: Optional[int] = None) -> Any:
+        """Wait for a notification on *fd* (default: this process's libseccomp fd)."""
+        from . import notify
+        return notify.receive(self.get_notify_fd() if fd is None else fd)
+
+    def respond_notify(self, response: Any, fd: Optional[int] = None) -> None:
+        """Answer a notification with a `NotificationResponse`."""
+        from . import notify
+        notify.respond(self.get_notify_fd() if fd is None else fd, response)
+
+    def notify_id_valid(self, id: int, fd: Optional[int] = None) -> bool:  # noqa: A002
+        """Whether notification *id* is still pending (its target has not gone away)."""
+        from . import notify
+        return notify.id_valid(self.get_notify_fd() if fd is None else fd, id)
+
+    def notify_addfd(self, addfd: Any, fd: Optional[int] = None) -> int:
+        """Install an fd in the target of a notification (`NotificationAddfd`); returns the
+        fd number it got in the target."""
+        from . import notify
+        return notify.add_fd(self.get_notify_fd() if fd is None else fd, addfd)
+
+
+def resolve_syscall(arch: int, syscall: Union[int, str]) -> Union[int, bytes]:
+    """A syscall's number from its name (-1 if *arch* has no such syscall), or its name as
+    bytes from its number, on architecture *arch*."""
+    if isinstance(syscall, bool) or not isinstance(syscall, (int, str)):
+        raise TypeError("syscall must be an int or a str, not %s" % type(syscall).__name__)
+    token = Arch(arch)
+    if isinstance(syscall, str):
+        try:
+            return _core.syscall_resolve_name(syscall, token)
+        except _core.InvalidArgumentError:
+            return -1
+    return _core.syscall_resolve_num(syscall, token).encode()
+
+
+def system_arch() -> int:
+    """The native architecture's token."""
+    return int(Arch.native())
+
+
+def get_api() -> int:
+    """libseccomp's API level."""
+    return _core.api_get()
+
+
+def set_api(level: int) -> None:
+    """Force libseccomp's API level (for testing; normally detected)."""
+    _core.api_set(level)
