@@ -13,6 +13,7 @@ from ._filter import Filter
 from ._compat import (ALLOW, EQ, ERRNO, GE, GT, KILL, KILL_PROCESS, LE, LOG, LT, MASKED_EQ, NE,
                       NOTIFY, TRACE, TRAP, Arg, SyscallFilter, get_api, resolve_syscall, set_api,
                       system_arch)
+from .notify import Notification, NotificationAddfd, NotificationResponse
 from ._info import (action_available, api_level, library_version, native_arch, set_api_level,
                     syscall_name, syscall_number)
 
@@ -26,5 +27,5 @@ __all__ = [
     # libseccomp's own module's names (seccomp/_compat.py)
     "SyscallFilter", "Arg", "KILL_PROCESS", "KILL", "TRAP", "LOG", "ALLOW", "NOTIFY", "ERRNO",
     "TRACE", "NE", "LT", "LE", "EQ", "GE", "GT", "MASKED_EQ", "resolve_syscall", "system_arch",
-    "get_api", "set_api",
+    "get_api", "set_api", "Notification", "NotificationResponse", "NotificationAddfd",
 ]
