@@ -35,10 +35,10 @@ from . import _core
 from ._core import InvalidArgumentError, SeccompError
 from ._filter import Filter
 from ._info import syscall_number
-from ._notify import (ADDFD_FLAG_SEND, ADDFD_FLAG_SETFD, FLAG_CONTINUE, Notification,
-                      NotificationAddfd, NotificationGone, NotificationResponse, TargetsGone,
-                      add_fd, id_valid, read_memory, receive, respond, send, set_sync_wake_up,
-                      write_memory)
+from ._notify import (ADDFD_FLAG_SEND, ADDFD_FLAG_SETFD, CONTINUE, FLAG_CONTINUE, InjectFd,
+                      Notification, NotificationAddfd, NotificationGone, NotificationResponse,
+                      TargetsGone, add_fd, dispatch, id_valid, read_memory, receive, respond,
+                      send, serve, set_sync_wake_up, write_memory)
 
 __all__ = [
     "Notification", "NotificationResponse", "NotificationAddfd", "NotificationGone",
@@ -180,26 +180,6 @@ def receive_fd(sock: socket.socket) -> int:
     return fds[0]
 
 
-class _Continue:
-    def __repr__(self) -> str:
-        return "CONTINUE"
-
-
-#: A handler's answer: let the syscall run for real.
-CONTINUE: Any = _Continue()
-
-
-class InjectFd:
-    """A handler's answer: install *fd* in the target; the syscall returns its number there."""
-
-    __slots__ = ("fd", "cloexec", "target_fd")
-
-    def __init__(self, fd: int, *, cloexec: bool = False, target_fd: Optional[int] = None) -> None:
-        self.fd = fd
-        self.cloexec = cloexec
-        self.target_fd = target_fd
-
-
 Handler = Callable[[Notification], Any]
 
 
@@ -232,45 +212,21 @@ class Supervisor:
         nr = syscall if isinstance(syscall, int) else syscall_number(syscall)
         self._handlers[nr] = fn
 
+    def _default_handler(self, n: Notification) -> Any:
+        if self.default is CONTINUE:
+            return CONTINUE
+        raise OSError(self.default, "no handler for %s" % n.syscall_name)
+
     def handle(self, n: Notification) -> None:
         """Answer one notification: run its handler and send what it returns."""
-        fd = self.listener.fileno()
-        fn = self._handlers.get(n.syscall)
-        try:
-            answer = fn(n) if fn is not None else (
-                self.default if self.default is CONTINUE else OSError(self.default, "default"))
-        except OSError as exc:
-            answer = exc
-        except Exception:
-            send(fd, n.id, 0, -_errno.ENOSYS, 0)  # never leave the target hanging
-            raise
-        try:
-            if isinstance(answer, OSError):
-                send(fd, n.id, 0, -(answer.errno or _errno.EPERM), 0)
-            elif answer is CONTINUE:
-                send(fd, n.id, 0, 0, FLAG_CONTINUE)
-            elif isinstance(answer, InjectFd):
-                add_fd(fd, NotificationAddfd(
-                    n, ADDFD_FLAG_SEND | (ADDFD_FLAG_SETFD if answer.target_fd is not None else 0),
-                    answer.fd, answer.target_fd or 0, os.O_CLOEXEC if answer.cloexec else 0))
-            else:
-                send(fd, n.id, int(answer or 0), 0, 0)
-        except NotificationGone:
-            pass  # the target died meanwhile: nothing to answer
+        dispatch(self.listener.fileno(), n, self._handlers.get(n.syscall, self._default_handler))
         self.handled += 1
 
     def run(self) -> None:
         """Answer notifications until `stop()` or until no process uses the filter."""
         self._drain()
-        fd = self.listener.fileno()
-        try:
-            while True:
-                n = receive(fd, None, self._wake_r)
-                if n is None:
-                    return
-                self.handle(n)
-        except TargetsGone:
-            return
+        self.handled += serve(self.listener.fileno(), self._wake_r, self._handlers,
+                              self._default_handler)
 
     def start(self) -> threading.Thread:
         """Run in a daemon thread; returns it (join it after `stop()`)."""

@@ -5,7 +5,9 @@ Every call that can wait releases the GIL; EINTR runs Python's signal handlers (
 raises KeyboardInterrupt at once) and retries. Errors are the core's exception classes, plus
 `NotificationGone` when the target of a notification has died or left the syscall.
 """
-from libc.errno cimport EINTR, ENOENT, EPIPE, EINVAL, ENOTTY, EBADF, EINPROGRESS, EBUSY
+from libc.errno cimport (EINTR, ENOENT, EPIPE, EINVAL, ENOTTY, EBADF, EINPROGRESS, EBUSY,
+                         EPERM as EPERM_, ENOSYS as ENOSYS_)
+from posix.fcntl cimport O_CLOEXEC as O_CLOEXEC_
 from libc.stdint cimport uint32_t, uint64_t, int32_t, int64_t
 from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_AS_STRING
 from cpython.exc cimport PyErr_CheckSignals
@@ -314,3 +316,107 @@ def write_memory(int pid, unsigned long address, const unsigned char[:] data):
     if rc < 0:
         _fail(rc, "cannot write %d bytes at 0x%x in process %d" % (n, address, pid))
     return rc
+
+
+# ---------------------------------------------------------------------------------------------
+# The supervisor's loop, in C: only the handler itself runs Python code.
+# ---------------------------------------------------------------------------------------------
+
+cdef class _Continue:
+    def __repr__(self):
+        return "CONTINUE"
+
+    def __reduce__(self):
+        return "CONTINUE"
+
+
+#: A handler's answer: let the syscall run for real.
+CONTINUE = _Continue()
+
+
+cdef class InjectFd:
+    """A handler's answer: install *fd* in the target (as *target_fd* if given); the syscall
+    returns its number there."""
+    cdef readonly int fd
+    cdef readonly bint cloexec
+    cdef readonly object target_fd
+
+    def __init__(self, int fd, *, bint cloexec=False, target_fd=None):
+        self.fd = fd
+        self.cloexec = cloexec
+        self.target_fd = target_fd
+
+    def __repr__(self):
+        return "InjectFd(%d, cloexec=%s, target_fd=%r)" % (self.fd, self.cloexec, self.target_fd)
+
+
+cdef int _answer(int fd, Notification n, answer) except -1:
+    """Send a handler's answer; a target that died meanwhile is not an error."""
+    cdef int rc
+    cdef InjectFd inj
+    cdef uint32_t flags
+    if isinstance(answer, OSError):
+        err = (<object>answer).errno
+        rc = scmpy_notif_send(fd, n.id, 0, -(err if err else EPERM_), 0)
+    elif answer is CONTINUE:
+        rc = scmpy_notif_send(fd, n.id, 0, 0, SECCOMP_USER_NOTIF_FLAG_CONTINUE)
+    elif isinstance(answer, InjectFd):
+        inj = <InjectFd>answer
+        flags = SECCOMP_ADDFD_FLAG_SEND
+        if inj.target_fd is not None:
+            flags |= SECCOMP_ADDFD_FLAG_SETFD
+        rc = scmpy_notif_addfd(fd, n.id, flags, inj.fd,
+                               inj.target_fd if inj.target_fd is not None else 0,
+                               O_CLOEXEC_ if inj.cloexec else 0)
+        if rc > 0:
+            rc = 0
+    else:
+        rc = scmpy_notif_send(fd, n.id, answer if answer is not None else 0, 0, 0)
+    if rc < 0 and rc != -ENOENT:
+        _fail(rc, "cannot answer notification %d" % n.id)
+    return 0
+
+
+cdef int _dispatch(int fd, Notification n, fn) except -1:
+    try:
+        answer = fn(n)
+    except OSError as exc:
+        answer = exc
+    except BaseException:
+        scmpy_notif_send(fd, n.id, 0, -ENOSYS_, 0)  # never leave the target hanging
+        raise
+    return _answer(fd, n, answer)
+
+
+def dispatch(int fd, Notification n not None, fn):
+    """Run handler *fn* on *n* and send its answer: an int (the syscall's result), CONTINUE,
+    an InjectFd, or an OSError raised or returned (the syscall fails with its errno)."""
+    _dispatch(fd, n, fn)
+
+
+def serve(int fd, int wake_fd, dict handlers not None, default):
+    """Answer notifications on *fd* with ``handlers[syscall number]`` (else *default*) until
+    *wake_fd* is readable or no process uses the filter; returns how many were answered."""
+    cdef seccomp_notif req
+    cdef int rc
+    cdef long handled = 0
+    cdef Notification n
+    while True:
+        with nogil:
+            rc = scmpy_notif_wait(fd, wake_fd, -1)
+        if rc == 1:
+            with nogil:
+                rc = scmpy_notif_recv(fd, &req)
+            if rc == 0:
+                n = _from_c(&req)
+                _dispatch(fd, n, handlers.get(n.syscall, default))
+                handled += 1
+                continue
+            if rc == -ENOENT:
+                continue
+        if rc == 2 or rc == -EPIPE:
+            return handled
+        if rc == -EINTR:
+            _check_signals()
+            continue
+        _fail(rc, "cannot receive a notification on fd %d" % fd)
