@@ -112,6 +112,13 @@ class Filter(_core.Context):
                 flags |= _core.FILTER_FLAGS["WAIT_KILLABLE_RECV"]
         return Program(self.export_bpf_bytes(), flags, self.no_new_privs)
 
+    def simulate(self, syscall: Union[int, str], *args: int, arch: Union[Arch, int, str, None] = None,
+                 ip: int = 0) -> Action:
+        """The action the kernel would take for *syscall* with *args* on *arch* (default the
+        native one), worked out from the filter's BPF without loading it (`seccomp.bpf`)."""
+        from . import bpf
+        return bpf.evaluate(self.export_bpf_bytes(), syscall, args, arch=arch, ip=ip)
+
     @contextlib.contextmanager
     def transaction(self) -> Iterator["Filter"]:
         """``with f.transaction():`` commits the changes made in the block, or rejects them

@@ -1,0 +1,340 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+"""The compiled part of seccomp.bpf: the kernel's checks on a classic BPF seccomp program and
+an interpreter that runs it on a struct seccomp_data, in the byte order of the target.
+
+The checks follow the kernel (bpf_check_classic, check_load_and_stores, seccomp_check_filter):
+a program the kernel would refuse is refused here with the reason, and an accepted one runs
+exactly as the kernel runs it (division by a zero X returns 0, i.e. KILL_THREAD; shifts by X
+use its low five bits).
+"""
+from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
+from libc.string cimport memcpy
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
+
+from seccomp._core import InvalidArgumentError
+
+DEF MAXINSNS = 4096
+DEF MEMWORDS = 16
+DEF DATA_SIZE = 64
+
+# Opcode fields (linux/bpf_common.h).
+cdef enum:
+    LD = 0x00
+    LDX = 0x01
+    ST = 0x02
+    STX = 0x03
+    ALU = 0x04
+    JMP = 0x05
+    RET = 0x06
+    MISC = 0x07
+    W = 0x00
+    H = 0x08
+    B = 0x10
+    IMM = 0x00
+    ABS = 0x20
+    IND = 0x40
+    MEM = 0x60
+    LEN = 0x80
+    MSH = 0xa0
+    ADD = 0x00
+    SUB = 0x10
+    MUL = 0x20
+    DIV = 0x30
+    OR = 0x40
+    AND = 0x50
+    LSH = 0x60
+    RSH = 0x70
+    NEG = 0x80
+    MOD = 0x90
+    XOR = 0xa0
+    JA = 0x00
+    JEQ = 0x10
+    JGT = 0x20
+    JGE = 0x30
+    JSET = 0x40
+    K = 0x00
+    X = 0x08
+    A = 0x10
+    TAX = 0x00
+    TXA = 0x80
+
+MAX_INSTRUCTIONS = MAXINSNS
+SECCOMP_DATA_SIZE = DATA_SIZE
+
+
+cdef struct insn:
+    uint16_t code
+    uint8_t jt
+    uint8_t jf
+    uint32_t k
+
+
+cdef inline uint16_t _u16(const uint8_t *p, bint big) noexcept nogil:
+    return (p[0] << 8 | p[1]) if big else (p[1] << 8 | p[0])
+
+
+cdef inline uint32_t _u32(const uint8_t *p, bint big) noexcept nogil:
+    if big:
+        return (<uint32_t>p[0] << 24) | (<uint32_t>p[1] << 16) | (<uint32_t>p[2] << 8) | p[3]
+    return (<uint32_t>p[3] << 24) | (<uint32_t>p[2] << 16) | (<uint32_t>p[1] << 8) | p[0]
+
+
+cdef inline void _put32(uint8_t *p, uint32_t v, bint big) noexcept nogil:
+    cdef int i
+    for i in range(4):
+        p[3 - i if big else i] = (v >> (8 * i)) & 0xFF
+
+
+cdef inline void _put64(uint8_t *p, uint64_t v, bint big) noexcept nogil:
+    cdef int i
+    for i in range(8):
+        p[7 - i if big else i] = (v >> (8 * i)) & 0xFF
+
+
+cdef bint _seccomp_allowed(uint16_t code) noexcept nogil:
+    """The opcodes seccomp_check_filter lets through (after bpf_check_classic)."""
+    if code == LD | W | ABS or code == LD | W | LEN or code == LDX | W | LEN:
+        return True
+    if code == RET | K or code == RET | A:
+        return True
+    if (code & 0x07) == ALU:
+        if code == ALU | NEG:
+            return True
+        return (code & 0xf0) in (ADD, SUB, MUL, DIV, AND, OR, XOR, LSH, RSH)
+    if code in (LD | IMM, LDX | IMM, MISC | TAX, MISC | TXA, LD | MEM, LDX | MEM, ST, STX,
+                JMP | JA):
+        return True
+    if (code & 0x07) == JMP:
+        return (code & 0xf0) in (JEQ, JGT, JGE, JSET)
+    return False
+
+
+cdef class Checked:
+    """A program that passed the kernel's checks, decoded for the interpreter."""
+    cdef insn prog[MAXINSNS]
+    cdef readonly int length
+    cdef readonly bint big_endian
+
+    def __len__(self):
+        return self.length
+
+    def instruction(self, int pc):
+        """(code, jt, jf, k) of instruction *pc*."""
+        if not 0 <= pc < self.length:
+            raise IndexError("instruction %d of %d" % (pc, self.length))
+        return (self.prog[pc].code, self.prog[pc].jt, self.prog[pc].jf, self.prog[pc].k)
+
+
+def _reject(int pc, str why):
+    if pc < 0:
+        raise InvalidArgumentError(22, "the kernel would reject the program: " + why)
+    raise InvalidArgumentError(22, "the kernel would reject the program: instruction %d: %s"
+                               % (pc, why))
+
+
+def check(bytes program not None, bint big_endian=False):
+    """Decode *program* (classic BPF, in the target's byte order) and apply the kernel's
+    checks; returns a `Checked` program or raises InvalidArgumentError with the reason."""
+    cdef Py_ssize_t size = PyBytes_GET_SIZE(program)
+    cdef const uint8_t *raw = <const uint8_t *>PyBytes_AS_STRING(program)
+    cdef Checked c = Checked.__new__(Checked)
+    cdef int n, pc
+    cdef insn *ins
+    cdef uint16_t code
+    cdef uint16_t memvalid
+    cdef uint16_t masks[MAXINSNS]
+    if size == 0 or size % 8:
+        _reject(-1, "a program is a non-empty sequence of 8-byte instructions, not %d bytes"
+                % size)
+    n = size // 8
+    if n > MAXINSNS:
+        _reject(-1, "%d instructions; the kernel accepts at most %d" % (n, MAXINSNS))
+    c.length = n
+    c.big_endian = big_endian
+    for pc in range(n):
+        ins = &c.prog[pc]
+        ins.code = _u16(raw + 8 * pc, big_endian)
+        ins.jt = raw[8 * pc + 2]
+        ins.jf = raw[8 * pc + 3]
+        ins.k = _u32(raw + 8 * pc + 4, big_endian)
+    # bpf_check_classic: operands and jump targets
+    for pc in range(n):
+        ins = &c.prog[pc]
+        code = ins.code
+        if not _seccomp_allowed(code):
+            _reject(pc, "opcode 0x%02x is not allowed in a seccomp filter" % code)
+        if code == LD | W | ABS and (ins.k >= DATA_SIZE or ins.k & 3):
+            _reject(pc, "load from offset %d: seccomp_data has %d bytes, read 4-aligned"
+                    % (ins.k, DATA_SIZE))
+        if code in (LD | MEM, LDX | MEM, ST, STX) and ins.k >= MEMWORDS:
+            _reject(pc, "scratch memory word %d does not exist (0-%d)" % (ins.k, MEMWORDS - 1))
+        if code == ALU | DIV | K and ins.k == 0:
+            _reject(pc, "division by constant zero")
+        if code in (ALU | LSH | K, ALU | RSH | K) and ins.k >= 32:
+            _reject(pc, "shift by %d (at most 31)" % ins.k)
+        if code == JMP | JA:
+            if ins.k >= <uint32_t>(n - pc - 1):
+                _reject(pc, "jump by %d goes past the end" % ins.k)
+        elif (code & 0x07) == JMP:
+            if pc + ins.jt + 1 >= n or pc + ins.jf + 1 >= n:
+                _reject(pc, "conditional jump (%d, %d) goes past the end" % (ins.jt, ins.jf))
+    if c.prog[n - 1].code != RET | K and c.prog[n - 1].code != RET | A:
+        _reject(n - 1, "the last instruction must be a return")
+    # check_load_and_stores: scratch memory is written before it is read on every path
+    memvalid = 0
+    for pc in range(n):
+        masks[pc] = 0xFFFF
+    for pc in range(n):
+        ins = &c.prog[pc]
+        memvalid &= masks[pc]
+        if ins.code == ST or ins.code == STX:
+            memvalid |= <uint16_t>(1 << ins.k)
+        elif ins.code == LD | MEM or ins.code == LDX | MEM:
+            if not memvalid & (1 << ins.k):
+                _reject(pc, "scratch memory word %d is read before it is written" % ins.k)
+        elif ins.code == JMP | JA:
+            masks[pc + 1 + ins.k] &= memvalid
+            memvalid = 0xFFFF
+        elif (ins.code & 0x07) == JMP:
+            masks[pc + 1 + ins.jt] &= memvalid
+            masks[pc + 1 + ins.jf] &= memvalid
+            memvalid = 0xFFFF
+    return c
+
+
+cdef uint32_t _run(Checked c, const uint8_t *data) noexcept nogil:
+    cdef uint32_t a = 0, x = 0
+    cdef uint32_t mem[MEMWORDS]
+    cdef int pc = 0
+    cdef const insn *ins
+    cdef uint32_t operand
+    cdef bint big = c.big_endian
+    cdef uint16_t code
+    while True:
+        ins = &c.prog[pc]
+        code = ins.code
+        pc += 1
+        if code == LD | W | ABS:
+            a = _u32(data + ins.k, big)
+        elif (code & 0x07) == JMP:
+            if code == JMP | JA:
+                pc += ins.k
+                continue
+            operand = x if code & X else ins.k
+            if code & 0xf0 == JEQ:
+                pc += ins.jt if a == operand else ins.jf
+            elif code & 0xf0 == JGT:
+                pc += ins.jt if a > operand else ins.jf
+            elif code & 0xf0 == JGE:
+                pc += ins.jt if a >= operand else ins.jf
+            else:
+                pc += ins.jt if a & operand else ins.jf
+        elif code == RET | K:
+            return ins.k
+        elif code == RET | A:
+            return a
+        elif (code & 0x07) == ALU:
+            operand = x if code & X else ins.k
+            code &= 0xf0
+            if code == ADD:
+                a += operand
+            elif code == SUB:
+                a -= operand
+            elif code == MUL:
+                a *= operand
+            elif code == DIV:
+                if operand == 0:
+                    return 0  # the kernel ends the program with 0 (KILL_THREAD)
+                a //= operand
+            elif code == OR:
+                a |= operand
+            elif code == AND:
+                a &= operand
+            elif code == XOR:
+                a ^= operand
+            elif code == LSH:
+                a <<= operand & 31
+            elif code == RSH:
+                a >>= operand & 31
+            else:
+                a = -a
+        elif code == LD | W | LEN:
+            a = DATA_SIZE
+        elif code == LDX | W | LEN:
+            x = DATA_SIZE
+        elif code == LD | IMM:
+            a = ins.k
+        elif code == LDX | IMM:
+            x = ins.k
+        elif code == LD | MEM:
+            a = mem[ins.k]
+        elif code == LDX | MEM:
+            x = mem[ins.k]
+        elif code == ST:
+            mem[ins.k] = a
+        elif code == STX:
+            mem[ins.k] = x
+        elif code == MISC | TAX:
+            x = a
+        else:  # MISC | TXA
+            a = x
+
+
+cdef void _fill(uint8_t *data, int nr, uint32_t arch, uint64_t ip, uint64_t *args, bint big,
+                uint64_t arg_mask) noexcept nogil:
+    cdef int i
+    _put32(data, <uint32_t>nr, big)
+    _put32(data + 4, arch, big)
+    _put64(data + 8, ip, big)
+    for i in range(6):
+        _put64(data + 16 + 8 * i, args[i] & arg_mask, big)
+
+
+cdef int _args(object values, uint64_t *out) except -1:
+    cdef int i = 0
+    for i in range(6):
+        out[i] = 0
+    if len(values) > 6:
+        raise InvalidArgumentError(22, "a syscall has at most 6 arguments, not %d" % len(values))
+    i = 0
+    for v in values:
+        if not isinstance(v, int) or isinstance(v, bool):
+            raise TypeError("syscall arguments are ints, not %s" % type(v).__name__)
+        if v < 0:
+            v += 1 << 64  # a negative argument is its two's complement, as in a register
+        if not 0 <= v < (1 << 64):
+            raise InvalidArgumentError(22, "argument %d (%d) does not fit in 64 bits" % (i, v))
+        out[i] = v
+        i += 1
+    return 0
+
+
+def run(Checked program not None, int nr, uint32_t arch, args=(), uint64_t ip=0,
+        bint wide_args=True):
+    """Run *program* on one syscall; returns the 32-bit value it returns. *arch* is the
+    AUDIT_ARCH value the kernel puts in seccomp_data; without *wide_args* (32-bit arches) the
+    arguments are cut to 32 bits, as the kernel would see them."""
+    cdef uint8_t data[DATA_SIZE]
+    cdef uint64_t argv[6]
+    _args(args, argv)
+    _fill(data, nr, arch, ip, argv, program.big_endian,
+          0xFFFFFFFFFFFFFFFF if wide_args else 0xFFFFFFFF)
+    return _run(program, data)
+
+
+def run_many(Checked program not None, calls, uint32_t arch, bint wide_args=True):
+    """Run *program* on many syscalls: *calls* is an iterable of (nr, args) or
+    (nr, args, ip); returns the list of returned values."""
+    cdef uint8_t data[DATA_SIZE]
+    cdef uint64_t argv[6]
+    cdef uint64_t mask = 0xFFFFFFFFFFFFFFFF if wide_args else 0xFFFFFFFF
+    cdef list out = []
+    cdef uint64_t ip
+    cdef uint32_t ret
+    for call in calls:
+        ip = call[2] if len(call) > 2 else 0
+        _args(call[1], argv)
+        _fill(data, call[0], arch, ip, argv, program.big_endian, mask)
+        ret = _run(program, data)
+        out.append(ret)
+    return out
