@@ -42,3 +42,7 @@ _SUBCOMMANDS.append(_cli_profile.add_run)
 _SUBCOMMANDS.append(_cli_profile.add_export)
 _SUBCOMMANDS.append(_cli_profile.add_resolve)
 _SUBCOMMANDS.append(_cli_profile.add_info)
+
+from . import _cli_bpf  # noqa: E402  (BPF subcommands: disasm, check, explain)
+
+_SUBCOMMANDS.extend(_cli_bpf.SUBCOMMANDS)

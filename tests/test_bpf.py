@@ -307,3 +307,39 @@ def test_default_profile_is_explained_without_holes():
     verdicts = {(v.arch, v.syscall): v for v in e.syscalls}
     assert Action.ALLOW in verdicts[(NATIVE, "read")].actions
     assert verdicts[(NATIVE, "kexec_load")].actions != (Action.ALLOW,)
+
+
+# -- the command line -------------------------------------------------------------------------
+
+def _cli(*args, input=None):
+    import subprocess
+    import sys
+    return subprocess.run([sys.executable, "-m", "seccomp", *args], capture_output=True,
+                          input=input, timeout=120)
+
+
+def test_cli_check_answers_like_the_emulator():
+    done = _cli("check", "unshare", "0x10000000")       # CLONE_NEWUSER: denied by default
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.decode().strip() == "ERRNO(1)"
+    done = _cli("check", "--cap", "CAP_SYS_ADMIN", "unshare", "0x10000000")
+    assert done.stdout.decode().strip() == "ALLOW"
+    done = _cli("check", "--arch", "aarch64", "read", "0")
+    assert done.stdout.decode().strip() == "ALLOW"
+    done = _cli("check", "no_such_syscall")
+    assert done.returncode != 0 and b"no_such_syscall" in done.stderr
+
+
+def test_cli_disasm_and_explain_of_a_bpf_file(tmp_path):
+    f = Filter(Action.ALLOW)
+    f.add_rule(Action.ERRNO(1), "execve")
+    path = tmp_path / "f.bpf"
+    path.write_bytes(f.export_bpf())
+    done = _cli("disasm", str(path))
+    assert done.returncode == 0 and b"; execve" in done.stdout
+    assert _cli("disasm", "-", input=f.export_bpf()).stdout == done.stdout
+    done = _cli("explain", str(path))
+    text = done.stdout.decode()
+    assert "execve" in text and "ERRNO(1)" in text and "execveat is allowed" in text
+    done = _cli("check", "--bpf", str(path), "execve")
+    assert done.stdout.decode().strip() == "ERRNO(1)"
