@@ -33,44 +33,40 @@ _AUDIT_ARCH_LE = 0x40000000
 _X32_SYSCALL_BIT = 0x40000000
 
 
-@dataclass(frozen=True)
-class _Target:
-    arch: Arch
-    audit_arch: int   # what the kernel writes in seccomp_data.arch
-    big_endian: bool
-    wide: bool        # 64-bit arguments
+_TARGETS: Dict[object, "_bpf.Target"] = {}
+_ARCH_OF: Dict[int, Arch] = {}
 
 
-@functools.lru_cache(maxsize=None)
-def _target(arch: ArchLike) -> _Target:
-    a = Arch.native() if arch is None else Arch(arch).resolved
-    token = int(a)
-    if a is Arch.X32:  # x32 syscalls arrive as x86_64 ones with the x32 bit in the number
-        token = int(Arch.X86_64)
-    return _Target(a, token, not token & _AUDIT_ARCH_LE, bool(token & _AUDIT_ARCH_64BIT))
+def _target(arch: ArchLike) -> "_bpf.Target":
+    """The emulator's view of *arch*, cached (an Arch member by id: hashing it runs Python
+    code)."""
+    key = id(arch) if type(arch) is Arch else arch  # members live for ever: ids are stable
+    t = _TARGETS.get(key)
+    if t is None:
+        a = Arch.native() if arch is None else Arch(arch).resolved
+        token = int(a)
+        if a is Arch.X32:  # x32 syscalls arrive as x86_64 ones with the x32 bit in the number
+            token = int(Arch.X86_64)
+        t = _TARGETS[key] = _bpf.Target(token, not token & _AUDIT_ARCH_LE,
+                                        bool(token & _AUDIT_ARCH_64BIT), _ACTIONS, decode_action,
+                                        functools.partial(_number, arch=a))
+        _ARCH_OF[id(t)] = a
+    return t
 
 
-@functools.lru_cache(maxsize=16)
-def _checked(program: bytes, big_endian: bool) -> "_bpf.Checked":
-    # bytes cache their hash, so evaluating the same program again costs a dict lookup
-    return _bpf.check(program, big_endian)
+def _arch(t: "_bpf.Target") -> Arch:
+    return _ARCH_OF[id(t)]
 
 
-def _program(program: object, target: _Target) -> "_bpf.Checked":
-    if not isinstance(program, bytes):
-        if isinstance(program, (bytearray, memoryview)):
-            program = bytes(program)
-        else:
-            raise TypeError("a BPF program is bytes (Filter.export_bpf()), not %s"
-                            % type(program).__name__)
-    return _checked(program, target.big_endian)
+def _program(program: object, target: "_bpf.Target") -> "_bpf.Checked":
+    return target.program(program)
 
 
-def _number(syscall: Syscall, target: _Target) -> int:
+def _number(syscall: Syscall, arch: Arch) -> int:
     if isinstance(syscall, bool) or not isinstance(syscall, (int, str)):
         raise TypeError("a syscall is a name or a number, not %s" % type(syscall).__name__)
     if isinstance(syscall, str):
-        return _real_number(syscall, target.arch)
+        return _real_number(syscall, arch)
     if not -(1 << 31) <= syscall < (1 << 32):
         raise InvalidArgumentError(22, "syscall number %d does not fit in 32 bits" % syscall)
     return syscall
@@ -94,9 +90,19 @@ def _real_number(name: str, arch: Arch) -> int:
                                    "through a multiplexer such as socketcall or ipc)" % (name, arch))
 
 
+_ACTIONS: Dict[int, Action] = {}
+
+
 def decode_action(value: int) -> Action:
     """The action the kernel takes for a filter's 32-bit return value (an unknown action
     kills the process, as in the kernel)."""
+    action = _ACTIONS.get(value)
+    if action is None:
+        action = _ACTIONS[value] = _decode(value)
+    return action
+
+
+def _decode(value: int) -> Action:
     try:
         return Action(value)
     except SeccompError:
@@ -110,31 +116,21 @@ def decode_action(value: int) -> Action:
 def check(program: bytes, arch: ArchLike = None) -> int:
     """Apply the kernel's checks to *program*; returns its instruction count or raises
     InvalidArgumentError naming the first problem."""
-    return len(_program(program, _target(arch)))
+    return len(_target(arch).program(program))
 
 
 def evaluate(program: bytes, syscall: Syscall, args: Sequence[int] = (), *,
              arch: ArchLike = None, ip: int = 0) -> Action:
     """The action the kernel takes when *program* sees *syscall* (name or number on *arch*,
     default the native one) with up to six *args* and instruction pointer *ip*."""
-    t = _target(arch)
-    return decode_action(_bpf.run(_program(program, t), _number(syscall, t), t.audit_arch,
-                                  args, ip, t.wide))
+    return _target(arch).evaluate(program, syscall, args, ip)
 
 
 def evaluate_many(program: bytes, calls: Iterable[Union[Syscall, Tuple]], *,
                   arch: ArchLike = None) -> List[Action]:
     """`evaluate` for many syscalls in one call: *calls* holds syscalls, or tuples
     ``(syscall, args)`` / ``(syscall, args, ip)``."""
-    t = _target(arch)
-    prepared = []
-    for call in calls:
-        if isinstance(call, tuple):
-            prepared.append((_number(call[0], t),) + tuple(call[1:]))
-        else:
-            prepared.append((_number(call, t), ()))
-    return [decode_action(v) for v in _bpf.run_many(_program(program, t), prepared,
-                                                    t.audit_arch, t.wide)]
+    return _target(arch).evaluate_many(program, calls)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -460,7 +456,7 @@ def _source(source: object, arches: Optional[Iterable[ArchLike]]) -> Tuple[bytes
         f = source.compile()  # type: ignore[attr-defined]
         return f.export_bpf_bytes(), list(f.arches)
     if isinstance(source, (bytes, bytearray, memoryview)):
-        return bytes(source), [_target(a).arch for a in (arches or [None])]
+        return bytes(source), [_arch(_target(a)) for a in (arches or [None])]
     raise TypeError("explain() takes a Filter, a Profile or BPF bytes, not %s"
                     % type(source).__name__)
 
@@ -493,7 +489,7 @@ def _audit(program: bytes, covered: List[Arch], e: Explanation) -> List[str]:
         t = _target(Arch.X86_64)
         denied = [v for v in e.syscalls if v.arch is Arch.X86_64 and not _is_allow(v.actions)]
         for v in denied[:200]:
-            x32, _ = _explore(c if native.arch is Arch.X86_64 else _program(program, t),
+            x32, _ = _explore(c if _arch(native) is Arch.X86_64 else _program(program, t),
                               v.number | _X32_SYSCALL_BIT, t.audit_arch, False)
             if _is_allow(tuple(decode_action(r) for r in x32)):
                 warnings.append("x86_64: %s is denied but its x32 number (0x%x) is allowed: "

@@ -11,6 +11,8 @@ from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
 from libc.string cimport memcpy
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 
+import sys
+
 from seccomp._core import InvalidArgumentError
 
 DEF MAXINSNS = 4096
@@ -280,14 +282,31 @@ cdef uint32_t _run(Checked c, const uint8_t *data) noexcept nogil:
             a = x
 
 
+cdef bint _HOST_BIG = sys.byteorder == "big"
+
+
+cdef inline uint32_t _swap32(uint32_t v) noexcept nogil:
+    return ((v & 0xFF) << 24) | ((v & 0xFF00) << 8) | ((v >> 8) & 0xFF00) | (v >> 24)
+
+
+cdef inline uint64_t _swap64(uint64_t v) noexcept nogil:
+    return (<uint64_t>_swap32(<uint32_t>v) << 32) | _swap32(<uint32_t>(v >> 32))
+
+
 cdef void _fill(uint8_t *data, int nr, uint32_t arch, uint64_t ip, uint64_t *args, bint big,
                 uint64_t arg_mask) noexcept nogil:
+    # struct seccomp_data in the target's byte order
+    cdef uint32_t w[2]
+    cdef uint64_t q[7]
     cdef int i
-    _put32(data, <uint32_t>nr, big)
-    _put32(data + 4, arch, big)
-    _put64(data + 8, ip, big)
+    cdef bint swap = big != _HOST_BIG
+    w[0] = _swap32(<uint32_t>nr) if swap else <uint32_t>nr
+    w[1] = _swap32(arch) if swap else arch
+    q[0] = _swap64(ip) if swap else ip
     for i in range(6):
-        _put64(data + 16 + 8 * i, args[i] & arg_mask, big)
+        q[i + 1] = _swap64(args[i] & arg_mask) if swap else args[i] & arg_mask
+    memcpy(data, w, 8)
+    memcpy(data + 8, q, 56)
 
 
 cdef int _args(object values, uint64_t *out) except -1:
@@ -322,19 +341,102 @@ def run(Checked program not None, int nr, uint32_t arch, args=(), uint64_t ip=0,
     return _run(program, data)
 
 
-def run_many(Checked program not None, calls, uint32_t arch, bint wide_args=True):
-    """Run *program* on many syscalls: *calls* is an iterable of (nr, args) or
-    (nr, args, ip); returns the list of returned values."""
+def run_many(Checked program not None, calls, uint32_t arch, bint wide_args, dict decoded,
+             decode, resolve):
+    """Run *program* on many syscalls and return their decoded answers: *calls* holds syscall
+    numbers or (syscall, args[, ip]) tuples; ``resolve(name)`` turns a name into a number,
+    ``decode(value)`` a returned value into an action (cached in *decoded*)."""
     cdef uint8_t data[DATA_SIZE]
     cdef uint64_t argv[6]
     cdef uint64_t mask = 0xFFFFFFFFFFFFFFFF if wide_args else 0xFFFFFFFF
     cdef list out = []
     cdef uint64_t ip
     cdef uint32_t ret
+    cdef int i
     for call in calls:
-        ip = call[2] if len(call) > 2 else 0
-        _args(call[1], argv)
-        _fill(data, call[0], arch, ip, argv, program.big_endian, mask)
+        ip = 0
+        if type(call) is tuple:
+            nr = call[0]
+            _args(call[1] if len(call) > 1 else (), argv)
+            if len(call) > 2:
+                ip = call[2]
+        else:
+            nr = call
+            for i in range(6):
+                argv[i] = 0
+        if type(nr) is not int:
+            nr = resolve(nr)
+        _fill(data, nr, arch, ip, argv, program.big_endian, mask)
         ret = _run(program, data)
-        out.append(ret)
+        action = decoded.get(ret)
+        if action is None:
+            action = decode(ret)
+        out.append(action)
     return out
+
+
+cdef class Target:
+    """An architecture as the emulator needs it, with the caches that make repeated
+    evaluations cheap: checked programs (by their bytes) and decoded answers."""
+    cdef readonly uint32_t audit_arch
+    cdef readonly bint big_endian
+    cdef readonly bint wide
+    cdef dict checked
+    cdef dict decoded
+    cdef object decode
+    cdef object resolve
+    cdef dict numbers
+
+    def __init__(self, uint32_t audit_arch, bint big_endian, bint wide, dict decoded not None,
+                 decode, resolve):
+        self.audit_arch = audit_arch
+        self.big_endian = big_endian
+        self.wide = wide
+        self.checked = {}
+        self.decoded = decoded
+        self.decode = decode
+        self.resolve = resolve
+        self.numbers = {}
+
+    cpdef Checked program(self, program):
+        """*program* (bytes) checked for this architecture's byte order, cached."""
+        cdef Checked c = self.checked.get(program)
+        if c is None:
+            if type(program) is not bytes:
+                if isinstance(program, (bytearray, memoryview)):
+                    program = bytes(program)
+                else:
+                    raise TypeError("a BPF program is bytes (Filter.export_bpf()), not %s"
+                                    % type(program).__name__)
+            c = check(program, self.big_endian)
+            if len(self.checked) >= 16:
+                self.checked.clear()
+            self.checked[program] = c
+        return c
+
+    def evaluate(self, program, syscall, args=(), uint64_t ip=0):
+        """The decoded answer of *program* for one syscall (a number, or a name resolved for
+        this architecture) with *args* and instruction pointer *ip*."""
+        cdef uint8_t data[DATA_SIZE]
+        cdef uint64_t argv[6]
+        cdef Checked c = self.program(program)
+        if type(syscall) is not int:
+            nr = self.numbers.get(syscall) if type(syscall) is str else None
+            if nr is None:
+                nr = self.resolve(syscall)
+                if type(syscall) is str:
+                    self.numbers[syscall] = nr
+            syscall = nr
+        _args(args, argv)
+        _fill(data, syscall, self.audit_arch, ip, argv, self.big_endian,
+              0xFFFFFFFFFFFFFFFF if self.wide else 0xFFFFFFFF)
+        cdef uint32_t ret = _run(c, data)
+        action = self.decoded.get(ret)
+        if action is None:
+            action = self.decode(ret)
+        return action
+
+    def evaluate_many(self, program, calls):
+        """`evaluate` for many calls: syscall numbers or names, or (syscall, args[, ip])."""
+        return run_many(self.program(program), calls, self.audit_arch, self.wide, self.decoded,
+                        self.decode, self.resolve)
