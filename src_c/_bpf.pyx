@@ -7,7 +7,7 @@ a program the kernel would refuse is refused here with the reason, and an accept
 exactly as the kernel runs it (division by a zero X returns 0, i.e. KILL_THREAD; shifts by X
 use its low five bits).
 """
-from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
+from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int64_t
 from libc.string cimport memcpy
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 
@@ -293,20 +293,27 @@ cdef inline uint64_t _swap64(uint64_t v) noexcept nogil:
     return (<uint64_t>_swap32(<uint32_t>v) << 32) | _swap32(<uint32_t>(v >> 32))
 
 
-cdef void _fill(uint8_t *data, int nr, uint32_t arch, uint64_t ip, uint64_t *args, bint big,
+cdef void _fill(uint8_t *data, uint32_t nr, uint32_t arch, uint64_t ip, uint64_t *args, bint big,
                 uint64_t arg_mask) noexcept nogil:
     # struct seccomp_data in the target's byte order
     cdef uint32_t w[2]
     cdef uint64_t q[7]
     cdef int i
     cdef bint swap = big != _HOST_BIG
-    w[0] = _swap32(<uint32_t>nr) if swap else <uint32_t>nr
+    w[0] = _swap32(nr) if swap else nr
     w[1] = _swap32(arch) if swap else arch
     q[0] = _swap64(ip) if swap else ip
     for i in range(6):
         q[i + 1] = _swap64(args[i] & arg_mask) if swap else args[i] & arg_mask
     memcpy(data, w, 8)
     memcpy(data + 8, q, 56)
+
+
+cdef int64_t _syscall_nr(object nr) except? -1:
+    """A syscall number as the kernel's 32-bit field holds it (-1 is 0xffffffff)."""
+    if not -(1 << 31) <= nr < (1 << 32):
+        raise InvalidArgumentError(22, "syscall number %d does not fit in 32 bits" % nr)
+    return nr & 0xFFFFFFFF
 
 
 cdef int _args(object values, uint64_t *out) except -1:
@@ -328,7 +335,7 @@ cdef int _args(object values, uint64_t *out) except -1:
     return 0
 
 
-def run(Checked program not None, int nr, uint32_t arch, args=(), uint64_t ip=0,
+def run(Checked program not None, nr, uint32_t arch, args=(), uint64_t ip=0,
         bint wide_args=True):
     """Run *program* on one syscall; returns the 32-bit value it returns. *arch* is the
     AUDIT_ARCH value the kernel puts in seccomp_data; without *wide_args* (32-bit arches) the
@@ -336,7 +343,7 @@ def run(Checked program not None, int nr, uint32_t arch, args=(), uint64_t ip=0,
     cdef uint8_t data[DATA_SIZE]
     cdef uint64_t argv[6]
     _args(args, argv)
-    _fill(data, nr, arch, ip, argv, program.big_endian,
+    _fill(data, _syscall_nr(nr), arch, ip, argv, program.big_endian,
           0xFFFFFFFFFFFFFFFF if wide_args else 0xFFFFFFFF)
     return _run(program, data)
 
@@ -366,7 +373,7 @@ def run_many(Checked program not None, calls, uint32_t arch, bint wide_args, dic
                 argv[i] = 0
         if type(nr) is not int:
             nr = resolve(nr)
-        _fill(data, nr, arch, ip, argv, program.big_endian, mask)
+        _fill(data, _syscall_nr(nr), arch, ip, argv, program.big_endian, mask)
         ret = _run(program, data)
         action = decoded.get(ret)
         if action is None:
@@ -428,7 +435,7 @@ cdef class Target:
                     self.numbers[syscall] = nr
             syscall = nr
         _args(args, argv)
-        _fill(data, syscall, self.audit_arch, ip, argv, self.big_endian,
+        _fill(data, _syscall_nr(syscall), self.audit_arch, ip, argv, self.big_endian,
               0xFFFFFFFFFFFFFFFF if self.wide else 0xFFFFFFFF)
         cdef uint32_t ret = _run(c, data)
         action = self.decoded.get(ret)

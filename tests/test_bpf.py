@@ -249,6 +249,11 @@ def test_bad_input():
     with pytest.raises(ValueError):
         bpf.evaluate(program, "read", arch="vax")
     assert bpf.evaluate(program, "read", [-1]) == Action.ALLOW
+    with pytest.raises(ValueError, match="32 bits"):       # found by tests/fuzz/fuzz_bpf.py
+        bpf.evaluate(program, 1 << 32)
+    with pytest.raises(ValueError, match="32 bits"):
+        bpf.evaluate_many(program, [(1 << 40, ())])
+    assert bpf.evaluate(program, 0xFFFFFFFF) == bpf.evaluate(program, -1)
     assert bpf.decode_action(0x12340000) == Action.KILL_PROCESS  # unknown: the kernel kills
 
 

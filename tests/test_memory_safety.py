@@ -1,5 +1,5 @@
-"""Memory-safety runs in the suite: a bounded coverage-guided fuzz run (atheris) over the profile
-reader, and the core under valgrind memcheck (tools/memcheck.sh).
+"""Memory-safety runs in the suite: bounded coverage-guided fuzz runs (atheris) over the profile
+reader and the BPF checker/interpreter, and the core under valgrind memcheck (tools/memcheck.sh).
 
 Longer runs: ``python3 tests/fuzz/fuzz_profile.py -max_total_time=600 -dict=tests/fuzz/profile.dict
 CORPUS_DIR tests/profiles``."""
@@ -12,13 +12,14 @@ import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-SECONDS = int(os.environ.get("SECCOMP_FUZZ_SECONDS", "20"))
+SECONDS = int(os.environ.get("SECCOMP_FUZZ_SECONDS", "15"))
 
 
-@pytest.mark.parametrize("target,seeds", [
-    ("fuzz_profile.py", ["tests/profiles", "seccomp/profile"]),
+@pytest.mark.parametrize("target,seeds,dictionary", [
+    ("fuzz_profile.py", ["tests/profiles", "seccomp/profile"], "profile.dict"),
+    ("fuzz_bpf.py", [], None),
 ])
-def test_fuzz_target_finds_no_crash(tmp_path, target, seeds):
+def test_fuzz_target_finds_no_crash(tmp_path, target, seeds, dictionary):
     pytest.importorskip("atheris", reason="atheris (libFuzzer for Python) is not installed")
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -28,8 +29,8 @@ def test_fuzz_target_finds_no_crash(tmp_path, target, seeds):
                 shutil.copy(os.path.join(ROOT, seed_dir, name), corpus / name)
     done = subprocess.run(
         [sys.executable, os.path.join(HERE, "fuzz", target), "-max_total_time=%d" % SECONDS,
-         "-dict=" + os.path.join(HERE, "fuzz", "profile.dict"), "-artifact_prefix=%s/" % tmp_path,
-         "-print_final_stats=1", str(corpus)],
+         "-artifact_prefix=%s/" % tmp_path, "-print_final_stats=1", str(corpus)]
+        + (["-dict=" + os.path.join(HERE, "fuzz", dictionary)] if dictionary else []),
         capture_output=True, text=True, timeout=SECONDS + 120, cwd=ROOT)
     log = done.stderr[-4000:]
     assert done.returncode == 0, log
