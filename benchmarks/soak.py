@@ -71,8 +71,35 @@ def profiles(n: int) -> None:
         profile.load(_PROFILE).compile().release()
 
 
+def notifications(n: int) -> None:
+    """Round trips through seccomp.notify.Supervisor: a forked target calls getppid() n times,
+    each answered by a Python handler (with a Notification object made per call)."""
+    import socket
+    from seccomp import notify
+
+    parent, child = socket.socketpair()
+    pid = os.fork()
+    if pid == 0:
+        f = Filter(Action.ALLOW)
+        f.add_rule(Action.NOTIFY, "getppid")
+        listener = notify.load(f)
+        notify.send_fd(child, listener.fileno())
+        ok = all(os.getppid() == 7 for _ in range(n))
+        os._exit(0 if ok else 1)
+    with notify.Listener(notify.receive_fd(parent)) as listener:
+        sup = notify.Supervisor(listener)
+        sup.add_handler("getppid", lambda note: 7)
+        sup.run()
+        sup.close()
+    parent.close()
+    child.close()
+    _, status = os.waitpid(pid, 0)
+    if status != 0:
+        raise RuntimeError("the target did not get its answers")
+
+
 SOAKS = {"filters": (filters, 1_000_000), "errors": (errors, 200_000),
-         "profiles": (profiles, 10_000)}
+         "profiles": (profiles, 10_000), "notifications": (notifications, 100_000)}
 
 
 def soak(name: str, scale: float):

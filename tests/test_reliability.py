@@ -405,3 +405,14 @@ def _run_operations(ops):
 def test_random_api_calls_raise_only_documented_errors(ops):
     result = in_child(_run_operations, ops, timeout=60)
     assert result.unwrap() == []
+
+
+def test_notification_round_trips_keep_memory_flat():
+    """20,000 round trips through the Supervisor (benchmarks/soak.py runs 100,000)."""
+    import subprocess
+    root = os.path.dirname(HERE)
+    done = subprocess.run([sys.executable, os.path.join(root, "benchmarks", "soak.py"),
+                           "--scale", "0.2", "--limit", "1024", "notifications", "errors"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "| notifications | 20000 |" in done.stdout
