@@ -11,7 +11,7 @@ from typing import IO, Any, List, Optional, Tuple, Union
 
 from . import _core
 from ._core import Cond, SeccompError
-from ._enums import Action, Arch, Op
+from ._enums import Action, Arch, Attr, Op
 from ._filter import Filter, Program
 
 __all__ = [
@@ -43,6 +43,9 @@ Arg = Cond
 # libseccomp 2.5 has no transactions or precompute: SyscallFilter then keeps a journal of its
 # changes, replays it to reject a transaction, and keeps a precomputed program for load().
 _NATIVE_TRANSACTIONS = bool(_core.HAVE_LIBSECCOMP_2_6)
+# What a rejected transaction restores besides rules and arches (ACT_DEFAULT cannot change).
+_TRANSACTION_ATTRS = [a for a in Attr if a is not Attr.ACT_DEFAULT and
+                      (a is not Attr.CTL_WAITKILL or _NATIVE_TRANSACTIONS)]
 
 
 class SyscallFilter(Filter):
@@ -53,6 +56,8 @@ class SyscallFilter(Filter):
     keeps the default action, and a filter merged into another raises a clear error instead
     of crashing."""
 
+    # _marks: per open transaction, the journal's length (libseccomp 2.5) or the attributes
+    # to restore (2.6)
     __slots__ = ("_initial_default", "_journal", "_marks", "_program")
 
     def __init__(self, defaction: int) -> None:
@@ -173,33 +178,41 @@ class SyscallFilter(Filter):
     def start_transaction(self) -> None:
         """Start a transaction: later changes can be committed or rejected together (nested
         transactions are allowed)."""
-        if self._journal is None:
-            if _NATIVE_TRANSACTIONS:
-                return self.transaction_start()
+        if self._journal is not None:
+            self._marks.append(len(self._journal))
+        elif _NATIVE_TRANSACTIONS:
+            # libseccomp's transactions cover rules and arches: attributes are kept here
+            snapshot = {a: self.attr_get(a) for a in _TRANSACTION_ATTRS}
+            self.transaction_start()
+            self._marks.append(snapshot)
+        else:
             raise _core.UnsupportedError(
                 95, "transactions after merging a filter that is not a SyscallFilter need "
                     "libseccomp >= 2.6.0")
-        self._marks.append(len(self._journal))
 
     def commit_transaction(self) -> None:
         """Keep the changes of the innermost transaction."""
-        if self._journal is None and _NATIVE_TRANSACTIONS:
-            return self.transaction_commit()
         self._innermost_mark()
+        if self._journal is None:
+            self.transaction_commit()
         self._marks.pop()
 
     def reject_transaction(self) -> None:
         """Undo the changes of the innermost transaction."""
-        if self._journal is None and _NATIVE_TRANSACTIONS:
-            return self.transaction_reject()
         mark = self._innermost_mark()
-        kept = self._journal[:mark] if self._journal is not None else []
+        if self._journal is None:
+            self.transaction_reject()
+            for attr, value in mark.items():
+                _core.Context.attr_set(self, attr, value)
+            self._marks.pop()
+            return
+        kept = self._journal[:mark]
         marks = self._marks[:-1]
         _core.Context.reset(self, self._initial_default)
         self._replay(kept)
         self._journal, self._marks, self._program = kept, marks, None
 
-    def _innermost_mark(self) -> int:
+    def _innermost_mark(self) -> Any:
         if not self._marks:
             raise _core.InvalidArgumentError(22, "no transaction is open")
         return self._marks[-1]

@@ -20,6 +20,14 @@ from kernel import syscall
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 REFERENCE = "/usr/bin/python3"
+# The libseccomp version the reference module runs with (it links the system's library).
+LIBRARY_VERSION = """
+import ctypes, seccomp
+lib = ctypes.CDLL("libseccomp.so.2")
+lib.seccomp_version.restype = ctypes.POINTER(ctypes.c_uint)
+v = lib.seccomp_version()
+print(v[0], v[1], v[2])
+"""
 
 def _run(python, env):
     done = subprocess.run([python, os.path.join(HERE, "compat_cases.py")], capture_output=True,
@@ -30,11 +38,15 @@ def _run(python, env):
 
 @pytest.fixture(scope="module")
 def results():
-    probe = subprocess.run([REFERENCE, "-c", "import seccomp; seccomp.SyscallFilter"],
-                           capture_output=True, cwd="/") if os.path.exists(REFERENCE) else None
+    probe = subprocess.run([REFERENCE, "-c", LIBRARY_VERSION], capture_output=True, text=True,
+                           cwd="/") if os.path.exists(REFERENCE) else None
     if probe is None or probe.returncode != 0:
         pytest.skip("libseccomp's Python module (python3-seccomp) is not importable by %s"
                     % REFERENCE)
+    theirs_lib = tuple(map(int, probe.stdout.split()))
+    if theirs_lib != seccomp.library_version():
+        pytest.skip("that module links libseccomp %s, this package %s: filters are only "
+                    "comparable from the same library" % (theirs_lib, seccomp.library_version()))
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     theirs = _run(REFERENCE, env)
     ours = _run(sys.executable, dict(env, PYTHONPATH=ROOT))
