@@ -64,7 +64,7 @@ class SyscallFilter(Filter):
         Filter.__init__(self, defaction, tsync=False)
         self._initial_default = int(defaction)
         self._journal: Optional[List[Tuple[Any, ...]]] = [] if not _NATIVE_TRANSACTIONS else None
-        self._marks: List[int] = []
+        self._marks: List[Any] = []
         self._program: Optional[Program] = None
 
     # -- the journal (libseccomp 2.5) ------------------------------------------------------
@@ -97,12 +97,12 @@ class SyscallFilter(Filter):
 
     add_rule_exactly = add_rule_exact
 
-    def arch_add(self, arch: int, exist_ok: bool = False) -> bool:
+    def arch_add(self, arch: Union[int, str], exist_ok: bool = False) -> bool:
         added = _core.Context.arch_add(self, arch, exist_ok)
         self._record("arch_add", arch, exist_ok)
         return added
 
-    def arch_remove(self, arch: int, missing_ok: bool = False) -> bool:
+    def arch_remove(self, arch: Union[int, str], missing_ok: bool = False) -> bool:
         removed = _core.Context.arch_remove(self, arch, missing_ok)
         self._record("arch_remove", arch, missing_ok)
         return removed
@@ -116,7 +116,7 @@ class SyscallFilter(Filter):
         _core.Context.syscall_priority(self, syscall, priority)
         self._record("syscall_priority", syscall, priority)
 
-    def merge(self, filter: Filter) -> None:  # noqa: A002 - that module's parameter name
+    def merge(self, filter: _core.Context) -> None:  # noqa: A002 - that module's name
         """Merge *filter* (same attributes, no shared architecture) into this one; *filter*
         is consumed and raises on any later use."""
         entry = None

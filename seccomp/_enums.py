@@ -6,7 +6,7 @@ constants of libseccomp's Python module.
 from __future__ import annotations
 
 import enum
-from typing import Any, Dict, Iterator, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Iterator, Optional, Tuple, Union
 
 from . import _core
 
@@ -109,7 +109,7 @@ class _ArchType(enum.EnumMeta):
 
     def __call__(cls, value: Any = _NO_VALUE, *args: Any, **kwargs: Any) -> Any:
         if value is _NO_VALUE:
-            return cls.native()
+            return Arch.native()
         return super().__call__(value, *args, **kwargs)
 
 
@@ -119,6 +119,9 @@ class Arch(enum.IntEnum, metaclass=_ArchType):
     ``Arch("amd64")`` and ``Arch("arm64")`` accept libseccomp's names, common aliases and the
     OCI runtime-spec's ``SCMP_ARCH_*`` spellings. ``Arch.NATIVE`` (0) stands for the native one.
     """
+
+    if TYPE_CHECKING:  # Arch() is the native arch; Arch("amd64") takes names and aliases
+        def __new__(cls, value: Union[int, str, bytes] = ...) -> "Arch": ...
 
     NATIVE = 0
     X86 = _core.ARCH_TOKENS["x86"]

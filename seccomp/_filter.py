@@ -14,6 +14,26 @@ __all__ = ["Filter", "Program"]
 Output = Union[int, IO[Any], None]
 
 
+def _flag(attr: Attr, doc: str) -> property:
+    def get(self: "Filter") -> bool:
+        return bool(self.attr_get(attr))
+
+    def set_(self: "Filter", value: bool) -> None:
+        self.attr_set(attr, int(bool(value)))
+
+    return property(get, set_, doc=doc)
+
+
+def _number(attr: Attr, doc: str) -> property:
+    def get(self: "Filter") -> int:
+        return int(self.attr_get(attr))
+
+    def set_(self: "Filter", value: int) -> None:
+        self.attr_set(attr, value)
+
+    return property(get, set_, doc=doc)
+
+
 class Filter(_core.Context):
     """A seccomp filter: a default action and rules that override it for some syscalls.
 
@@ -151,7 +171,20 @@ class Filter(_core.Context):
         """The architectures the filter covers."""
         return tuple(a for a in Arch.known() if self.arch_exist(a))
 
-    # -- attributes as properties ----------------------------------------------------------
+
+    # -- attributes as properties (libseccomp's attributes by their meaning) ----------------
+
+    no_new_privs = _flag(Attr.CTL_NNP, "Set no_new_privs when loading (default True).")
+    tsync = _flag(Attr.CTL_TSYNC, "Synchronise every thread of the process on load.")
+    log = _flag(Attr.CTL_LOG, "Log every action but ALLOW (SECCOMP_FILTER_FLAG_LOG).")
+    ssb = _flag(Attr.CTL_SSB, "Leave the Speculative Store Bypass mitigation off.")
+    api_tskip = _flag(Attr.API_TSKIP, "Accept rules for syscall -1 (for tracers).")
+    raw_rc = _flag(Attr.API_SYSRAWRC, "Report the kernel's own errno from load().")
+    wait_kill = _flag(Attr.CTL_WAITKILL,
+                             "Notification waits are killable only (libseccomp >= 2.6).")
+    optimize = _number(Attr.CTL_OPTIMIZE,
+                              "Filter optimisation: 1 priority-sorted (default), 2 binary tree.")
+
 
     @property
     def default_action(self) -> Action:
@@ -167,38 +200,6 @@ class Filter(_core.Context):
     def bad_arch_action(self, action: int) -> None:
         self.attr_set(Attr.ACT_BADARCH, action)
 
-
-
-def _flag(attr: Attr, doc: str) -> property:
-    def get(self: Filter) -> bool:
-        return bool(self.attr_get(attr))
-
-    def set_(self: Filter, value: bool) -> None:
-        self.attr_set(attr, int(bool(value)))
-
-    return property(get, set_, doc=doc)
-
-
-def _number(attr: Attr, doc: str) -> property:
-    def get(self: Filter) -> int:
-        return int(self.attr_get(attr))
-
-    def set_(self: Filter, value: int) -> None:
-        self.attr_set(attr, value)
-
-    return property(get, set_, doc=doc)
-
-
-Filter.no_new_privs = _flag(Attr.CTL_NNP, "Set no_new_privs when loading (default True).")
-Filter.tsync = _flag(Attr.CTL_TSYNC, "Synchronise every thread of the process on load.")
-Filter.log = _flag(Attr.CTL_LOG, "Log every action but ALLOW (SECCOMP_FILTER_FLAG_LOG).")
-Filter.ssb = _flag(Attr.CTL_SSB, "Leave the Speculative Store Bypass mitigation off.")
-Filter.api_tskip = _flag(Attr.API_TSKIP, "Accept rules for syscall -1 (for tracers).")
-Filter.raw_rc = _flag(Attr.API_SYSRAWRC, "Report the kernel's own errno from load().")
-Filter.wait_kill = _flag(Attr.CTL_WAITKILL,
-                         "Notification waits are killable only (libseccomp >= 2.6).")
-Filter.optimize = _number(Attr.CTL_OPTIMIZE,
-                          "Filter optimisation: 1 priority-sorted (default), 2 binary tree.")
 
 
 def _write_to(file: Output, write_fd: Any, make_bytes: Any) -> None:

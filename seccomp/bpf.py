@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
-from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, FrozenSet, Iterable, List, Optional, Sequence, Set, Tuple, Union
 
 from . import _bpf, _core
 from ._core import InvalidArgumentError, SeccompError
@@ -58,7 +58,7 @@ def _arch(t: "_bpf.Target") -> Arch:
     return _ARCH_OF[id(t)]
 
 
-def _program(program: object, target: "_bpf.Target") -> "_bpf.Checked":
+def _program(program: bytes, target: "_bpf.Target") -> "_bpf.Checked":
     return target.program(program)
 
 
@@ -126,7 +126,7 @@ def evaluate(program: bytes, syscall: Syscall, args: Sequence[int] = (), *,
     return _target(arch).evaluate(program, syscall, args, ip)
 
 
-def evaluate_many(program: bytes, calls: Iterable[Union[Syscall, Tuple]], *,
+def evaluate_many(program: bytes, calls: Iterable[Union[Syscall, Tuple[Any, ...]]], *,
                   arch: ArchLike = None) -> List[Action]:
     """`evaluate` for many syscalls in one call: *calls* holds syscalls, or tuples
     ``(syscall, args)`` / ``(syscall, args, ip)``."""
@@ -311,16 +311,21 @@ class Explanation:
                          ["warning: " + w for w in self.warnings]) + "\n"
 
 
+# A symbolic machine state: pc, A, X and the scratch memory words written (None: unknown).
+_Value = Optional[int]
+_State = Tuple[int, _Value, _Value, Tuple[Tuple[int, _Value], ...]]
+
+
 def _explore(c: "_bpf.Checked", nr: int, audit_arch: int, big_endian: bool,
              limit: int = 20000) -> Tuple[FrozenSet[int], FrozenSet[int]]:
     """Every value *c* can return for syscall *nr* on *audit_arch* whatever the arguments and
     instruction pointer are, and the argument indexes it tests; symbolic where A or X come
     from an argument (both branches of a jump on them are followed)."""
     n = len(c)
-    results = set()
-    args_seen = set()
-    seen = set()
-    stack = [(0, 0, 0, ())]  # pc, A, X, scratch memory (tuples; None: unknown)
+    results: Set[int] = set()
+    args_seen: Set[int] = set()
+    seen: Set[_State] = set()
+    stack: List[_State] = [(0, 0, 0, ())]  # pc, A, X, scratch memory; None: unknown
     while stack:
         if len(seen) > limit:
             raise InvalidArgumentError(22, "the program has too many paths to explain")
@@ -331,7 +336,7 @@ def _explore(c: "_bpf.Checked", nr: int, audit_arch: int, big_endian: bool,
         pc, a, x, mem = state
         code, jt, jf, k = c.instruction(pc)
         op = code & 0x07
-        mem_d = dict(mem)
+        mem_d: Dict[int, _Value] = dict(mem)
         if code == 0x20:
             if k == 0:
                 a = nr
@@ -453,7 +458,7 @@ def _source(source: object, arches: Optional[Iterable[ArchLike]]) -> Tuple[bytes
     if isinstance(source, Filter):
         return source.export_bpf_bytes(), list(source.arches)
     if hasattr(source, "compile") and hasattr(source, "default_action"):  # a Profile
-        f = source.compile()  # type: ignore[attr-defined]
+        f = source.compile()
         return f.export_bpf_bytes(), list(f.arches)
     if isinstance(source, (bytes, bytearray, memoryview)):
         return bytes(source), [_arch(_target(a)) for a in (arches or [None])]

@@ -238,7 +238,7 @@ class Supervisor:
         """Answer notifications on the running asyncio loop (no thread) until `stop()`."""
         self._drain()
         loop = asyncio.get_running_loop()
-        done: asyncio.Future = loop.create_future()
+        done: "asyncio.Future[None]" = loop.create_future()
         fd = self.listener.fileno()
 
         def readable() -> None:

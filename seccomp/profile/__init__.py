@@ -26,7 +26,7 @@ import json
 import os
 import re
 from dataclasses import dataclass, field, replace
-from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Tuple, Union
+from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Set, Tuple, Union
 
 from .._core import Cond, InvalidArgumentError, SeccompError, syscall_resolve_name
 from .._enums import Action, Arch, Op
@@ -377,7 +377,7 @@ def _target(arch: Union[Arch, str, int, None]) -> Arch:
     """The architecture to build for: the one given, else the native one."""
     if arch is None:
         return Arch.native()
-    return Arch(arch).resolved  # type: ignore[arg-type]  # Arch() accepts names too
+    return Arch(arch).resolved
 
 
 def _oci_arch(arch: Arch) -> str:
@@ -421,7 +421,7 @@ def _apply_flag(f: Filter, flag: str) -> None:
 # Reading and validating
 # ---------------------------------------------------------------------------------------------
 
-Source = Union[str, bytes, os.PathLike, Mapping[str, Any]]
+Source = Union[str, bytes, "os.PathLike[str]", Mapping[str, Any]]
 
 
 def builtin_profiles() -> Tuple[str, ...]:
@@ -488,7 +488,7 @@ def _join(base: str, key: str) -> str:
     return "%s.%s" % (base, key) if base else key
 
 
-def _object(value: Any, place: str, keys: set) -> Mapping[str, Any]:
+def _object(value: Any, place: str, keys: Set[str]) -> Mapping[str, Any]:
     if type(value) is dict and keys.issuperset(value):  # noqa: E721  (the common case, fast)
         return value
     if not isinstance(value, Mapping):
@@ -555,7 +555,7 @@ def _arch(value: Any, place: str) -> Arch:
         pass
     name = _string(value, place)
     try:
-        arch = Arch(_GO_ARCH.get(name, name))  # type: ignore[arg-type]
+        arch = Arch(_GO_ARCH.get(name, name))
     except InvalidArgumentError:
         raise ProfileError(place, "unknown architecture %r" % name) from None
     _ARCH_CACHE[name] = arch
@@ -723,7 +723,7 @@ def parse_caps(caps: Iterable[str]) -> FrozenSet[str]:
     ``ALL`` stands for every capability. Unknown names raise InvalidArgumentError."""
     if isinstance(caps, str):
         caps = (caps,)
-    out: set = set()
+    out: Set[str] = set()
     for c in caps:
         name = c.strip().upper()
         if name == "ALL":
