@@ -1,21 +1,25 @@
-"""Notification round trips: a supervisor in C against this package's, side by side.
+"""Notification round trips: supervisors in C, in Python on this package, and on libseccomp's
+own module, side by side, for four placements of supervisor and target.
 
     python3 benchmarks/bench_notify.py [--calls N] [--rounds R]
 
-A target process in C (benchmarks/c/notify_target.c) loads a filter that sends getppid() to
-its listener, passes the listener fd over a unix socket, and calls getppid() N times; each
-call waits until the supervisor answers 4242. Supervisors:
-  C                      benchmarks/c/notify_supervisor.c: the ioctls in a loop
-  C, SYNC_WAKE_UP        the same with SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (Linux 6.6+)
-  ours: receive/send     seccomp.notify.receive() and send() in a Python loop
-  ours: Supervisor       seccomp.notify.Supervisor with a Python handler returning 4242
-  libseccomp's module    its receive_notify()/respond_notify() in the process that loaded
-                         the filter (that module cannot take a listener fd from elsewhere),
-                         the target a thread calling getppid through ctypes
-Nanoseconds per round trip, the minimum over R rounds, with the ratio to C with SYNC_WAKE_UP
-(ours sets it by default where the kernel has it).
+A target in C (benchmarks/c/notify_target.c) calls getppid() N times under a filter that
+sends it to a supervisor, which answers 4242. Supervisors:
+  C                        benchmarks/c/notify_supervisor.c: the two ioctls in a loop
+  ours: receive/send       seccomp.notify.receive() and send() in a Python loop
+  ours: Supervisor         seccomp.notify.Supervisor, a Python handler returning 4242
+  ours: asyncio            the same Supervisor with run_async() on an asyncio loop
+  libseccomp's module      its receive_notify()/respond_notify() under /usr/bin/python3: it has
+                           no way to take a listener from another process, so the supervisor
+                           loads the filter itself and execs the target, which inherits it
+  ours: SyscallFilter      the same script as the previous row, on this package
+Placements: both on CPU 0; supervisor on CPU 0 and target on CPU 1; unpinned without and with
+SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (Linux 6.6+; this package sets it by default, the pinned
+placements use it too, and it is set on libseccomp's fd for that module's rows).
+Nanoseconds per round trip, the minimum of R rounds, with the ratio to C in the same placement.
 """
 import argparse
+import asyncio
 import os
 import socket
 import subprocess
@@ -28,30 +32,45 @@ ROOT = os.path.dirname(HERE)
 SYSTEM_PYTHON = "/usr/bin/python3"
 sys.path.insert(0, ROOT)
 
-IN_PROCESS = """
-import ctypes, sys, threading, time
-from seccomp import ALLOW, NOTIFY, Arch, NotificationResponse, SyscallFilter, resolve_syscall
-n_calls = int(sys.argv[1])
-libc = ctypes.CDLL(None, use_errno=True)
-nr = resolve_syscall(Arch(), "getppid")
+# Supervisor and target in one script, the target exec'd after the filter is loaded.
+INHERITED = """
+import fcntl, os, sys, time
+from seccomp import ALLOW, NOTIFY, NotificationResponse, SyscallFilter
+target, n_calls, sync, cpu_sup, cpu_target = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1", \
+    sys.argv[4], sys.argv[5]
+if cpu_sup != "-":
+    os.sched_setaffinity(0, {int(cpu_sup)})
 f = SyscallFilter(ALLOW)
 f.add_rule(NOTIFY, "getppid")
-ready, go = threading.Event(), threading.Event()
-def target():
-    f.load()                    # TSYNC is off: only this thread is filtered
-    ready.set()
-    go.wait()
-    for _ in range(n_calls):
-        assert libc.syscall(nr) == 4242
-threading.Thread(target=target, daemon=True).start()
-ready.wait()
+f.load()                                 # this process must not call getppid() from here on
+fd = f.get_notify_fd()
+if sync:
+    fcntl.ioctl(fd, 0x40082104, 1)       # SECCOMP_IOCTL_NOTIF_SET_FLAGS, SYNC_WAKE_UP
+pid = os.fork()
+if pid == 0:
+    if cpu_target != "-":
+        os.sched_setaffinity(0, {int(cpu_target)})
+    os.execv(target, [target, str(n_calls), "-1"])
 start = time.perf_counter()
-go.set()
 for _ in range(n_calls):
     n = f.receive_notify()
     f.respond_notify(NotificationResponse(n, 4242, 0, 0))
-print((time.perf_counter() - start) / n_calls * 1e9)
+elapsed = time.perf_counter() - start
+_, status = os.waitpid(pid, 0)
+assert status == 0, status
+print(elapsed / n_calls * 1e9)
 """
+
+PLACEMENTS = [  # name, supervisor CPU, target CPU, SYNC_WAKE_UP
+    ("same CPU", 0, 0, True),
+    ("different CPUs", 0, 1, True),
+    ("unpinned", None, None, False),
+    ("unpinned, SYNC_WAKE_UP", None, None, True),
+]
+SUPERVISORS = ["c", "ours-raw", "ours-supervisor", "ours-asyncio", "libseccomp", "ours-compat"]
+NAMES = {"c": "C", "ours-raw": "ours: receive/send", "ours-supervisor": "ours: Supervisor",
+         "ours-asyncio": "ours: asyncio", "libseccomp": "libseccomp's module",
+         "ours-compat": "ours: SyscallFilter"}
 
 
 def build(tmp):
@@ -65,36 +84,38 @@ def build(tmp):
     return exes
 
 
-def round_trip(exes, calls, supervisor):
-    """ns per round trip with *supervisor* ("c", "c-sync", "ours-raw", "ours-supervisor")."""
+def _pin(cpu):
+    return (lambda: os.sched_setaffinity(0, {cpu})) if cpu is not None else None
+
+
+def round_trip(exes, calls, supervisor, placement):
+    """ns per round trip for *supervisor* in *placement*."""
+    _, cpu_sup, cpu_target, sync = placement
+    if supervisor in ("libseccomp", "ours-compat"):
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+        if supervisor == "ours-compat":
+            env["PYTHONPATH"] = ROOT
+        done = subprocess.run(
+            [SYSTEM_PYTHON, "-c", INHERITED, exes["notify_target"], str(calls),
+             "1" if sync else "0", "-" if cpu_sup is None else str(cpu_sup),
+             "-" if cpu_target is None else str(cpu_target)],
+            capture_output=True, text=True, timeout=300, env=env, cwd="/")
+        if done.returncode != 0:
+            raise RuntimeError(done.stderr.strip().splitlines()[-1])
+        return float(done.stdout)
     mine, theirs = socket.socketpair()
     target = subprocess.Popen([exes["notify_target"], str(calls), str(theirs.fileno())],
-                              pass_fds=(theirs.fileno(),))
+                              pass_fds=(theirs.fileno(),), preexec_fn=_pin(cpu_target))
     theirs.close()
     try:
-        if supervisor.startswith("c"):
-            done = subprocess.run([exes["notify_supervisor"], str(calls),
-                                   "1" if supervisor == "c-sync" else "0", str(mine.fileno())],
-                                  pass_fds=(mine.fileno(),), capture_output=True, text=True,
+        if supervisor == "c":
+            done = subprocess.run([exes["notify_supervisor"], str(calls), "1" if sync else "0",
+                                   str(mine.fileno())], pass_fds=(mine.fileno(),),
+                                  preexec_fn=_pin(cpu_sup), capture_output=True, text=True,
                                   timeout=300, check=True)
             ns = float(done.stdout)
         else:
-            from seccomp import notify
-            listener = notify.Listener(notify.receive_fd(mine))
-            if supervisor == "ours-raw":
-                fd, receive, send = listener.fileno(), notify.receive, notify.send
-                start = time.perf_counter()
-                mine.send(b"g")
-                for _ in range(calls):
-                    send(fd, receive(fd).id, 4242)
-            else:
-                sup = notify.Supervisor(listener)
-                sup.add_handler("getppid", lambda n: 4242)
-                start = time.perf_counter()
-                mine.send(b"g")
-                sup.run()        # until the target exits
-            ns = (time.perf_counter() - start) / calls * 1e9
-            listener.close()
+            ns = _python_supervisor(supervisor, mine, calls, cpu_sup, sync)
         if target.wait(60) != 0:
             raise RuntimeError("the target did not get the supervisor's answers")
         return ns
@@ -103,49 +124,65 @@ def round_trip(exes, calls, supervisor):
         mine.close()
 
 
-def in_process(python, calls, ours):
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    if ours:
-        env["PYTHONPATH"] = ROOT
+def _python_supervisor(kind, sock, calls, cpu, sync):
+    from seccomp import notify
+    saved = os.sched_getaffinity(0)
+    if cpu is not None:
+        os.sched_setaffinity(0, {cpu})
     try:
-        done = subprocess.run([python, "-c", IN_PROCESS, str(calls)], capture_output=True,
-                              text=True, timeout=20, env=env, cwd="/")
-    except subprocess.TimeoutExpired:
-        return "deadlock"
-    if done.returncode != 0:
-        return "failed: " + done.stderr.strip().splitlines()[-1]
-    return float(done.stdout)
+        with notify.Listener(notify.receive_fd(sock), sync_wake_up=sync) as listener:
+            start = time.perf_counter()
+            sock.send(b"g")
+            if kind == "ours-raw":
+                fd, receive, send = listener.fileno(), notify.receive, notify.send
+                for _ in range(calls):
+                    send(fd, receive(fd).id, 4242)
+            else:
+                sup = notify.Supervisor(listener)
+                sup.add_handler("getppid", lambda n: 4242)
+                if kind == "ours-supervisor":
+                    sup.run()                      # until the target exits
+                else:
+                    asyncio.run(sup.run_async())
+                sup.close()
+            return (time.perf_counter() - start) / calls * 1e9
+    finally:
+        os.sched_setaffinity(0, saved)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=20000)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    rows = ["c", "c-sync", "ours-raw", "ours-supervisor"]
-    best = {r: float("inf") for r in rows}
+    have_reference = os.path.exists(SYSTEM_PYTHON) and subprocess.run(
+        [SYSTEM_PYTHON, "-c", "import seccomp; seccomp.SyscallFilter"], cwd="/",
+        capture_output=True).returncode == 0
+    if os.cpu_count() < 2:
+        placements = [p for p in PLACEMENTS if p[2] != 1]
+    else:
+        placements = PLACEMENTS
+    supervisors = [s for s in SUPERVISORS if have_reference or s not in ("libseccomp",
+                                                                          "ours-compat")]
+    best = {}
     with tempfile.TemporaryDirectory() as tmp:
         exes = build(tmp)
-        for _ in range(args.rounds):       # alternate, so load on the machine hits all alike
-            for r in rows:
-                best[r] = min(best[r], round_trip(exes, args.calls, r))
-    base = best["c-sync"]
-    names = {"c": "C supervisor", "c-sync": "C supervisor, SYNC_WAKE_UP",
-             "ours-raw": "ours: receive/send loop", "ours-supervisor": "ours: Supervisor"}
-    print("%d calls, %d rounds, ns per round trip (ratio to C with SYNC_WAKE_UP)"
+        for _ in range(args.rounds):  # alternate, so changes in machine load hit all alike
+            for placement in placements:
+                for s in supervisors:
+                    key = (placement[0], s)
+                    best[key] = min(best.get(key, float("inf")),
+                                    round_trip(exes, args.calls, s, placement))
+    print("%d calls, minimum of %d rounds: ns per round trip (ratio to C in the same placement)"
           % (args.calls, args.rounds))
-    print("| supervisor | ns per round trip | ratio |")
-    print("|---|---|---|")
-    for r in rows:
-        print("| %s | %.0f | %.2fx |" % (names[r], best[r], best[r] / base))
-    if os.path.exists(SYSTEM_PYTHON):
-        calls = min(args.calls, 2000)
-        for label, ours in (("libseccomp's module, in-process thread target", False),
-                            ("ours (SyscallFilter), in-process thread target", True)):
-            ns = in_process(SYSTEM_PYTHON, calls, ours)
-            print("| %s [%s] | %s | %s |" % (
-                label, SYSTEM_PYTHON, ns if isinstance(ns, str) else "%.0f" % ns,
-                "-" if isinstance(ns, str) else "%.2fx" % (ns / base)))
+    print("| supervisor | " + " | ".join(p[0] for p in placements) + " |")
+    print("|---|" + "---|" * len(placements))
+    for s in supervisors:
+        cells = []
+        for p in placements:
+            ns, c = best[(p[0], s)], best[(p[0], "c")]
+            cells.append("%.0f (%.2fx)" % (ns, ns / c))
+        print("| %s | %s |" % (NAMES[s], " | ".join(cells)))
 
 
 if __name__ == "__main__":

@@ -294,3 +294,46 @@ def test_ctrl_c_interrupts_a_blocking_receive_and_loses_nothing():
     finally:
         proc.kill()
     assert out.split("\n")[:2] == ["interrupted", "answered 0"]
+
+
+def test_other_threads_run_while_one_waits_in_receive():
+    t = Target(["getppid"], os.getppid)       # not told to go yet: receive() waits
+    progress = []
+    stop = threading.Event()
+
+    def count():
+        n = 0
+        while not stop.is_set():
+            n += 1
+            if n % 1000 == 0:
+                progress.append(time.monotonic())
+
+    worker = threading.Thread(target=count)
+    worker.start()
+    try:
+        start = time.monotonic()
+        with pytest.raises(TimeoutError):
+            t.listener.receive(timeout=0.5)
+        during = [p for p in progress if p >= start]
+        assert len(during) > 10                # the counting thread kept the GIL meanwhile
+    finally:
+        stop.set()
+        worker.join()
+        t.kill()
+        t.result()
+
+
+def test_a_signal_during_receive_runs_its_handler_and_receive_carries_on():
+    t = Target(["getppid"], os.getppid)
+    seen = []
+    old = signal.signal(signal.SIGUSR1, lambda *a: seen.append("handler"))
+    try:
+        timer = threading.Timer(0.2, lambda: os.kill(os.getpid(), signal.SIGUSR1))
+        timer.start()
+        threading.Timer(0.4, t.go).start()     # the notification comes after the signal
+        n = t.listener.receive(timeout=10)
+        assert seen == ["handler"]
+        t.listener.reply(n, 31)
+        assert t.result() == ("ok", 31)
+    finally:
+        signal.signal(signal.SIGUSR1, old)

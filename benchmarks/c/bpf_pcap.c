@@ -1,7 +1,7 @@
 /* Benchmark baseline: libpcap's classic BPF interpreter (bpf_filter) running a seccomp
  * program on a struct seccomp_data. pcap loads words big-endian, so the data is written
  * big-endian: the program then sees the values the kernel would give it.
- *   bpf_pcap PROGRAM.bpf ARCH_TOKEN NR ITERATIONS  ->  prints "<ns per run> <return value>"
+ *   bpf_pcap PROGRAM.bpf ARCH_TOKEN NR ITERATIONS [ARG0]  ->  "<ns per run> <return value>"
  */
 #include <sys/types.h>
 #include <pcap/bpf.h>
@@ -26,7 +26,7 @@ int main(int argc, char **argv)
     static volatile unsigned long sink;
     size_t n;
     FILE *f;
-    if (argc != 5 || !(f = fopen(argv[1], "rb")))
+    if (argc < 5 || !(f = fopen(argv[1], "rb")))
         return 2;
     n = fread(prog, sizeof(prog[0]), 4096, f);
     fclose(f);
@@ -34,6 +34,8 @@ int main(int argc, char **argv)
     put32(data, (uint32_t)atol(argv[3]));
     put32(data + 4, (uint32_t)strtoul(argv[2], NULL, 0));
     iterations = atol(argv[4]);
+    if (argc > 5) /* args[0]: the program reads its low word at offset 16 (x86_64 layout) */
+        put32(data + 16, (uint32_t)strtoul(argv[5], NULL, 0));
     clock_gettime(CLOCK_MONOTONIC, &a);
     for (i = 0; i < iterations; i++) {
         ret = bpf_filter(prog, data, sizeof(data), sizeof(data));
