@@ -18,19 +18,9 @@ import time
 from seccomp._core import SeccompError, InvalidArgumentError, syscall_resolve_num
 from seccomp._enums import Arch
 
+from libseccomp cimport seccomp_notif
+
 cdef extern from "scmpy_notify.h" nogil:
-    struct seccomp_data:
-        int nr
-        uint32_t arch
-        uint64_t instruction_pointer
-        uint64_t args[6]
-
-    struct seccomp_notif:
-        uint64_t id
-        uint32_t pid
-        uint32_t flags
-        seccomp_data data
-
     int SECCOMP_USER_NOTIF_FLAG_CONTINUE
     int SECCOMP_ADDFD_FLAG_SETFD
     int SECCOMP_ADDFD_FLAG_SEND
