@@ -13,6 +13,7 @@ from . import _core
 from ._core import Cond, SeccompError
 from ._enums import Action, Arch, Attr, Op
 from ._filter import Filter, Program
+from . import notify
 
 __all__ = [
     "KILL_PROCESS", "KILL", "TRAP", "LOG", "ALLOW", "NOTIFY", "ERRNO", "TRACE",
@@ -243,23 +244,19 @@ class SyscallFilter(Filter):
 
     def receive_notify(self, fd: Optional[int] = None) -> Any:
         """Wait for a notification on *fd* (default: this process's libseccomp fd)."""
-        from . import notify
         return notify.receive(self.get_notify_fd() if fd is None else fd)
 
     def respond_notify(self, response: Any, fd: Optional[int] = None) -> None:
         """Answer a notification with a `NotificationResponse`."""
-        from . import notify
         notify.respond(self.get_notify_fd() if fd is None else fd, response)
 
     def notify_id_valid(self, id: int, fd: Optional[int] = None) -> bool:  # noqa: A002
         """Whether notification *id* is still pending (its target has not gone away)."""
-        from . import notify
         return notify.id_valid(self.get_notify_fd() if fd is None else fd, id)
 
     def notify_addfd(self, addfd: Any, fd: Optional[int] = None) -> int:
         """Install an fd in the target of a notification (`NotificationAddfd`); returns the
         fd number it got in the target."""
-        from . import notify
         return notify.add_fd(self.get_notify_fd() if fd is None else fd, addfd)
 
 
