@@ -311,27 +311,43 @@ cdef void _fill(uint8_t *data, uint32_t nr, uint32_t arch, uint64_t ip, uint64_t
 
 cdef int64_t _syscall_nr(object nr) except? -1:
     """A syscall number as the kernel's 32-bit field holds it (-1 is 0xffffffff)."""
-    if not -(1 << 31) <= nr < (1 << 32):
+    cdef long long v
+    try:
+        v = nr
+    except OverflowError:
+        v = 1LL << 40
+    if v < -(1LL << 31) or v >= (1LL << 32):
         raise InvalidArgumentError(22, "syscall number %d does not fit in 32 bits" % nr)
-    return nr & 0xFFFFFFFF
+    return v & 0xFFFFFFFF
+
+
+cdef inline int _arg(object v, Py_ssize_t i, uint64_t *out) except -1:
+    if type(v) is not int and (not isinstance(v, int) or isinstance(v, bool)):
+        raise TypeError("syscall arguments are ints, not %s" % type(v).__name__)
+    try:
+        out[i] = <unsigned long long>v
+    except OverflowError:  # negative: its two's complement, as in a register
+        try:
+            out[i] = <uint64_t><long long>v
+        except OverflowError:
+            raise InvalidArgumentError(22, "argument %d (%d) does not fit in 64 bits"
+                                       % (i, v)) from None
+    return 0
 
 
 cdef int _args(object values, uint64_t *out) except -1:
-    cdef int i = 0
-    for i in range(6):
+    cdef Py_ssize_t i, n
+    cdef tuple t
+    if type(values) is not tuple:
+        values = tuple(values)
+    t = <tuple>values
+    n = len(t)
+    if n > 6:
+        raise InvalidArgumentError(22, "a syscall has at most 6 arguments, not %d" % n)
+    for i in range(n):
+        _arg(t[i], i, out)
+    for i in range(n, 6):
         out[i] = 0
-    if len(values) > 6:
-        raise InvalidArgumentError(22, "a syscall has at most 6 arguments, not %d" % len(values))
-    i = 0
-    for v in values:
-        if not isinstance(v, int) or isinstance(v, bool):
-            raise TypeError("syscall arguments are ints, not %s" % type(v).__name__)
-        if v < 0:
-            v += 1 << 64  # a negative argument is its two's complement, as in a register
-        if not 0 <= v < (1 << 64):
-            raise InvalidArgumentError(22, "argument %d (%d) does not fit in 64 bits" % (i, v))
-        out[i] = v
-        i += 1
     return 0
 
 
@@ -358,15 +374,22 @@ def run_many(Checked program not None, calls, uint32_t arch, bint wide_args, dic
     cdef uint64_t mask = 0xFFFFFFFFFFFFFFFF if wide_args else 0xFFFFFFFF
     cdef list out = []
     cdef uint64_t ip
-    cdef uint32_t ret
+    cdef uint32_t ret, last_ret = 0
     cdef int i
+    last_action = None
+    cdef tuple t
+    cdef Py_ssize_t size
     for call in calls:
         ip = 0
         if type(call) is tuple:
-            nr = call[0]
-            _args(call[1] if len(call) > 1 else (), argv)
-            if len(call) > 2:
-                ip = call[2]
+            t = <tuple>call
+            size = len(t)
+            if size == 0:
+                raise InvalidArgumentError(22, "an empty tuple is no syscall")
+            nr = t[0]
+            _args(t[1] if size > 1 else (), argv)
+            if size > 2:
+                ip = t[2]
         else:
             nr = call
             for i in range(6):
@@ -375,10 +398,12 @@ def run_many(Checked program not None, calls, uint32_t arch, bint wide_args, dic
             nr = resolve(nr)
         _fill(data, _syscall_nr(nr), arch, ip, argv, program.big_endian, mask)
         ret = _run(program, data)
-        action = decoded.get(ret)
-        if action is None:
-            action = decode(ret)
-        out.append(action)
+        if last_action is None or ret != last_ret:  # a batch mostly repeats its answers
+            last_action = decoded.get(ret)
+            if last_action is None:
+                last_action = decode(ret)
+            last_ret = ret
+        out.append(last_action)
     return out
 
 
