@@ -11,8 +11,8 @@ from ._core import (Cond, InvalidArgumentError, Program, SeccompError, Unsupport
 from ._enums import Action, Arch, Attr, Op
 from ._filter import Filter
 from ._compat import (ALLOW, EQ, ERRNO, GE, GT, KILL, KILL_PROCESS, LE, LOG, LT, MASKED_EQ, NE,
-                      NOTIFY, TRACE, TRAP, Arg, SyscallFilter, get_api, resolve_syscall, set_api,
-                      system_arch)
+                      NOTIFY, TRACE, TRAP, Arg, SyscallFilter, c_str, get_api, resolve_syscall,
+                      set_api, system_arch)
 from .notify import Notification, NotificationAddfd, NotificationResponse
 from ._info import (action_available, api_level, library_version, native_arch, set_api_level,
                     syscall_name, syscall_number)
@@ -28,4 +28,8 @@ __all__ = [
     "SyscallFilter", "Arg", "KILL_PROCESS", "KILL", "TRAP", "LOG", "ALLOW", "NOTIFY", "ERRNO",
     "TRACE", "NE", "LT", "LE", "EQ", "GE", "GT", "MASKED_EQ", "resolve_syscall", "system_arch",
     "get_api", "set_api", "Notification", "NotificationResponse", "NotificationAddfd",
+    # ``from seccomp import *`` gave these two there too (scripts use errno.EPERM after it)
+    "c_str", "errno",
 ]
+
+import errno  # noqa: E402 - for ``from seccomp import *``, as above

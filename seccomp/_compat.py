@@ -7,7 +7,8 @@ README's "Coming from libseccomp's Python module" lists each difference.
 """
 from __future__ import annotations
 
-from typing import IO, Any, List, Optional, Tuple, Union
+import errno
+from typing import IO, Any, Dict, List, Optional, Tuple, Union
 
 from . import _core
 from ._core import Cond, SeccompError
@@ -18,7 +19,8 @@ from . import notify
 __all__ = [
     "KILL_PROCESS", "KILL", "TRAP", "LOG", "ALLOW", "NOTIFY", "ERRNO", "TRACE",
     "NE", "LT", "LE", "EQ", "GE", "GT", "MASKED_EQ",
-    "Arg", "SyscallFilter", "resolve_syscall", "system_arch", "get_api", "set_api",
+    "Arg", "SyscallFilter", "resolve_syscall", "system_arch", "get_api", "set_api", "c_str",
+    "OutOfRangeError",
 ]
 
 KILL_PROCESS = Action.KILL_PROCESS
@@ -38,8 +40,38 @@ GE = Op.GE
 GT = Op.GT
 MASKED_EQ = Op.MASKED_EQ
 
-#: libseccomp's module calls a condition an ``Arg``: ``Arg(arg, op, datum_a, datum_b=0)``.
-Arg = Cond
+_U32_MAX = 0xFFFFFFFF
+_U64_MAX = 0xFFFFFFFFFFFFFFFF
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+class OutOfRangeError(_core.InvalidArgumentError, OverflowError):
+    """An int does not fit the C type it stands for. Also an OverflowError: what libseccomp's
+    module raised there, so its callers' ``except OverflowError`` still catches it."""
+
+
+_cond_init = Cond.__init__
+
+
+class Arg(Cond):
+    """A condition under libseccomp's module's name: ``Arg(arg, op, datum_a, datum_b=0)``.
+
+    A `Cond` (accepted wherever one is), with that module's argument names. For ``MASKED_EQ``
+    *datum_a* is the mask and *datum_b* the value the masked argument must equal."""
+
+    __slots__ = ()
+
+    def __init__(self, arg: int, op: int, datum_a: int, datum_b: int = 0) -> None:
+        try:
+            _cond_init(self, arg, op, datum_a, datum_b)
+        except _core.InvalidArgumentError as exc:
+            for value in (datum_a, datum_b):
+                if _is_int(value) and not 0 <= value <= _U64_MAX:
+                    raise OutOfRangeError(exc.errno, exc.strerror) from None
+            raise
 
 # libseccomp 2.5 has no transactions or precompute: SyscallFilter then keeps a journal of its
 # changes, replays it to reject a transaction, and keeps a precomputed program for load().
@@ -47,6 +79,9 @@ _NATIVE_TRANSACTIONS = bool(_core.HAVE_LIBSECCOMP_2_6)
 # What a rejected transaction restores besides rules and arches (ACT_DEFAULT cannot change).
 _TRANSACTION_ATTRS = [a for a in Attr if a is not Attr.ACT_DEFAULT and
                       (a is not Attr.CTL_WAITKILL or _NATIVE_TRANSACTIONS)]
+
+_add_rule = _core.Context.add_rule
+_context_init = _core.Context.__init__
 
 
 class SyscallFilter(Filter):
@@ -62,8 +97,8 @@ class SyscallFilter(Filter):
     __slots__ = ("_initial_default", "_journal", "_marks", "_program")
 
     def __init__(self, defaction: int) -> None:
-        Filter.__init__(self, defaction, tsync=False)
-        self._initial_default = int(defaction)
+        _context_init(self, defaction, tsync=False)
+        self._initial_default = defaction  # valid: the core checked it
         self._journal: Optional[List[Tuple[Any, ...]]] = [] if not _NATIVE_TRANSACTIONS else None
         self._marks: List[Any] = []
         self._program: Optional[Program] = None
@@ -88,8 +123,11 @@ class SyscallFilter(Filter):
 
     def add_rule(self, action: int, syscall: Union[int, str], *args: Cond) -> None:
         """Add a rule: *action* when *syscall* is called and every `Arg` matches."""
-        _core.Context.add_rule(self, action, syscall, *args)
-        self._record("add_rule", action, syscall, *args)
+        _add_rule(self, action, syscall, *args)
+        self._program = None  # inline _record(): this is the hot path
+        journal = self._journal
+        if journal is not None:
+            journal.append(("add_rule", action, syscall) + args)
 
     def add_rule_exact(self, action: int, syscall: Union[int, str], *args: Cond) -> None:
         """Add a rule exactly as given (no rewriting for multiplexed syscalls)."""
@@ -159,7 +197,14 @@ class SyscallFilter(Filter):
         return self.attr_get(attr)
 
     def set_attr(self, attr: int, value: int) -> None:
-        """Set a filter attribute (`Attr`)."""
+        """Set a filter attribute (`Attr`) to a 32-bit value; a negative one (that module's
+        parameter was a C int) stands for its unsigned 32-bit value."""
+        if _is_int(value):
+            if -0x80000000 <= value < 0:
+                value += 0x100000000
+            elif not 0 <= value <= _U32_MAX:
+                raise OutOfRangeError(errno.EINVAL, "attribute value %r is out of range "
+                                                    "-2**31..2**32-1" % value)
         self.attr_set(attr, value)
 
     def export_bpf_mem(self) -> bytes:
@@ -260,18 +305,34 @@ class SyscallFilter(Filter):
         return notify.add_fd(self.get_notify_fd() if fd is None else fd, addfd)
 
 
+# (arch, name) -> number and (arch, number) -> name, for those that resolved: they never
+# change, and Arch(arch) is slow.
+_resolved: Dict[Tuple[Any, Union[int, str]], Union[int, bytes]] = {}
+
+
 def resolve_syscall(arch: int, syscall: Union[int, str]) -> Union[int, bytes]:
     """A syscall's number from its name (-1 if *arch* has no such syscall), or its name as
-    bytes from its number, on architecture *arch*."""
+    bytes from its number, on architecture *arch*.
+
+    Names resolve the way libseccomp writes them into a filter, as that module did: a
+    multiplexed syscall gives its multiplexer (``socket`` on x86 is ``socketcall``, 102)."""
+    if type(syscall) is str or type(syscall) is int:
+        try:
+            return _resolved[arch, syscall]
+        except (KeyError, TypeError):  # not yet, or an unhashable arch (Arch() says why)
+            pass
     if isinstance(syscall, bool) or not isinstance(syscall, (int, str)):
         raise TypeError("syscall must be an int or a str, not %s" % type(syscall).__name__)
     token = Arch(arch)
     if isinstance(syscall, str):
         try:
-            return _core.syscall_resolve_name(syscall, token)
+            nr = _core.syscall_resolve_name_rewrite(syscall, token)
         except _core.InvalidArgumentError:
             return -1
-    return _core.syscall_resolve_num(syscall, token).encode()
+        _resolved[arch, syscall] = nr
+        return nr
+    name = _resolved[arch, syscall] = _core.syscall_resolve_num(syscall, token).encode()
+    return name
 
 
 def system_arch() -> int:
@@ -286,4 +347,13 @@ def get_api() -> int:
 
 def set_api(level: int) -> None:
     """Force libseccomp's API level (for testing; normally detected)."""
+    if not _is_int(level):
+        raise TypeError("API level must be an int, not %s" % type(level).__name__)
+    if not 0 <= level <= _U32_MAX:
+        raise OutOfRangeError(errno.EINVAL, "API level %r is out of range 0..2**32-1" % level)
     _core.api_set(level)
+
+
+def c_str(string: str) -> bytes:
+    """*string* as ASCII bytes (that module's helper, kept for code that calls it)."""
+    return bytes(string, "ascii")

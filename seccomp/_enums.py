@@ -152,7 +152,10 @@ class Arch(enum.IntEnum, metaclass=_ArchType):
     def _missing_(cls, value: object) -> Optional["Arch"]:
         if isinstance(value, (str, bytes)):
             return cls(_core.arch_token(value))
-        if isinstance(value, int) and -(1 << 31) <= value < 0:
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise TypeError("architecture must be an Arch, a name or an int token, not %s"
+                            % type(value).__name__)
+        if -(1 << 31) <= value < 0:
             return cls(value & 0xFFFFFFFF)  # a token read as a signed 32-bit int
         raise _core.InvalidArgumentError(22, "unknown architecture %r" % (value,))
 

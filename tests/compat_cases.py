@@ -6,6 +6,7 @@ the interpreter imports and prints one JSON object: case name -> what the case r
 the exception it raised (its class and base classes)."""
 import errno
 import json
+import random
 import sys
 import tempfile
 
@@ -205,6 +206,92 @@ def resolve(s, out):
     out("type of name", type(s.resolve_syscall(s.Arch.X86_64, 0)).__name__)
     out("102 x86", s.resolve_syscall(s.Arch.X86, 102).decode())
     out("native", s.resolve_syscall(s.Arch.NATIVE, "close"))
+    out("c_str", s.c_str("read").decode())
+
+
+@case
+def resolve_multiplexed(s, out):
+    # names resolve as libseccomp writes them into filters: socket on x86 is socketcall (102)
+    for arch in ("X86", "X86_64", "X32", "ARM", "AARCH64", "S390", "S390X", "PPC", "PPC64LE",
+                 "MIPS", "MIPSEL64", "PARISC", "RISCV64"):
+        for name in ("socket", "connect", "recv", "shmget", "semop", "ipc", "socketcall",
+                     "open", "newfstatat"):
+            out("%s %s" % (arch, name), s.resolve_syscall(getattr(s.Arch, arch), name))
+
+
+@case
+def arg_keywords(s, out):
+    f = s.SyscallFilter(s.ALLOW)
+    f.add_rule(s.ERRNO(1), "read", s.Arg(arg=0, op=s.EQ, datum_a=5))
+    f.add_rule(s.ERRNO(2), "ioctl", s.Arg(1, s.MASKED_EQ, datum_a=0xFF00, datum_b=0x5400))
+    export(f, out)
+
+
+@case
+def signed_attribute_values(s, out):
+    f = s.SyscallFilter(s.ALLOW)
+    f.set_attr(s.Attr.CTL_NNP, -1)        # that module's parameter was a C int
+    out("nnp", f.get_attr(s.Attr.CTL_NNP))
+    f.set_attr(s.Attr.CTL_NNP, 0)
+    out("nnp 0", f.get_attr(s.Attr.CTL_NNP))
+
+
+@case
+def notification_objects(s, out):
+    n = s.Notification(11, 22, 1, 39, int(s.Arch.X86_64) & 0xFFFFFFFF, 0x401000,
+                       [1, 2, 3, 4, 5, 1 << 63])
+    for name in ("id", "pid", "flags", "syscall", "syscall_arch", "syscall_ip", "syscall_args"):
+        out("n." + name, getattr(n, name))
+    for r in (s.NotificationResponse(n), s.NotificationResponse(n, 5, -1, 1),
+              s.NotificationResponse(notify=n, val=7, error=-13, flags=0)):
+        out("response", [r.id, r.val, r.error, r.flags])
+    r = s.NotificationResponse(n)
+    r.val, r.error, r.flags, r.id = 3, -1, 1, 99
+    out("response set", [r.id, r.val, r.error, r.flags])
+
+
+# Random rule sets: the same seed gives the same sequence under both interpreters.
+_RANDOM_ARCHES = ("X86", "X32", "ARM", "AARCH64", "S390X", "PPC64LE", "MIPSEL", "RISCV64")
+_RANDOM_SYSCALLS = ("read", "write", "close", "openat", "socket", "connect", "accept4",
+                    "shmget", "ipc", "mmap", "ioctl", "fcntl", "getpid", "ptrace", "kill", 0,
+                    1, 39, 1000)
+_RANDOM_DATA = (0, 1, 2, 7, 0xFF, 0xFFFFFFFF, 1 << 32, 0xFFFFFFFFFFFFFFFF)
+
+
+@case
+def random_rule_sets(s, out):
+    rng = random.Random(20261123)
+    actions = lambda: rng.choice((s.ALLOW, s.KILL, s.KILL_PROCESS, s.TRAP, s.LOG, s.NOTIFY,
+                                  s.ERRNO(rng.randrange(4096)), s.TRACE(rng.randrange(100))))
+    ops = (s.NE, s.LT, s.LE, s.EQ, s.GE, s.GT, s.MASKED_EQ)
+    for n in range(40):
+        default = actions()
+        while default == s.NOTIFY:
+            default = actions()
+        f = s.SyscallFilter(default)
+        for arch in rng.sample(_RANDOM_ARCHES, rng.randrange(3)):
+            f.add_arch(getattr(s.Arch, arch))
+        if rng.random() < 0.2 and f.exist_arch(s.Arch.X86):
+            f.remove_arch(s.Arch.NATIVE)
+        if rng.random() < 0.3:
+            f.set_attr(s.Attr.CTL_OPTIMIZE, 2)
+        if rng.random() < 0.2:
+            f.set_attr(s.Attr.ACT_BADARCH, s.ERRNO(rng.randrange(1, 100)))
+        accepted = []
+        for i in range(rng.randrange(1, 25)):
+            action, syscall = actions(), rng.choice(_RANDOM_SYSCALLS)
+            args = [s.Arg(a, rng.choice(ops), rng.choice(_RANDOM_DATA), rng.choice(_RANDOM_DATA))
+                    for a in rng.sample(range(6), rng.choice((0, 0, 1, 1, 2, 3)))]
+            add = f.add_rule_exactly if rng.random() < 0.15 else f.add_rule
+            try:
+                add(action, syscall, *args)
+                accepted.append(1)
+            except (RuntimeError, ValueError):
+                accepted.append(0)
+            if rng.random() < 0.1:
+                f.syscall_priority(syscall, rng.randrange(256))
+        out("%d accepted" % n, accepted)
+        export(f, out)
 
 
 @case
@@ -223,7 +310,7 @@ def constants(s, out):
     out("api", s.get_api())
     out("star", sorted(n for n in ("SyscallFilter", "Arch", "Attr", "Arg", "ALLOW", "ERRNO",
                                    "resolve_syscall", "system_arch", "get_api", "set_api",
-                                   "Notification", "NotificationResponse")
+                                   "Notification", "NotificationResponse", "c_str", "errno")
                        if n in _star_names(s)))
 
 
@@ -268,6 +355,31 @@ _error_case("err_resolve_type", lambda s: s.resolve_syscall(s.Arch.X86_64, b"rea
 _error_case("err_set_api", lambda s: s.set_api(99))
 _error_case("err_notify_fd", lambda s: s.SyscallFilter(s.ALLOW).get_notify_fd())
 _error_case("err_bad_arch_name", lambda s: s.Arch("no_such_arch"))
+_error_case("err_arch_type", lambda s: s.Arch(1.5))
+_error_case("err_notification_args", lambda s: s.Notification(1, 2, 3))
+_error_case("err_notification_readonly", lambda s: setattr(
+    s.Notification(1, 2, 3, 4, 5, 6, [0] * 6), "id", 5))
+_error_case("err_arg_negative", lambda s: s.Arg(0, s.EQ, -1))
+_error_case("err_arg_too_big", lambda s: s.Arg(0, s.EQ, 0, 1 << 64))
+_error_case("err_arg_type", lambda s: s.Arg(0, s.EQ, "x"))
+_error_case("err_set_attr_too_big", lambda s: s.SyscallFilter(s.ALLOW).set_attr(
+    s.Attr.CTL_NNP, 1 << 32))
+_error_case("err_set_attr_type", lambda s: s.SyscallFilter(s.ALLOW).set_attr(
+    s.Attr.CTL_NNP, "x"))
+_error_case("err_set_api_negative", lambda s: s.set_api(-1))
+_error_case("err_set_api_type", lambda s: s.set_api("x"))
+_error_case("err_errno_type", lambda s: s.ERRNO("x"))
+_error_case("err_too_many_args", lambda s: s.SyscallFilter(s.ALLOW).add_rule(
+    s.ERRNO(1), "mmap", *[s.Arg(0, s.EQ, 1)] * 7))
+_error_case("err_exact_socket_x86", lambda s: _x86_only(s).add_rule_exactly(s.ERRNO(1),
+                                                                           "socket"))
+
+
+def _x86_only(s):
+    f = s.SyscallFilter(s.ALLOW)
+    f.remove_arch(s.Arch.NATIVE)
+    f.add_arch(s.Arch.X86)
+    return f
 
 
 def main():

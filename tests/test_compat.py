@@ -176,3 +176,33 @@ def test_program_written_for_that_module_gets_the_same_kernel_behaviour(results)
     assert code == -31                                  # SIGSYS from KILL_PROCESS
     assert "getppid -%d" % errno.EPERM in text and "getpgid -%d" % errno.EACCES in text
     assert "not reached" not in text
+
+
+SUPERVISOR_PROGRAM = """
+import os
+from seccomp import *
+f = SyscallFilter(ALLOW)
+f.add_rule(NOTIFY, "getppid")
+f.load()
+pid = os.fork()
+if pid == 0:
+    import ctypes
+    os._exit(ctypes.CDLL(None).syscall(resolve_syscall(Arch(), "getppid")) & 0xFF)
+n = f.receive_notify()
+print(n.pid == pid, n.syscall == resolve_syscall(Arch(), "getppid"), n.flags,
+      n.syscall_arch & 0xFFFFFFFF == system_arch() & 0xFFFFFFFF, len(n.syscall_args))
+f.respond_notify(NotificationResponse(n, 42, 0, 0))
+print(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]), f.get_notify_fd() >= 0)
+"""
+
+
+def test_supervisor_written_for_that_module_works_the_same(results):
+    outputs = []
+    for python, extra in ((REFERENCE, {}), (sys.executable, {"PYTHONPATH": ROOT})):
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+        env.update(extra)
+        done = subprocess.run([python, "-c", SUPERVISOR_PROGRAM], capture_output=True,
+                              text=True, timeout=60, env=env, cwd="/")
+        outputs.append((done.returncode, done.stdout, done.stderr[-300:]))
+    assert outputs[0] == outputs[1]
+    assert outputs[1][:2] == (0, "True True 0 True 6\n42 True\n")
