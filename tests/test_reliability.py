@@ -416,3 +416,45 @@ def test_notification_round_trips_keep_memory_flat():
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "| notifications | 20000 |" in done.stdout
+
+
+# -- fuzzing the emulator's and the profile reader's Python API ---------------------------------
+
+def _module_calls(calls):
+    from seccomp import bpf
+    import seccomp.profile as profile
+    program = Filter(Action.ALLOW).export_bpf()
+    bad = []
+    for name, args in calls:
+        fn = {"evaluate": lambda *a: bpf.evaluate(program, *a),
+              "evaluate_bytes": lambda *a: bpf.evaluate(*a),
+              "evaluate_many": lambda *a: bpf.evaluate_many(program, list(a)),
+              "disassemble": lambda *a: bpf.disassemble(*a),
+              "check": lambda *a: bpf.check(*a),
+              "explain": lambda *a: bpf.explain(*a),
+              "profile": lambda *a: profile.load(*a),
+              "simulate": lambda *a: Filter(Action.ALLOW).simulate(*a)}[name]
+        try:
+            fn(*args)
+        except DOCUMENTED:
+            pass
+        except Exception as exc:
+            bad.append("%s%r -> %s: %s" % (name, args, type(exc).__name__, exc))
+    return bad
+
+
+MODULE_CALLS = st.tuples(
+    st.sampled_from(["evaluate", "evaluate_bytes", "evaluate_many", "disassemble", "check",
+                     "explain", "profile", "simulate"]),
+    st.lists(st.one_of(junk, st.lists(junk, max_size=7), st.binary(max_size=40),
+                       st.dictionaries(st.sampled_from(["defaultAction", "syscalls", "names",
+                                                        "architectures", "x"]), junk,
+                                       max_size=3)),
+             max_size=4))
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(MODULE_CALLS, min_size=1, max_size=10))
+def test_emulator_and_profile_calls_raise_only_documented_errors(calls):
+    result = in_child(_module_calls, calls, timeout=60)
+    assert result.unwrap() == []
