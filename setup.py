@@ -40,14 +40,23 @@ def libseccomp_flags():
     return flags
 
 
+def uses_libseccomp(pyx):
+    with open(pyx, encoding="utf-8") as f:
+        return "from libseccomp cimport" in f.read()
+
+
 def extensions():
     from Cython.Build import cythonize
 
     flags = libseccomp_flags()
     flags["include_dirs"].append("src_c")
+    # Only modules that use libseccomp link it: another would carry an rpath to the build
+    # machine's prefix into a wheel, where auditwheel does not rewrite it.
+    plain = {"include_dirs": flags["include_dirs"]}
     exts = [
         Extension("seccomp." + os.path.splitext(os.path.basename(pyx))[0], [pyx],
-                  extra_compile_args=["-O2", "-Wno-unused-function"], **flags)
+                  extra_compile_args=["-O2", "-Wno-unused-function"],
+                  **(flags if uses_libseccomp(pyx) else plain))
         for pyx in sorted(glob.glob("src_c/*.pyx"))
     ]
     return cythonize(exts, language_level=3, include_path=["src_c"],

@@ -23,7 +23,7 @@ cdef extern from "scmpy_lock.h" nogil:
     void scmpy_lock_destroy(scmpy_lock *lock)
 
 scmpy_lock_install_fork_handler()
-from libc.errno cimport EINVAL, EEXIST, EACCES, ENOSYS, EOPNOTSUPP, ESRCH, EBADF
+from libc.errno cimport EINVAL, EEXIST, EACCES, ENOSYS, EOPNOTSUPP, ESRCH, EBADF, EBUSY
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int64_t
 from libc.stdlib cimport free
 from libc.string cimport memcpy
@@ -923,6 +923,9 @@ cdef class Program:
             if rc == -EACCES:
                 _raise(rc, "the kernel refused the filter: set no_new_privs or run with "
                            "CAP_SYS_ADMIN")
+            if rc == -EBUSY and self.flags & SECCOMP_FILTER_FLAG_NEW_LISTENER:
+                _raise(rc, "a filter with a notification listener is already loaded in this "
+                           "process: the kernel allows one listener per filter chain")
             _raise(rc, "cannot load filter: %s" % _strerror(rc))
         if (self.flags & SECCOMP_FILTER_FLAG_TSYNC and rc > 0
                 and not self.flags & SECCOMP_FILTER_FLAG_NEW_LISTENER):

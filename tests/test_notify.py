@@ -19,6 +19,7 @@ import seccomp
 from seccomp import Action, Filter, notify
 from seccomp.notify import CONTINUE, InjectFd, Listener, Supervisor
 
+from childproc import in_child
 from kernel import syscall
 
 pytestmark = pytest.mark.skipif(not seccomp.action_available(Action.NOTIFY),
@@ -337,3 +338,37 @@ def test_a_signal_during_receive_runs_its_handler_and_receive_carries_on():
         assert t.result() == ("ok", 31)
     finally:
         signal.signal(signal.SIGUSR1, old)
+
+
+def test_one_supervisor_holds_several_listeners():
+    """Each filter has its own listener: a supervisor answers two targets on two listeners
+    (the kernel allows one listener per filter chain, so each target is its own process)."""
+    first = Target(["getppid"], os.getppid)
+    second = Target(["getppid"], os.getppid)
+    assert first.listener.fileno() != second.listener.fileno()
+    first.go()
+    second.go()
+    for target, value in ((second, 22), (first, 11)):
+        n = target.listener.receive(timeout=10)
+        assert n.pid == target.pid
+        target.listener.reply(n, value)
+    assert first.result() == ("ok", 11) and second.result() == ("ok", 22)
+
+
+def test_a_second_listener_in_one_chain_is_refused_clearly():
+    def load_two():
+        first = Filter(Action.ALLOW)
+        first.add_rule(Action.NOTIFY, "getppid")
+        kept = notify.load(first)  # (closing a listener detaches it: then a new one is fine)
+        second = Filter(Action.ALLOW)
+        second.add_rule(Action.NOTIFY, "getpgrp")
+        try:
+            notify.load(second)
+        except seccomp.SeccompError as exc:
+            return exc.errno, str(exc)
+        finally:
+            kept.close()
+        return None
+
+    err, message = in_child(load_two).unwrap()
+    assert err == errno.EBUSY and "listener" in message

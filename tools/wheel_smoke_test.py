@@ -7,6 +7,7 @@ import os
 import sys
 
 import seccomp
+import seccomp._core
 from seccomp import Action, Filter
 
 f = Filter(Action.ALLOW)
@@ -22,4 +23,11 @@ print("seccomp %s, libseccomp %s, from %s" % (seccomp.__version__,
       ".".join(map(str, seccomp.library_version())), os.path.dirname(seccomp.__file__)))
 if os.waitstatus_to_exitcode(status) != 0:
     sys.exit("smoke test: the filter did not make getppid fail with EPERM")
+expected = os.environ.get("SECCOMP_EXPECT_VERSION")  # tools/check_wheel.sh: the bundled one
+if expected:
+    built = ".".join(map(str, seccomp._core.COMPILED_VERSION))
+    running = ".".join(map(str, seccomp.library_version()))
+    if built != expected or running != expected:
+        sys.exit("smoke test: compiled against libseccomp %s, running %s, expected %s"
+                 % (built, running, expected))
 print("smoke test: ok")
