@@ -372,3 +372,34 @@ def test_a_second_listener_in_one_chain_is_refused_clearly():
 
     err, message = in_child(load_two).unwrap()
     assert err == errno.EBUSY and "listener" in message
+
+
+def _open_two(allowed):
+    out = []
+    for path in ("/etc/hostname", allowed):
+        try:
+            os.close(os.open(path, os.O_RDONLY))
+            out.append(0)
+        except OSError as exc:
+            out.append(exc.errno)
+    return out
+
+
+def test_readme_example_path_policy(tmp_path):
+    """The README's example: deny opening under /etc/, let the rest run for real."""
+    allowed = tmp_path / "ok"
+    allowed.write_text("x")
+    t = Target(["openat"], _open_two, str(allowed))
+    sup = Supervisor(t.listener)
+    seen = []
+
+    @sup.handler("openat")
+    def openat(n):
+        path = sup.listener.read_string(n, n.args[1])
+        seen.append(path)
+        if path.startswith("/etc/"):
+            raise PermissionError(errno.EACCES, path)
+        return CONTINUE
+
+    assert supervise(t, sup) == ("ok", [errno.EACCES, 0])
+    assert seen[-2:] == ["/etc/hostname", str(allowed)]
