@@ -238,19 +238,22 @@ def test_threads_using_shared_and_own_filters():
 def _release_while_others_use():
     f = Filter(Action.ALLOW)
     errors = []
+    started = threading.Barrier(5)
 
     def use():
-        for _ in range(2000):
+        started.wait()
+        while True:  # until the release reaches this thread as an exception
             try:
                 f.add_rule(Action.ERRNO(1), "getppid")
                 f.export_bpf()
             except seccomp.SeccompError:
-                errors.append("error")   # after release: a clean exception
+                errors.append("error")
                 return
 
     threads = [threading.Thread(target=use) for _ in range(4)]
     for t in threads:
         t.start()
+    started.wait()
     f.release()
     for t in threads:
         t.join()
