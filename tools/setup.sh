@@ -23,7 +23,7 @@ fi
 
 PY=${PYTHON:-python3}
 "$PY" -m pip install -q --disable-pip-version-check --root-user-action=ignore "Cython>=3.0" "setuptools>=64" wheel \
-    pytest hypothesis mypy sphinx
+    pytest pytest-xdist pytest-timeout hypothesis mypy sphinx ruff cython-lint
 # atheris (libFuzzer for Python) has wheels for some interpreters only: the fuzz test skips without it.
 "$PY" -m pip install -q --disable-pip-version-check --root-user-action=ignore --only-binary :all: atheris \
     >/dev/null 2>&1 || echo "setup: no atheris wheel for this Python; the fuzz test will skip" >&2
