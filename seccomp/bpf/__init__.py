@@ -1,0 +1,20 @@
+"""Know what a seccomp filter does without loading it: check, run, disassemble and explain BPF.
+
+    >>> bpf = f.export_bpf()
+    >>> evaluate(bpf, "ptrace")                      # what the kernel would answer
+    Action.ERRNO(1)
+    >>> evaluate(bpf, "clone", [0x10000000], arch="aarch64")
+    >>> print(disassemble(bpf))
+
+*program* is always the bytes of a classic BPF program in the byte order of its architecture
+(what `Filter.export_bpf()` gives). Programs the kernel would refuse raise
+`seccomp.InvalidArgumentError` with the kernel's reason. The interpreter is in C.
+
+Modules: `emulator` (check, evaluate, disassemble), `analysis` (explain and its audit).
+"""
+from .analysis import Explanation, SyscallVerdict, explain
+from .emulator import (MAX_INSTRUCTIONS, check, decode_action, disassemble, evaluate,
+                       evaluate_many)
+
+__all__ = ["evaluate", "evaluate_many", "check", "disassemble", "explain", "Explanation",
+           "SyscallVerdict", "decode_action", "MAX_INSTRUCTIONS"]
