@@ -1,0 +1,85 @@
+"""The target a profile is resolved for: capability names and sets, the host's own
+capabilities and kernel version."""
+from __future__ import annotations
+
+import errno as _errno
+import os
+import re
+from typing import Any, FrozenSet, Iterable, Set, Tuple
+
+from .._core import InvalidArgumentError
+from .errors import ProfileError, _string
+
+__all__ = ["CAPABILITIES", "CONTAINER_CAPS", "parse_caps", "host_caps", "host_kernel"]
+
+#: Capabilities in kernel bit order (bit n of a capability mask is CAPABILITIES[n]).
+CAPABILITIES: Tuple[str, ...] = (
+    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID",
+    "CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE",
+    "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW",
+    "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT",
+    "CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE",
+    "CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE",
+    "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN",
+    "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON",
+    "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
+)
+
+#: The capabilities an unprivileged container gets by default (Docker's and Podman's set).
+CONTAINER_CAPS: FrozenSet[str] = frozenset({
+    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL", "CAP_SETGID",
+    "CAP_SETUID", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_NET_RAW", "CAP_SYS_CHROOT",
+    "CAP_MKNOD", "CAP_AUDIT_WRITE", "CAP_SETFCAP",
+})
+
+
+_CAP_RE = re.compile(r"^CAP_[A-Z0-9_]+$")
+_KERNEL_RE = re.compile(r"^(\d+)\.(\d+)(?:\.(\d+))?")
+
+
+def parse_caps(caps: Iterable[str]) -> FrozenSet[str]:
+    """Capability names normalised to ``CAP_SYS_ADMIN`` form (``sys_admin`` is accepted);
+    ``ALL`` stands for every capability. Unknown names raise InvalidArgumentError."""
+    if isinstance(caps, str):
+        caps = (caps,)
+    out: Set[str] = set()
+    for c in caps:
+        name = c.strip().upper()
+        if name == "ALL":
+            out.update(CAPABILITIES)
+            continue
+        if not name.startswith("CAP_"):
+            name = "CAP_" + name
+        if name not in CAPABILITIES and not _CAP_RE.match(name):
+            raise InvalidArgumentError(_errno.EINVAL, "unknown capability %r" % (c,))
+        out.add(name)
+    return frozenset(out)
+
+
+def host_caps() -> FrozenSet[str]:
+    """This process's effective capabilities (from /proc/self/status)."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("CapEff:"):
+                    mask = int(line.split()[1], 16)
+                    return frozenset(c for i, c in enumerate(CAPABILITIES) if mask >> i & 1)
+    except OSError:
+        pass
+    return frozenset()
+
+
+def host_kernel() -> Tuple[int, int]:
+    """The running kernel's (major, minor) version."""
+    return _kernel_version(os.uname().release, "kernel")
+
+
+def _kernel_version(value: Any, place: str) -> Tuple[int, int]:
+    if isinstance(value, tuple) and len(value) >= 2 and all(isinstance(v, int) for v in value):
+        return (value[0], value[1])
+    text = _string(value, place)
+    m = _KERNEL_RE.match(text.strip())
+    if not m or (place != "kernel" and m.end() != len(text.strip())):
+        raise ProfileError(place, "invalid kernel version %r (expected \"MAJOR.MINOR\")" % text)
+    return (int(m.group(1)), int(m.group(2)))
+

@@ -1,0 +1,266 @@
+"""What a profile says, checked: `Profile`, its `Rule` entries, their `Arg` conditions and
+Docker's `Match` (``includes``/``excludes``); resolving for a target and writing JSON."""
+from __future__ import annotations
+
+import errno as _errno
+import json
+from dataclasses import dataclass, field, replace
+from typing import (TYPE_CHECKING, Any, Dict, FrozenSet, Iterable, List, Optional, Tuple,
+                    Union)
+
+from .._core import Cond, InvalidArgumentError
+from .._enums import Action, Arch, Op
+from .groups import expand
+from .host import _kernel_version, host_caps, host_kernel, parse_caps
+
+if TYPE_CHECKING:
+    from .build import ProfileFilter
+
+__all__ = ["Profile", "Rule", "Arg", "Match", "FLAGS"]
+
+# The OCI spellings of actions, operators and flags.
+_ACTIONS: Dict[str, Action] = {
+    "SCMP_ACT_KILL": Action.KILL_THREAD, "SCMP_ACT_KILL_THREAD": Action.KILL_THREAD,
+    "SCMP_ACT_KILL_PROCESS": Action.KILL_PROCESS, "SCMP_ACT_TRAP": Action.TRAP,
+    "SCMP_ACT_ERRNO": Action.ERRNO(_errno.EPERM), "SCMP_ACT_TRACE": Action.TRACE(_errno.EPERM),
+    "SCMP_ACT_ALLOW": Action.ALLOW, "SCMP_ACT_LOG": Action.LOG, "SCMP_ACT_NOTIFY": Action.NOTIFY,
+}
+_ACTION_KIND_NAMES = {"KILL_THREAD": "SCMP_ACT_KILL_THREAD",
+                      "KILL_PROCESS": "SCMP_ACT_KILL_PROCESS", "TRAP": "SCMP_ACT_TRAP",
+                      "ERRNO": "SCMP_ACT_ERRNO", "TRACE": "SCMP_ACT_TRACE",
+                      "ALLOW": "SCMP_ACT_ALLOW", "LOG": "SCMP_ACT_LOG", "NOTIFY": "SCMP_ACT_NOTIFY"}
+_OPS: Dict[str, Op] = {"SCMP_CMP_" + op.name: op for op in Op}
+#: The OCI filter flags this module understands (seccomp(2)'s SECCOMP_FILTER_FLAG_*).
+FLAGS = ("SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG",
+         "SECCOMP_FILTER_FLAG_SPEC_ALLOW", "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV")
+
+
+
+@dataclass(frozen=True)
+class Arg:
+    """A condition on one syscall argument: ``op`` compares argument ``index`` with ``value``
+    (for MASKED_EQ: ``arg & value == value_two``)."""
+
+    index: int
+    value: int
+    op: Op
+    value_two: int = 0
+
+    def cond(self) -> Cond:
+        """The `seccomp.Cond` for this condition."""
+        return Cond(self.index, self.op, self.value, self.value_two)
+
+    def to_dict(self) -> Dict[str, Any]:
+        """The OCI form."""
+        return {"index": self.index, "value": self.value, "valueTwo": self.value_two,
+                "op": "SCMP_CMP_" + self.op.name}
+
+
+@dataclass(frozen=True)
+class Match:
+    """Docker's ``includes``/``excludes``: capabilities, architectures, minimum kernel."""
+
+    caps: Tuple[str, ...] = ()
+    arches: Tuple[Arch, ...] = ()
+    min_kernel: Optional[Tuple[int, int]] = None
+
+    def __bool__(self) -> bool:
+        return bool(self.caps or self.arches or self.min_kernel)
+
+    def to_dict(self) -> Dict[str, Any]:
+        """The Docker form (architectures in Docker's Go names where they exist)."""
+        out: Dict[str, Any] = {}
+        if self.caps:
+            out["caps"] = list(self.caps)
+        if self.arches:
+            out["arches"] = [_DOCKER_ARCH.get(a, str(a)) for a in self.arches]
+        if self.min_kernel:
+            out["minKernel"] = "%d.%d" % self.min_kernel
+        return out
+
+
+_NO_MATCH = Match()
+
+# Docker names architectures in includes/excludes as Go does.
+_DOCKER_ARCH = {Arch.X86_64: "amd64", Arch.AARCH64: "arm64", Arch.X86: "386"}
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One ``syscalls[]`` entry: *action* for each of *names* when all *args* hold (or, when
+    several conditions test the same argument, when any of them holds)."""
+
+    names: Tuple[str, ...]
+    action: Action
+    args: Tuple[Arg, ...] = ()
+    comment: str = ""
+    includes: Match = field(default_factory=Match)
+    excludes: Match = field(default_factory=Match)
+    #: Where the entry came from (its index in the source's ``syscalls``), for messages.
+    index: Optional[int] = field(default=None, compare=False)
+
+    def applies(self, arch: Arch, caps: FrozenSet[str], kernel: Tuple[int, int]) -> bool:
+        """Whether the entry applies to a target, by Docker's rules: every ``includes``
+        condition must hold (all its caps present, the arch listed, kernel >= minKernel) and no
+        ``excludes`` condition may (any of its caps present, the arch listed, kernel >=
+        minKernel)."""
+        inc, exc = self.includes, self.excludes
+        if inc.arches and arch not in inc.arches:
+            return False
+        if inc.caps and not caps.issuperset(inc.caps):
+            return False
+        if inc.min_kernel and kernel < inc.min_kernel:
+            return False
+        if exc.arches and arch in exc.arches:
+            return False
+        if exc.caps and not caps.isdisjoint(exc.caps):
+            return False
+        if exc.min_kernel and kernel >= exc.min_kernel:
+            return False
+        return True
+
+    def to_dict(self, oci: bool = False) -> Dict[str, Any]:
+        """The entry as JSON data; *oci* leaves out Docker's additions (comment, includes,
+        excludes)."""
+        out: Dict[str, Any] = {"names": list(self.names)}
+        out.update(_action_to_dict(self.action, "errnoRet"))
+        if self.args:
+            out["args"] = [a.to_dict() for a in self.args]
+        if not oci:
+            if self.comment:
+                out["comment"] = self.comment
+            if self.includes:
+                out["includes"] = self.includes.to_dict()
+            if self.excludes:
+                out["excludes"] = self.excludes.to_dict()
+        return out
+
+
+def _action_to_dict(action: Action, errno_key: str) -> Dict[str, Any]:
+    kind = action.kind
+    name = {"ERRNO": "SCMP_ACT_ERRNO", "TRACE": "SCMP_ACT_TRACE"}.get(kind) \
+        or _ACTION_KIND_NAMES[kind]
+    key = "defaultAction" if errno_key == "defaultErrnoRet" else "action"
+    out: Dict[str, Any] = {key: name}
+    if action.data is not None:
+        out[errno_key] = action.data
+    return out
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A validated profile. Build it with `load`; it is immutable (``dataclasses.replace``
+    makes changed copies)."""
+
+    default_action: Action
+    rules: Tuple[Rule, ...] = ()
+    architectures: Tuple[Arch, ...] = ()
+    #: Docker's ``archMap``: (architecture, its sub-architectures) pairs.
+    arch_map: Tuple[Tuple[Arch, Tuple[Arch, ...]], ...] = ()
+    flags: Tuple[str, ...] = ()
+    listener_path: str = ""
+    listener_metadata: str = ""
+    comment: str = ""
+
+    @property
+    def resolved(self) -> bool:
+        """True when nothing target-dependent is left (no archMap, includes or excludes)."""
+        return not self.arch_map and not any(r.includes or r.excludes for r in self.rules)
+
+    def resolve(self, *, arch: Union[Arch, str, int, None] = None,
+                caps: Optional[Iterable[str]] = None,
+                kernel: Union[str, Tuple[int, ...], None] = None) -> "Profile":
+        """The profile for one target, as a plain OCI profile.
+
+        *arch* defaults to the native architecture, *caps* to this process's effective
+        capabilities (pass `CONTAINER_CAPS` for an unprivileged container), *kernel* (``"5.8"``
+        or ``(5, 8)``) to the running kernel. ``archMap`` becomes ``architectures`` (the
+        target and its sub-architectures), and entries whose ``includes``/``excludes`` rule
+        them out are dropped."""
+        target = _target(arch)
+        capset = host_caps() if caps is None else parse_caps(caps)
+        kver = host_kernel() if kernel is None else _kernel_version(kernel, "kernel")
+        arches = self.architectures
+        if self.arch_map:
+            arches = ()
+            for main, subs in self.arch_map:
+                if main == target:
+                    arches = (main,) + subs
+                    break
+        rules = tuple(replace(r, includes=Match(), excludes=Match())
+                      for r in self.rules if r.applies(target, capset, kver))
+        return replace(self, rules=rules, architectures=arches, arch_map=())
+
+    def with_rule(self, names: Iterable[str], action: Action) -> "Profile":
+        """A copy where *names* (syscalls or ``@groups``) get *action* unconditionally,
+        replacing whatever the profile said about them."""
+        wanted = set(expand(list(names)))
+        kept: List[Rule] = []
+        for r in self.rules:
+            left = tuple(n for n in r.names if n not in wanted)
+            if left:
+                kept.append(replace(r, names=left) if len(left) != len(r.names) else r)
+        kept.append(Rule(tuple(sorted(wanted)), Action(action), comment="added by the caller"))
+        return replace(self, rules=tuple(kept))
+
+    def compile(self, *, arch: Union[Arch, str, int, None] = None,
+                caps: Optional[Iterable[str]] = None,
+                kernel: Union[str, Tuple[int, ...], None] = None,
+                no_new_privs: bool = True) -> "ProfileFilter":
+        """Resolve the profile for a target (see `resolve`) and build the `seccomp.Filter`.
+
+        Follows the container runtimes: names libseccomp does not know are skipped and listed
+        in the filter's ``skipped_syscalls``; a rule whose action is the default action is
+        skipped; when several conditions of a rule test the same argument, each condition
+        becomes a rule of its own (they are alternatives); profiles of
+        ``BINARY_TREE_THRESHOLD`` or more syscalls use the binary-tree optimisation. The
+        filter sets no_new_privs on load unless *no_new_privs* is False."""
+        target = _target(arch)
+        prof = self if self.resolved else self.resolve(arch=target, caps=caps, kernel=kernel)
+        from .build import build
+        return build(prof, target, no_new_privs)
+
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def to_dict(self, oci: bool = False) -> Dict[str, Any]:
+        """The profile as JSON data, every field it has (the Docker format when it uses
+        Docker's additions). With *oci*, only the OCI runtime-spec's fields: the profile must
+        be `resolved` first, and comments are left out."""
+        if oci and not self.resolved:
+            raise InvalidArgumentError(_errno.EINVAL, "only a resolved profile can be written "
+                                                      "as OCI JSON: call resolve() first")
+        out: Dict[str, Any] = {}
+        if self.comment and not oci:
+            out["comment"] = self.comment
+        out.update(_action_to_dict(self.default_action, "defaultErrnoRet"))
+        if self.architectures:
+            out["architectures"] = [_oci_arch(a) for a in self.architectures]
+        if self.arch_map:
+            out["archMap"] = [{"architecture": _oci_arch(a),
+                               "subArchitectures": [_oci_arch(s) for s in subs]}
+                              for a, subs in self.arch_map]
+        if self.flags:
+            out["flags"] = list(self.flags)
+        if self.listener_path:
+            out["listenerPath"] = self.listener_path
+        if self.listener_metadata:
+            out["listenerMetadata"] = self.listener_metadata
+        out["syscalls"] = [r.to_dict(oci=oci) for r in self.rules]
+        return out
+
+    def to_json(self, oci: bool = False, indent: Optional[int] = 2) -> str:
+        """The profile as JSON text (see `to_dict`)."""
+        return json.dumps(self.to_dict(oci=oci), indent=indent) + "\n"
+
+
+def _target(arch: Union[Arch, str, int, None]) -> Arch:
+    """The architecture to build for: the one given, else the native one."""
+    if arch is None:
+        return Arch.native()
+    return Arch(arch).resolved
+
+
+def _oci_arch(arch: Arch) -> str:
+    return "SCMP_ARCH_" + str(arch).upper()
+

@@ -1,0 +1,271 @@
+"""Reading profiles: from a built-in name, a path, JSON text or a dict, validated field by
+field into a `Profile`."""
+from __future__ import annotations
+
+import errno as _errno
+import json
+import os
+import re
+from typing import Any, Dict, Mapping, Optional, Set, Tuple, Union
+
+from .._core import InvalidArgumentError
+from .._enums import Action, Arch
+from .errors import ProfileError, _join, _json_type, _list, _string, _uint
+from .host import _CAP_RE, _kernel_version
+from .model import _ACTIONS, _OPS, FLAGS, Arg, Match, Profile, Rule
+
+__all__ = ["load", "builtin_profiles", "parse_errno"]
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+_NAME_MATCH = re.compile(r"[A-Za-z0-9_]+(?:,[A-Za-z0-9_]+)*\Z").match
+
+_NO_MATCH = Match()
+
+Source = Union[str, bytes, "os.PathLike[str]", Mapping[str, Any]]
+
+
+def builtin_profiles() -> Tuple[str, ...]:
+    """The names of the built-in profiles."""
+    return tuple(sorted(n[:-5] for n in os.listdir(_HERE) if n.endswith(".json")))
+
+
+def load(source: Source) -> Profile:
+    """Read and validate a profile.
+
+    *source* is a built-in profile's name (``"default"``), a path, JSON text (str or bytes) or
+    the decoded dict. A whole OCI ``config.json`` is accepted too (its ``linux.seccomp``)."""
+    origin = "profile"
+    if isinstance(source, Mapping):
+        data: Any = source
+    else:
+        if isinstance(source, os.PathLike):
+            source = os.fspath(source)
+        if isinstance(source, bytes):
+            text = source.decode("utf-8", errors="replace")
+        elif isinstance(source, str):
+            text = source
+        else:
+            raise TypeError("a profile is a name, path, JSON text or dict, not %s"
+                            % type(source).__name__)
+        if not text.lstrip().startswith(("{", "[")):
+            path = text
+            if os.sep not in path and not os.path.exists(path):
+                builtin = os.path.join(_HERE, path + ".json")
+                if not os.path.exists(builtin):
+                    raise ProfileError("", "no profile file or built-in profile named %r "
+                                           "(built-in: %s)" % (path, ", ".join(builtin_profiles())))
+                path = builtin
+            try:
+                with open(path, "rb") as fh:
+                    text = fh.read().decode("utf-8", errors="replace")
+            except OSError as exc:
+                raise ProfileError("", "cannot read profile %r: %s"
+                                   % (path, exc.strerror)) from None
+            origin = path
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ProfileError(origin, "invalid JSON at line %d column %d: %s"
+                               % (exc.lineno, exc.colno, exc.msg)) from None
+    if isinstance(data, Mapping) and "defaultAction" not in data and \
+            isinstance(data.get("linux"), Mapping) and "seccomp" in data["linux"]:
+        return _parse(data["linux"]["seccomp"], "linux.seccomp")
+    return _parse(data, "")
+
+
+_TOP_KEYS = {"defaultAction", "defaultErrnoRet", "defaultErrno", "architectures", "archMap",
+             "flags", "listenerPath", "listenerMetadata", "syscalls", "comment"}
+_RULE_KEYS = {"name", "names", "action", "errnoRet", "errno", "args", "comment", "includes",
+              "excludes"}
+_ARG_KEYS = {"index", "value", "valueTwo", "op"}
+_MATCH_KEYS = {"caps", "arches", "minKernel"}
+_ARCHMAP_KEYS = {"architecture", "subArchitectures"}
+
+
+def _object(value: Any, place: str, keys: Set[str]) -> Mapping[str, Any]:
+    if type(value) is dict and keys.issuperset(value):  # noqa: E721  (the common case, fast)
+        return value
+    if not isinstance(value, Mapping):
+        raise ProfileError(place or "profile", "expected an object, not %s" % _json_type(value))
+    for k in value:
+        if k not in keys and not (isinstance(k, str) and k.startswith("_")):
+            raise ProfileError(_join(place, str(k)), "unknown field (expected one of %s)"
+                               % ", ".join(sorted(keys)))
+    return value
+
+
+
+def parse_errno(value: Union[int, str], place: str = "errno") -> int:
+    """An errno given as a number or a name (``"EPERM"``), checked to be 0-65535."""
+    if isinstance(value, str):
+        name = value.strip()
+        if name.isdigit():
+            return _uint(int(name), place, 0xFFFF)
+        code = getattr(_errno, name.upper(), None)
+        if not isinstance(code, int) or not name.upper().startswith("E"):
+            raise ProfileError(place, "unknown errno name %r" % value)
+        return code
+    return _uint(value, place, 0xFFFF)
+
+
+_ARCH_CACHE: Dict[str, Arch] = {}
+# Go's names (which Docker uses in includes/excludes) that libseccomp's aliases lack.
+_GO_ARCH = {"386": "x86", "mips64le": "mipsel64", "mipsle": "mipsel", "mips64p32": "mips64n32",
+            "mips64p32le": "mipsel64n32"}
+
+
+def _arch(value: Any, place: str) -> Arch:
+    try:
+        return _ARCH_CACHE[value]
+    except (KeyError, TypeError):
+        pass
+    name = _string(value, place)
+    try:
+        arch = Arch(_GO_ARCH.get(name, name))
+    except InvalidArgumentError:
+        raise ProfileError(place, "unknown architecture %r" % name) from None
+    _ARCH_CACHE[name] = arch
+    return arch
+
+
+def _action(obj: Mapping[str, Any], place: str, action_key: str, ret_key: str,
+            name_key: str) -> Action:
+    name = obj.get(action_key)
+    action = _ACTIONS.get(name) if type(name) is str else None  # noqa: E721
+    if action is None:
+        where = _join(place, action_key)
+        if action_key not in obj:
+            raise ProfileError(where, "missing (an action such as SCMP_ACT_ALLOW)")
+        _string(name, where)
+        raise ProfileError(where, "unknown action %s (expected one of %s)"
+                           % (json.dumps(name), ", ".join(sorted(_ACTIONS))))
+    code: Optional[int] = None
+    ret, by_name = obj.get(ret_key), obj.get(name_key)
+    if ret is None and by_name is None:
+        return action
+    if ret is not None:
+        code = parse_errno(ret, _join(place, ret_key))
+    if by_name is not None:
+        where = _join(place, name_key)
+        named = parse_errno(_string(by_name, where), where)
+        if code is not None and code != named:
+            raise ProfileError(where, "%s (%d) contradicts %s %d" % (by_name, named, ret_key, code))
+        code = named
+    assert code is not None
+    if action.kind == "ERRNO":
+        return Action.ERRNO(code)
+    if action.kind == "TRACE":
+        return Action.TRACE(code)
+    raise ProfileError(_join(place, ret_key if ret is not None else name_key),
+                       "an errno is only valid with SCMP_ACT_ERRNO or SCMP_ACT_TRACE, not %s"
+                       % name)
+
+
+def _match(value: Any, base: str, key: str) -> Match:
+    place = _join(base, key)
+    obj = _object(value, place, _MATCH_KEYS)
+    caps = obj.get("caps") or []
+    if type(caps) is not list or not all(  # noqa: E721
+            type(c) is str and _CAP_RE.match(c) for c in caps):  # noqa: E721
+        for i, c in enumerate(_list(caps, _join(place, "caps"))):
+            p = _join(place, "caps[%d]" % i)
+            if not _CAP_RE.match(_string(c, p)):
+                raise ProfileError(p, "invalid capability %r (expected CAP_NAME)" % c)
+    arches = tuple(_arch(a, place + ".arches[%d]" % i)
+                   for i, a in enumerate(_list(obj.get("arches"), _join(place, "arches"))))
+    kernel = None
+    if obj.get("minKernel") not in (None, ""):
+        kernel = _kernel_version(obj["minKernel"], _join(place, "minKernel"))
+    return Match(tuple(caps), arches, kernel)
+
+
+def _parse_arg(value: Any, place: str) -> Arg:
+    obj = _object(value, place, _ARG_KEYS)
+    if "index" not in obj:
+        raise ProfileError(_join(place, "index"), "missing (argument index 0-5)")
+    index = _uint(obj["index"], _join(place, "index"), 5)
+    if "op" not in obj:
+        raise ProfileError(_join(place, "op"), "missing (an operator such as SCMP_CMP_EQ)")
+    op_name = _string(obj["op"], _join(place, "op"))
+    if op_name not in _OPS:
+        raise ProfileError(_join(place, "op"), "unknown operator %s (expected one of %s)"
+                           % (json.dumps(op_name), ", ".join(_OPS)))
+    value_ = _uint(obj.get("value", 0), _join(place, "value"))
+    value_two = _uint(obj.get("valueTwo", 0) or 0, _join(place, "valueTwo"))
+    return Arg(index, value_, _OPS[op_name], value_two)
+
+
+def _parse_rule(value: Any, place: str, index: int) -> Rule:
+    obj = _object(value, place, _RULE_KEYS)
+    name, names = obj.get("name"), obj.get("names")
+    if name and names:
+        raise ProfileError(place, "both 'name' and 'names' are set; use one of them")
+    key = "names"
+    if name:
+        key, names = "name", [_string(name, _join(place, "name"))]
+    elif type(names) is not list:  # noqa: E721
+        names = _list(names, _join(place, "names"))
+    if not names:
+        raise ProfileError(_join(place, "names"), "no syscall names")
+    try:
+        valid = _NAME_MATCH(",".join(names)) is not None  # one check for the whole list
+    except TypeError:
+        valid = False
+    if not valid:
+        for i, n in enumerate(names):
+            if type(n) is not str or not _NAME_MATCH(n) or "," in n:  # noqa: E721
+                where = _join(place, key if key == "name" else "names[%d]" % i)
+                raise ProfileError(where, "invalid syscall name %r" % _string(n, where))
+    action = _action(obj, place, "action", "errnoRet", "errno")
+    args: Tuple[Arg, ...] = ()
+    if obj.get("args"):
+        args = tuple(_parse_arg(a, _join(place, "args[%d]" % i))
+                     for i, a in enumerate(_list(obj["args"], _join(place, "args"))))
+    comment = obj.get("comment") or ""
+    if type(comment) is not str:  # noqa: E721
+        _string(comment, _join(place, "comment"))
+    inc, exc = obj.get("includes"), obj.get("excludes")
+    return Rule(tuple(names), action, args, comment,
+                _NO_MATCH if inc is None or inc == {} else _match(inc, place, "includes"),
+                _NO_MATCH if exc is None or exc == {} else _match(exc, place, "excludes"),
+                index)
+
+
+def _parse(data: Any, place: str) -> Profile:
+    obj = _object(data, place, _TOP_KEYS)
+    default = _action(obj, place, "defaultAction", "defaultErrnoRet", "defaultErrno")
+    if obj.get("architectures") and obj.get("archMap"):
+        raise ProfileError(place or "profile", "both 'architectures' and 'archMap' are set; "
+                                               "use one of them")
+    p_arch = _join(place, "architectures")
+    arches = tuple(_arch(a, "%s[%d]" % (p_arch, i))
+                   for i, a in enumerate(_list(obj.get("architectures"), p_arch)))
+    arch_map = []
+    p_map = _join(place, "archMap")
+    for i, entry in enumerate(_list(obj.get("archMap"), p_map)):
+        p = "%s[%d]" % (p_map, i)
+        e = _object(entry, p, _ARCHMAP_KEYS)
+        main = _arch(e.get("architecture"), _join(p, "architecture"))
+        subs = tuple(_arch(s, _join(p, "subArchitectures[%d]" % j))
+                     for j, s in enumerate(_list(e.get("subArchitectures"),
+                                                 _join(p, "subArchitectures"))))
+        arch_map.append((main, subs))
+    flags = []
+    p_flags = _join(place, "flags")
+    for i, fl in enumerate(_list(obj.get("flags"), p_flags)):
+        fl = _string(fl, "%s[%d]" % (p_flags, i))
+        if fl not in FLAGS:
+            raise ProfileError("%s[%d]" % (p_flags, i), "unknown flag %s (expected one of %s)"
+                               % (json.dumps(fl), ", ".join(FLAGS)))
+        flags.append(fl)
+    p_sys = _join(place, "syscalls")
+    rules = tuple(_parse_rule(r, "%s[%d]" % (p_sys, i), i)
+                  for i, r in enumerate(_list(obj.get("syscalls"), p_sys)))
+    listener = _string(obj.get("listenerPath") or "", _join(place, "listenerPath"))
+    metadata = _string(obj.get("listenerMetadata") or "", _join(place, "listenerMetadata"))
+    if metadata and not listener:
+        raise ProfileError(_join(place, "listenerMetadata"), "set without listenerPath")
+    comment = _string(obj.get("comment") or "", _join(place, "comment"))
+    return Profile(default, rules, arches, tuple(arch_map), tuple(flags), listener, metadata,
+                   comment)
+
