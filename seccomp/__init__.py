@@ -7,7 +7,9 @@ Build a filter, export it, or load it::
         f.add_rule(seccomp.Action.ERRNO(errno.EPERM), "ptrace")
         f.load()
 """
-from ._core import (Cond, InvalidArgumentError, Program, SeccompError, UnsupportedError)
+from ._errors import (InvalidArgumentError, NotificationGone, OutOfRangeError, ProfileError,
+                      SeccompError, TargetsGone, UnsupportedError)
+from ._core import Cond, Program
 from ._enums import Action, Arch, Attr, Op
 from ._filter import Filter
 from ._compat import (ALLOW, EQ, ERRNO, GE, GT, KILL, KILL_PROCESS, LE, LOG, LT, MASKED_EQ, NE,
@@ -21,7 +23,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Filter", "Program", "Cond", "Action", "Arch", "Op", "Attr",
-    "SeccompError", "InvalidArgumentError", "UnsupportedError",
+    "SeccompError", "InvalidArgumentError", "UnsupportedError", "OutOfRangeError",
+    "NotificationGone", "TargetsGone", "ProfileError",
     "syscall_number", "syscall_name", "native_arch", "library_version", "api_level",
     "set_api_level", "action_available",
     # libseccomp's own module's names (seccomp/_compat.py)

@@ -11,7 +11,8 @@ import errno
 from typing import IO, Any, Dict, List, Optional, Tuple, Union
 
 from . import _core
-from ._core import Cond, SeccompError
+from ._core import Cond
+from ._errors import InvalidArgumentError, OutOfRangeError, SeccompError, invalid, require
 from ._enums import Action, Arch, Attr, Op
 from ._filter import Filter, Program
 from . import notify
@@ -48,11 +49,6 @@ def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-class OutOfRangeError(_core.InvalidArgumentError, OverflowError):
-    """An int does not fit the C type it stands for. Also an OverflowError: what libseccomp's
-    module raised there, so its callers' ``except OverflowError`` still catches it."""
-
-
 _cond_init = Cond.__init__
 
 
@@ -67,7 +63,7 @@ class Arg(Cond):
     def __init__(self, arg: int, op: int, datum_a: int, datum_b: int = 0) -> None:
         try:
             _cond_init(self, arg, op, datum_a, datum_b)
-        except _core.InvalidArgumentError as exc:
+        except InvalidArgumentError as exc:
             for value in (datum_a, datum_b):
                 if _is_int(value) and not 0 <= value <= _U64_MAX:
                     raise OutOfRangeError(exc.errno, exc.strerror) from None
@@ -232,9 +228,7 @@ class SyscallFilter(Filter):
             self.transaction_start()
             self._marks.append(snapshot)
         else:
-            raise _core.UnsupportedError(
-                95, "transactions after merging a filter that is not a SyscallFilter need "
-                    "libseccomp >= 2.6.0")
+            require("transactions")  # raises: a merged plain Filter leaves no journal
 
     def commit_transaction(self) -> None:
         """Keep the changes of the innermost transaction."""
@@ -260,7 +254,7 @@ class SyscallFilter(Filter):
 
     def _innermost_mark(self) -> Any:
         if not self._marks:
-            raise _core.InvalidArgumentError(22, "no transaction is open")
+            invalid("no transaction is open")
         return self._marks[-1]
 
     def precompute(self) -> None:
@@ -327,7 +321,7 @@ def resolve_syscall(arch: int, syscall: Union[int, str]) -> Union[int, bytes]:
     if isinstance(syscall, str):
         try:
             nr = _core.syscall_resolve_name_rewrite(syscall, token)
-        except _core.InvalidArgumentError:
+        except InvalidArgumentError:
             return -1
         _resolved[arch, syscall] = nr
         return nr

@@ -3,16 +3,14 @@ from typing import Any, Dict, FrozenSet, Optional, Tuple, TypeVar, Union
 
 _C = TypeVar("_C", bound="Cond")
 
-class SeccompError(OSError, RuntimeError): ...
-class InvalidArgumentError(SeccompError, ValueError): ...
-class UnsupportedError(SeccompError): ...
+from ._errors import (COMPILED_VERSION as COMPILED_VERSION,
+                      InvalidArgumentError as InvalidArgumentError,
+                      SeccompError as SeccompError, UnsupportedError as UnsupportedError)
 
-COMPILED_VERSION: Tuple[int, int, int]
 HAVE_LIBSECCOMP_2_6: bool
 ACTIONS: Dict[str, int]
 ARCH_TOKENS: Dict[str, int]
 ARCH_ALIASES: Dict[str, str]
-ARCHES_2_6: FrozenSet[str]
 ATTRIBUTES: Dict[str, int]
 OPERATORS: Dict[str, int]
 FILTER_FLAGS: Dict[str, int]

@@ -9,6 +9,10 @@ import enum
 from typing import TYPE_CHECKING, Any, Dict, Iterator, Optional, Tuple, Union
 
 from . import _core
+from ._errors import MIN_VERSION, invalid
+
+# The oldest libseccomp this package supports: what MIN_VERSION does not list works there.
+_OLDEST = (2, 5, 0)
 
 __all__ = ["Action", "Arch", "Op", "Attr"]
 
@@ -84,7 +88,7 @@ def _checked_u32(value: object) -> int:
     if not isinstance(value, int) or isinstance(value, bool):
         raise TypeError("an action is an int, not %s" % type(value).__name__)
     if not 0 <= value <= 0xFFFFFFFF:
-        raise _core.InvalidArgumentError(22, "invalid action %r" % (value,))
+        invalid("invalid action %r" % (value,))
     return value
 
 
@@ -92,7 +96,7 @@ def _checked_data(code: object, what: str) -> int:
     if not isinstance(code, int) or isinstance(code, bool):
         raise TypeError("%s must be an int, not %s" % (what, type(code).__name__))
     if not 0 <= code <= 0xFFFF:
-        raise _core.InvalidArgumentError(22, "%s %r is out of range 0-65535" % (what, code))
+        invalid("%s %r is out of range 0-65535" % (what, code))
     return code
 
 
@@ -157,7 +161,7 @@ class Arch(enum.IntEnum, metaclass=_ArchType):
                             % type(value).__name__)
         if -(1 << 31) <= value < 0:
             return cls(value & 0xFFFFFFFF)  # a token read as a signed 32-bit int
-        raise _core.InvalidArgumentError(22, "unknown architecture %r" % (value,))
+        invalid("unknown architecture %r" % (value,))
 
     @classmethod
     def native(cls) -> "Arch":
@@ -177,7 +181,7 @@ class Arch(enum.IntEnum, metaclass=_ArchType):
     @property
     def min_libseccomp(self) -> Tuple[int, int, int]:
         """The oldest libseccomp version that knows this architecture."""
-        return (2, 6, 0) if self.libseccomp_name in _core.ARCHES_2_6 else (2, 5, 0)
+        return MIN_VERSION.get("architecture " + self.libseccomp_name, _OLDEST)
 
     @classmethod
     def known(cls) -> Iterator["Arch"]:
@@ -219,7 +223,4 @@ class Attr(enum.IntEnum):
     @property
     def min_libseccomp(self) -> Tuple[int, int, int]:
         """The oldest libseccomp version that has this attribute."""
-        return _ATTR_MIN_VERSION.get(self, (2, 5, 0))
-
-
-_ATTR_MIN_VERSION = {Attr.CTL_WAITKILL: (2, 6, 0)}
+        return MIN_VERSION.get("attribute " + self.name, _OLDEST)

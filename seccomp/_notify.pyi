@@ -1,7 +1,7 @@
 """Type stub for the compiled part of seccomp.notify (src_c/_notify.pyx)."""
 from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
-from ._core import SeccompError
+from ._errors import NotificationGone as NotificationGone, TargetsGone as TargetsGone
 from ._enums import Arch
 
 FLAG_CONTINUE: int
@@ -9,8 +9,7 @@ ADDFD_FLAG_SETFD: int
 ADDFD_FLAG_SEND: int
 CONTINUE: Any
 
-class NotificationGone(SeccompError): ...
-class TargetsGone(SeccompError): ...
+def set_arch_type(cls: Callable[[int], Any]) -> None: ...
 
 class Notification:
     id: int

@@ -13,11 +13,12 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 
 import sys
 
-from seccomp._core import InvalidArgumentError
+from seccomp._errors import invalid
 
-DEF MAXINSNS = 4096
-DEF MEMWORDS = 16
-DEF DATA_SIZE = 64
+cdef enum:
+    MAXINSNS = 4096    # BPF_MAXINSNS: the most instructions the kernel accepts in one filter
+    MEMWORDS = 16      # BPF_MEMWORDS: scratch memory words
+    DATA_SIZE = 64     # sizeof(struct seccomp_data)
 
 # Opcode fields (linux/bpf_common.h).
 cdef enum:
@@ -129,9 +130,8 @@ cdef class Checked:
 
 def _reject(int pc, str why):
     if pc < 0:
-        raise InvalidArgumentError(22, "the kernel would reject the program: " + why)
-    raise InvalidArgumentError(22, "the kernel would reject the program: instruction %d: %s"
-                               % (pc, why))
+        invalid("the kernel would reject the program: " + why)
+    invalid("the kernel would reject the program: instruction %d: %s" % (pc, why))
 
 
 def check(bytes program not None, bint big_endian=False):
@@ -317,7 +317,7 @@ cdef int64_t _syscall_nr(object nr) except? -1:
     except OverflowError:
         v = 1LL << 40
     if v < -(1LL << 31) or v >= (1LL << 32):
-        raise InvalidArgumentError(22, "syscall number %d does not fit in 32 bits" % nr)
+        invalid("syscall number %d does not fit in 32 bits" % nr)
     return v & 0xFFFFFFFF
 
 
@@ -326,13 +326,15 @@ cdef inline int _arg(object v, Py_ssize_t i, uint64_t *out) except -1:
         raise TypeError("syscall arguments are ints, not %s" % type(v).__name__)
     try:
         out[i] = <unsigned long long>v
-    except OverflowError:  # negative: its two's complement, as in a register
-        try:
-            out[i] = <uint64_t><long long>v
-        except OverflowError:
-            raise InvalidArgumentError(22, "argument %d (%d) does not fit in 64 bits"
-                                       % (i, v)) from None
-    return 0
+        return 0
+    except OverflowError:
+        pass
+    try:  # negative: its two's complement, as in a register
+        out[i] = <uint64_t><long long>v
+        return 0
+    except OverflowError:
+        pass
+    invalid("argument %d (%d) does not fit in 64 bits" % (i, v))
 
 
 cdef int _args(object values, uint64_t *out) except -1:
@@ -343,7 +345,7 @@ cdef int _args(object values, uint64_t *out) except -1:
     t = <tuple>values
     n = len(t)
     if n > 6:
-        raise InvalidArgumentError(22, "a syscall has at most 6 arguments, not %d" % n)
+        invalid("a syscall has at most 6 arguments, not %d" % n)
     for i in range(n):
         _arg(t[i], i, out)
     for i in range(n, 6):
@@ -385,7 +387,7 @@ def run_many(Checked program not None, calls, uint32_t arch, bint wide_args, dic
             t = <tuple>call
             size = len(t)
             if size == 0:
-                raise InvalidArgumentError(22, "an empty tuple is no syscall")
+                invalid("an empty tuple is no syscall")
             nr = t[0]
             _args(t[1] if size > 1 else (), argv)
             if size > 2:

@@ -2,8 +2,8 @@
 """The compiled core of `seccomp`: libseccomp's C API with its handles, return codes and locks.
 
 Everything here holds a C handle, makes the C call and turns the return code into an
-exception (in `_raise`, the one place that does). The friendly API lives in the pure-Python
-layer (`seccomp.Filter`, the enums); this module never imports it.
+exception (through `seccomp._errors`, the one place that does). The friendly API lives in the
+pure-Python layer (`seccomp.Filter`, the enums); this module never imports it.
 """
 import os
 
@@ -23,7 +23,8 @@ cdef extern from "scmpy_lock.h" nogil:
     void scmpy_lock_destroy(scmpy_lock *lock)
 
 scmpy_lock_install_fork_handler()
-from libc.errno cimport EINVAL, EEXIST, EACCES, ENOSYS, EOPNOTSUPP, ESRCH, EBADF, EBUSY
+
+from libc.errno cimport EINVAL, EEXIST, EACCES, EOPNOTSUPP, ESRCH, EBUSY
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int64_t
 from libc.stdlib cimport free
 from libc.string cimport memcpy
@@ -31,45 +32,8 @@ from libc.string cimport memcpy
 cimport cython
 from libseccomp cimport *
 
-
-# ---------------------------------------------------------------------------------------------
-# Exceptions
-# ---------------------------------------------------------------------------------------------
-
-class SeccompError(OSError, RuntimeError):
-    """A libseccomp or kernel call failed; `errno` says why.
-
-    It is also a RuntimeError, so code written for libseccomp's own Python module, which
-    raises RuntimeError, still catches it.
-    """
-
-
-class InvalidArgumentError(SeccompError, ValueError):
-    """An argument was invalid: an unknown syscall, action, architecture, operator or an
-    out-of-range value, or a filter used after release() or merge()."""
-
-
-class UnsupportedError(SeccompError):
-    """The libseccomp library or the running kernel lacks what was asked for."""
-
-
-cdef dict _ERRNO_CLASS = {EINVAL: InvalidArgumentError, EBADF: InvalidArgumentError,
-                          EOPNOTSUPP: UnsupportedError, ENOSYS: UnsupportedError}
-
-
-cdef int _raise(int err, str message) except -1:
-    """Raise the exception for a positive errno: the single place errors are made."""
-    if err < 0:
-        err = -err
-    raise _ERRNO_CLASS.get(err, SeccompError)(err, message)
-
-
-cdef inline str _strerror(int err):
-    return os.strerror(err if err > 0 else -err)
-
-
-cdef int _invalid(str message) except -1:
-    return _raise(EINVAL, message)
+from seccomp._errors import (SeccompError, InvalidArgumentError, UnsupportedError,
+                             COMPILED_VERSION, LIBRARY_VERSION, fail, invalid, require, supported)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -78,24 +42,12 @@ cdef int _invalid(str message) except -1:
 
 def version():
     """The (major, minor, micro) version of the libseccomp library in use."""
-    cdef const scmp_version *v = seccomp_version()
-    if v == NULL:
-        return (SCMP_VER_MAJOR, SCMP_VER_MINOR, SCMP_VER_MICRO)
-    return (v.major, v.minor, v.micro)
+    return LIBRARY_VERSION
 
-
-#: The libseccomp version the core was compiled against.
-COMPILED_VERSION = (SCMP_VER_MAJOR, SCMP_VER_MINOR, SCMP_VER_MICRO)
-
-cdef bint _HAVE_2_6 = SCMPY_HAVE_2_6 and version() >= (2, 6, 0)
 
 #: True where the libseccomp 2.6 calls (export_bpf_mem, transactions, precompute) exist.
-HAVE_LIBSECCOMP_2_6 = _HAVE_2_6
-
-
-cdef int _needs(str what, tuple needed) except -1:
-    return _raise(ENOSYS, "%s needs libseccomp >= %s (this is %s)" % (
-        what, ".".join(map(str, needed)), ".".join(map(str, version()))))
+HAVE_LIBSECCOMP_2_6 = supported("transactions")
+cdef bint _HAVE_2_6 = HAVE_LIBSECCOMP_2_6
 
 
 def api_get():
@@ -106,10 +58,10 @@ def api_get():
 def api_set(level):
     """Force the libseccomp API level (mostly for testing)."""
     if not isinstance(level, int) or isinstance(level, bool) or not 0 <= level <= 0xFFFFFFFF:
-        _invalid("API level must be a non-negative integer, not %r" % (level,))
+        invalid("API level must be a non-negative integer, not %r" % (level,))
     cdef int rc = seccomp_api_set(<unsigned int>level)
     if rc < 0:
-        _raise(rc, "cannot set API level %d: %s" % (level, _strerror(rc)))
+        fail(rc, "cannot set API level %d" % (level,))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -129,8 +81,9 @@ ARCH_TOKENS = {
     "sh": SCMP_ARCH_SH, "sheb": SCMP_ARCH_SHEB,
 }
 cdef dict _ARCH_NAMES = {tok: name for name, tok in ARCH_TOKENS.items()}
-#: Architectures that only libseccomp 2.6 knows.
-ARCHES_2_6 = frozenset({"loongarch64", "m68k", "sh", "sheb"})
+# Tokens of the architectures this libseccomp (or the one compiled against) does not know.
+cdef frozenset _UNSUPPORTED_ARCHES = frozenset(
+    tok for name, tok in ARCH_TOKENS.items() if not supported("architecture " + name))
 
 
 def arch_native():
@@ -171,12 +124,12 @@ def arch_token(arch):
         try:
             return ARCH_TOKENS[name]
         except KeyError:
-            _invalid("unknown architecture %r" % (arch,))
+            invalid("unknown architecture %r" % (arch,))
     if not isinstance(arch, int) or isinstance(arch, bool):
         raise TypeError("architecture must be an Arch, a name or an int token, not %s"
                         % type(arch).__name__)
     if arch != 0 and arch not in _ARCH_NAMES:
-        _invalid("unknown architecture token %r" % (arch,))
+        invalid("unknown architecture token %r" % (arch,))
     return arch
 
 
@@ -188,8 +141,8 @@ cdef uint32_t _arch_token(object arch) except? 0xFFFFFFFF:
     arch = arch_token(arch)
     if arch == 0:
         return seccomp_arch_native()
-    if not _HAVE_2_6 and _ARCH_NAMES[arch] in ARCHES_2_6:
-        _needs("architecture %s" % _ARCH_NAMES[arch], (2, 6, 0))
+    if arch in _UNSUPPORTED_ARCHES:
+        require("architecture " + _ARCH_NAMES[arch])
     return <uint32_t>arch
 
 
@@ -197,7 +150,7 @@ def arch_resolve_name(str name):
     """The token of a libseccomp architecture name, or InvalidArgumentError."""
     cdef uint32_t tok = seccomp_arch_resolve_name(name.encode())
     if tok == 0:
-        _invalid("unknown architecture %r" % (name,))
+        invalid("unknown architecture %r" % (name,))
     return tok
 
 
@@ -226,7 +179,7 @@ def describe_action(uint32_t action):
         return "ERRNO(%d)" % (action & 0xFFFF)
     if (action & 0xFFFF0000U) == _TRACE_BASE:
         return "TRACE(%d)" % (action & 0xFFFF)
-    _invalid("invalid action 0x%x" % action)
+    invalid("invalid action 0x%x" % action)
 
 
 cdef uint32_t _action(object action) except? 0xFFFFFFFF:
@@ -238,7 +191,7 @@ cdef uint32_t _action(object action) except? 0xFFFFFFFF:
         raise TypeError("action must be an Action or an int, not %s" % type(action).__name__)
     value = PyLong_AsLongLongAndOverflow(action, &overflow)
     if overflow or value < 0 or value > <long long>0xFFFFFFFFU or not _action_ok(<uint32_t>value):
-        _invalid("invalid action %r (0x%x)" % (action, action & 0xFFFFFFFFFFFFFFFF))
+        invalid("invalid action %r (0x%x)" % (action, action & 0xFFFFFFFFFFFFFFFF))
     return <uint32_t>value
 
 
@@ -256,12 +209,12 @@ cdef int _syscall_nr(object syscall) except? -1:
             pass
         nr = seccomp_syscall_resolve_name((<str>syscall).encode())
         if nr == __NR_SCMP_ERROR:
-            _invalid("syscall %r is not known on %s" % (syscall, arch_name(seccomp_arch_native())))
+            invalid("syscall %r is not known on %s" % (syscall, arch_name(seccomp_arch_native())))
         _native_syscalls[syscall] = nr
         return nr
     if isinstance(syscall, int) and not isinstance(syscall, bool):
         if not -0x80000000 <= syscall <= 0x7FFFFFFF:
-            _invalid("syscall number %r is out of range" % (syscall,))
+            invalid("syscall number %r is out of range" % (syscall,))
         return syscall
     if isinstance(syscall, bytes):
         return _syscall_nr((<bytes>syscall).decode())
@@ -287,7 +240,7 @@ def syscall_resolve_name(name, arch=0):
     cdef uint32_t tok = _arch_token(arch)
     cdef int nr = seccomp_syscall_resolve_name_arch(tok, (<str>name).encode())
     if nr == __NR_SCMP_ERROR:
-        _invalid("syscall %r is not known on %s" % (name, arch_name(tok)))
+        invalid("syscall %r is not known on %s" % (name, arch_name(tok)))
     return nr
 
 
@@ -297,7 +250,7 @@ def syscall_resolve_name_rewrite(str name, arch=0):
     cdef uint32_t tok = _arch_token(arch)
     cdef int nr = seccomp_syscall_resolve_name_rewrite(tok, name.encode())
     if nr == __NR_SCMP_ERROR:
-        _invalid("syscall %r is not known on %s" % (name, arch_name(tok)))
+        invalid("syscall %r is not known on %s" % (name, arch_name(tok)))
     return nr
 
 
@@ -307,10 +260,10 @@ def syscall_resolve_num(num, arch=0):
     if not isinstance(num, int) or isinstance(num, bool):
         raise TypeError("syscall number must be an int, not %s" % type(num).__name__)
     if not -0x80000000 <= num <= 0x7FFFFFFF:
-        _invalid("syscall number %r is out of range" % (num,))
+        invalid("syscall number %r is out of range" % (num,))
     cdef char *name = seccomp_syscall_resolve_num_arch(tok, <int>num)
     if name == NULL:
-        _invalid("syscall number %d is not known on %s" % (num, arch_name(tok)))
+        invalid("syscall number %d is not known on %s" % (num, arch_name(tok)))
     try:
         return (<bytes>name).decode()
     finally:
@@ -332,7 +285,7 @@ cdef uint64_t _datum(object value, str which) except? 0:
     try:
         return PyLong_AsUnsignedLongLong(value)
     except OverflowError:
-        _invalid("condition %s %r is out of range 0..2**64-1 (use Cond.cmp32 for a signed "
+        invalid("condition %s %r is out of range 0..2**64-1 (use Cond.cmp32 for a signed "
                  "32-bit argument)" % (which, value))
 
 
@@ -363,10 +316,10 @@ cdef class Cond:
     def __init__(self, arg, op, value, value2=0):
         cdef long a = _small_int(arg, 0, 5, "argument index")
         if a < 0:
-            _invalid("argument index %r is out of range 0-5" % (arg,))
+            invalid("argument index %r is out of range 0-5" % (arg,))
         cdef long o = _small_int(op, 1, 7, "operator")
         if o < 0:
-            _invalid("unknown comparison operator %r" % (op,))
+            invalid("unknown comparison operator %r" % (op,))
         self.arg = a
         self.op = o
         self.value = _datum(value, "value")
@@ -378,7 +331,7 @@ cdef class Cond:
         -2**31 to 2**32-1 are taken modulo 2**32, so ``-1`` means ``0xffffffff``."""
         for which, v in (("value", value), ("value2", value2)):
             if isinstance(v, int) and not isinstance(v, bool) and not -0x80000000 <= v <= 0xFFFFFFFF:
-                _invalid("32-bit condition %s %r is out of range -2**31..2**32-1" % (which, v))
+                invalid("32-bit condition %s %r is out of range -2**31..2**32-1" % (which, v))
         if isinstance(value, int) and not isinstance(value, bool):
             value &= 0xFFFFFFFF
         if isinstance(value2, int) and not isinstance(value2, bool):
@@ -456,10 +409,10 @@ cdef class Context:
         a kernel or library that cannot is tolerated (the filter is made without it)."""
         cdef uint32_t act = _action(default_action)
         if self.ctx != NULL:
-            _invalid("filter is already initialised; use reset() to start over")
+            invalid("filter is already initialised; use reset() to start over")
         self.ctx = seccomp_init(act)
         if self.ctx == NULL:
-            _invalid("cannot create a filter with default action %s" % describe_action(act))
+            invalid("cannot create a filter with default action %s" % describe_action(act))
         self.want_tsync = tsync
         if tsync:
             self._enable_tsync()
@@ -484,8 +437,8 @@ cdef class Context:
         if self.ctx == NULL:
             scmpy_unlock(&self.lock)
             if self.merged:
-                _raise(EBADF, "filter was merged into another filter and can no longer be used")
-            _raise(EBADF, "filter was released and can no longer be used")
+                invalid("filter was merged into another filter and can no longer be used")
+            invalid("filter was released and can no longer be used")
         return 0
 
     cdef inline void _unlock(self):
@@ -525,7 +478,7 @@ cdef class Context:
         finally:
             self._unlock()
         if rc < 0:
-            _raise(rc, "cannot reset filter to %s: %s" % (describe_action(act), _strerror(rc)))
+            fail(rc, "cannot reset filter to %s" % (describe_action(act),))
         self.has_notify_rules = False
 
     def merge(self, Context other not None):
@@ -533,7 +486,7 @@ cdef class Context:
 
         Both filters must have the same attributes and no architecture in common."""
         if other is self:
-            _invalid("cannot merge a filter into itself")
+            invalid("cannot merge a filter into itself")
         cdef int rc
         # Lock in a fixed order so two threads merging in opposite directions cannot deadlock.
         cdef Context first = self if <size_t><void *>self < <size_t><void *>other else other
@@ -552,9 +505,9 @@ cdef class Context:
             first._unlock()
         if rc < 0:
             if rc == -EINVAL or rc == -EEXIST:
-                _raise(rc, "cannot merge filters: they must have the same attributes and no "
-                           "architecture in common")
-            _raise(rc, "cannot merge filters: %s" % _strerror(rc))
+                fail(rc, "cannot merge filters", "they must have the same attributes and no "
+                                                 "architecture in common")
+            fail(rc, "cannot merge filters")
         self.has_notify_rules |= other.has_notify_rules
 
     # -- architectures -----------------------------------------------------------------------
@@ -571,7 +524,7 @@ cdef class Context:
         if rc == -EEXIST:
             return False
         if rc < 0:
-            _raise(rc, "cannot check architecture %s: %s" % (arch_name(tok), _strerror(rc)))
+            fail(rc, "cannot check architecture %s" % (arch_name(tok),))
         return True
 
     def arch_add(self, arch, bint exist_ok=False):
@@ -586,7 +539,7 @@ cdef class Context:
         if rc == -EEXIST and exist_ok:
             return False
         if rc < 0:
-            _raise(rc, "cannot add architecture %s: %s" % (arch_name(tok), _strerror(rc)))
+            fail(rc, "cannot add architecture %s" % (arch_name(tok),))
         return True
 
     def arch_remove(self, arch, bint missing_ok=False):
@@ -601,7 +554,7 @@ cdef class Context:
         if rc == -EEXIST and missing_ok:
             return False
         if rc < 0:
-            _raise(rc, "cannot remove architecture %s: %s" % (arch_name(tok), _strerror(rc)))
+            fail(rc, "cannot remove architecture %s" % (arch_name(tok),))
         return True
 
     # -- attributes --------------------------------------------------------------------------
@@ -609,9 +562,9 @@ cdef class Context:
     def attr_get(self, int attr):
         """The value of a filter attribute (an Attr)."""
         if attr not in _ATTR_NAMES:
-            _invalid("unknown filter attribute %r" % (attr,))
+            invalid("unknown filter attribute %r" % (attr,))
         if attr == SCMP_FLTATR_CTL_WAITKILL and not _HAVE_2_6:
-            _needs("attribute CTL_WAITKILL", (2, 6, 0))
+            require("attribute CTL_WAITKILL")
         cdef uint32_t value = 0
         cdef int rc
         self._lock()
@@ -620,19 +573,19 @@ cdef class Context:
         finally:
             self._unlock()
         if rc < 0:
-            _raise(rc, "cannot read attribute %s: %s" % (_ATTR_NAMES[attr], _strerror(rc)))
+            fail(rc, "cannot read attribute %s" % (_ATTR_NAMES[attr],))
         return value
 
     def attr_set(self, int attr, value):
         """Set a filter attribute (an Attr) to a 32-bit value."""
         if attr not in _ATTR_NAMES:
-            _invalid("unknown filter attribute %r" % (attr,))
+            invalid("unknown filter attribute %r" % (attr,))
         if attr == SCMP_FLTATR_CTL_WAITKILL and not _HAVE_2_6:
-            _needs("attribute CTL_WAITKILL", (2, 6, 0))
+            require("attribute CTL_WAITKILL")
         if not isinstance(value, int):
             raise TypeError("attribute value must be an int, not %s" % type(value).__name__)
         if not 0 <= value <= 0xFFFFFFFF:
-            _invalid("value %r for attribute %s is out of range" % (value, _ATTR_NAMES[attr]))
+            invalid("value %r for attribute %s is out of range" % (value, _ATTR_NAMES[attr]))
         if attr == SCMP_FLTATR_ACT_BADARCH:
             _action(value)
         cdef int rc
@@ -643,9 +596,8 @@ cdef class Context:
             self._unlock()
         if rc < 0:
             if rc == -EACCES and attr == SCMP_FLTATR_ACT_DEFAULT:
-                _raise(EINVAL, "the default action is fixed when the filter is made; use reset()")
-            _raise(rc, "cannot set attribute %s to %r: %s"
-                   % (_ATTR_NAMES[attr], value, _strerror(rc)))
+                invalid("the default action is fixed when the filter is made; use reset()")
+            fail(rc, "cannot set attribute %s to %r" % (_ATTR_NAMES[attr], value))
 
     # -- rules -------------------------------------------------------------------------------
 
@@ -653,7 +605,7 @@ cdef class Context:
         """Give a syscall a priority (0-255): higher comes earlier in the generated filter."""
         cdef int nr = _syscall_nr(syscall)
         if not isinstance(priority, int) or not 0 <= priority <= 255:
-            _invalid("syscall priority %r is out of range 0-255" % (priority,))
+            invalid("syscall priority %r is out of range 0-255" % (priority,))
         cdef int rc
         self._lock()
         try:
@@ -661,8 +613,7 @@ cdef class Context:
         finally:
             self._unlock()
         if rc < 0:
-            _raise(rc, "cannot set priority of syscall %s: %s"
-                   % (_syscall_label(syscall, nr), _strerror(rc)))
+            fail(rc, "cannot set priority of syscall %s" % _syscall_label(syscall, nr))
 
     cdef int _add(self, object action, object syscall, tuple conds, bint exact) except -1:
         cdef uint32_t act = _action(action)
@@ -672,7 +623,7 @@ cdef class Context:
         cdef Cond c
         cdef int rc
         if n > 6:
-            _invalid("a rule takes at most 6 conditions, not %d" % n)
+            invalid("a rule takes at most 6 conditions, not %d" % n)
         for i in range(n):
             if not isinstance(conds[i], Cond):
                 raise TypeError("rule conditions must be Cond objects, not %s"
@@ -702,16 +653,16 @@ cdef class Context:
             "exact " if exact else "", describe_action(act), _syscall_label(syscall, nr),
             " with %s" % ", ".join(map(repr, conds)) if conds else "")
         if rc == -EACCES:
-            _raise(EINVAL, what + ": the action is the filter's default action")
+            fail(EINVAL, what, "the action is the filter's default action")
         if rc == -EEXIST:
-            _raise(rc, what + ": it conflicts with an existing rule")
+            fail(rc, what, "it conflicts with an existing rule")
         if exact and (rc == -EINVAL or rc == -EOPNOTSUPP):
-            _raise(EINVAL, what + ": it cannot be expressed exactly on every architecture "
-                              "of the filter")
+            fail(EINVAL, what, "it cannot be expressed exactly on every architecture of the "
+                               "filter")
         if rc == -EINVAL:
-            _raise(rc, what + ": invalid rule (a condition repeats an argument, or the "
-                              "syscall does not exist on an architecture of the filter)")
-        _raise(rc, "%s: %s" % (what, _strerror(rc)))
+            fail(rc, what, "invalid rule (a condition repeats an argument, or the syscall "
+                           "does not exist on an architecture of the filter)")
+        fail(rc, what)
 
     def add_rule(self, action, syscall, *conditions):
         """Add a rule: *action* for *syscall* (a name or number) when every condition holds.
@@ -736,7 +687,7 @@ cdef class Context:
         finally:
             self._unlock()
         if rc < 0:
-            _raise(rc, "cannot load filter: %s" % _strerror(rc))
+            fail(rc, "cannot load filter")
 
     def export_bpf_fd(self, int fd):
         """Write the filter's BPF program to a file descriptor."""
@@ -748,7 +699,7 @@ cdef class Context:
         finally:
             self._unlock()
         if rc < 0:
-            _raise(rc, "cannot export BPF to fd %d: %s" % (fd, _strerror(rc)))
+            fail(rc, "cannot export BPF to fd %d" % (fd,))
 
     def export_pfc_fd(self, int fd):
         """Write the filter as libseccomp's pseudo filter code to a file descriptor."""
@@ -760,7 +711,7 @@ cdef class Context:
         finally:
             self._unlock()
         if rc < 0:
-            _raise(rc, "cannot export PFC to fd %d: %s" % (fd, _strerror(rc)))
+            fail(rc, "cannot export PFC to fd %d" % (fd,))
 
     def export_bpf_bytes(self):
         """The filter's BPF program as bytes (native byte order, 8 bytes an instruction)."""
@@ -777,7 +728,7 @@ cdef class Context:
             finally:
                 self._unlock()
             if rc < 0:
-                _raise(rc, "cannot export BPF: %s" % _strerror(rc))
+                fail(rc, "cannot export BPF")
             return out
         return _via_memfd(self.export_bpf_fd)
 
@@ -797,13 +748,13 @@ cdef class Context:
         finally:
             self._unlock()
         if rc < 0:
-            _raise(rc, "no notification fd: %s" % _strerror(rc))
+            fail(rc, "no notification fd")
         return rc
 
     def transaction_start(self):
         """Start a transaction (libseccomp >= 2.6): later changes can be rejected together."""
         if not _HAVE_2_6:
-            _needs("transactions", (2, 6, 0))
+            require("transactions")
         cdef int rc
         self._lock()
         try:
@@ -811,12 +762,12 @@ cdef class Context:
         finally:
             self._unlock()
         if rc < 0:
-            _raise(rc, "cannot start transaction: %s" % _strerror(rc))
+            fail(rc, "cannot start transaction")
 
     def transaction_commit(self):
         """Keep the changes made since transaction_start()."""
         if not _HAVE_2_6:
-            _needs("transactions", (2, 6, 0))
+            require("transactions")
         cdef int rc
         self._lock()
         try:
@@ -824,12 +775,12 @@ cdef class Context:
         finally:
             self._unlock()
         if rc < 0:
-            _raise(rc, "cannot commit transaction: %s" % _strerror(rc))
+            fail(rc, "cannot commit transaction")
 
     def transaction_reject(self):
         """Undo the changes made since transaction_start()."""
         if not _HAVE_2_6:
-            _needs("transactions", (2, 6, 0))
+            require("transactions")
         self._lock()
         try:
             seccomp_transaction_reject(self.ctx)
@@ -839,7 +790,7 @@ cdef class Context:
     def precompute(self):
         """Generate the BPF now (libseccomp >= 2.6), so a later load() does no allocation."""
         if not _HAVE_2_6:
-            _needs("precompute", (2, 6, 0))
+            require("precompute")
         cdef int rc
         self._lock()
         try:
@@ -847,7 +798,7 @@ cdef class Context:
         finally:
             self._unlock()
         if rc < 0:
-            _raise(rc, "cannot precompute filter: %s" % _strerror(rc))
+            fail(rc, "cannot precompute filter")
 
 
 def _via_memfd(write):
@@ -891,10 +842,10 @@ cdef class Program:
     def __init__(self, bytes bpf not None, unsigned int flags=0, bint no_new_privs=True):
         cdef Py_ssize_t n = len(bpf)
         if n == 0 or n % 8:
-            _invalid("a BPF program is a non-empty sequence of 8-byte instructions, not %d "
+            invalid("a BPF program is a non-empty sequence of 8-byte instructions, not %d "
                      "bytes" % n)
         if n // 8 > MAX_INSTRUCTIONS:
-            _invalid("the filter has %d instructions; the kernel accepts at most %d"
+            invalid("the filter has %d instructions; the kernel accepts at most %d"
                      % (n // 8, MAX_INSTRUCTIONS))
         self.bpf = bpf
         self.flags = flags
@@ -918,19 +869,19 @@ cdef class Program:
             rc = scmpy_load_program(&self.fprog, self.flags, self.no_new_privs)
         if rc < 0:
             if rc == -EINVAL:
-                _raise(rc, "the kernel rejected the filter (%d instructions, flags 0x%x): "
-                           "invalid program or unsupported flag" % (self.fprog.len, self.flags))
+                fail(rc, "the kernel rejected the filter (%d instructions, flags 0x%x)"
+                     % (self.fprog.len, self.flags), "invalid program or unsupported flag")
             if rc == -EACCES:
-                _raise(rc, "the kernel refused the filter: set no_new_privs or run with "
-                           "CAP_SYS_ADMIN")
+                fail(rc, "the kernel refused the filter",
+                     "set no_new_privs or run with CAP_SYS_ADMIN")
             if rc == -EBUSY and self.flags & SECCOMP_FILTER_FLAG_NEW_LISTENER:
-                _raise(rc, "a filter with a notification listener is already loaded in this "
-                           "process: the kernel allows one listener per filter chain")
-            _raise(rc, "cannot load filter: %s" % _strerror(rc))
+                fail(rc, "a filter with a notification listener is already loaded in this "
+                         "process", "the kernel allows one listener per filter chain")
+            fail(rc, "cannot load filter")
         if (self.flags & SECCOMP_FILTER_FLAG_TSYNC and rc > 0
                 and not self.flags & SECCOMP_FILTER_FLAG_NEW_LISTENER):
-            _raise(ESRCH, "thread %d could not be synchronised to the filter (it has a "
-                          "filter that is not an ancestor of this one)" % rc)
+            fail(ESRCH, "thread %d could not be synchronised to the filter" % rc,
+                 "it has a filter that is not an ancestor of this one")
         return rc
 
 
@@ -943,7 +894,7 @@ def action_available(action):
     if rc == -EOPNOTSUPP:
         return False
     if rc < 0:
-        _raise(rc, "cannot query action %s: %s" % (describe_action(action), _strerror(rc)))
+        fail(rc, "cannot query action %s" % (describe_action(action),))
     return True
 
 
@@ -952,5 +903,5 @@ def notif_sizes():
     cdef uint16_t sizes[3]
     cdef long rc = scmpy_seccomp_op(SECCOMP_GET_NOTIF_SIZES, 0, sizes)
     if rc < 0:
-        _raise(rc, "cannot read notification sizes: %s" % _strerror(rc))
+        fail(rc, "cannot read notification sizes")
     return (sizes[0], sizes[1], sizes[2])

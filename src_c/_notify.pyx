@@ -2,21 +2,21 @@
 """The compiled part of seccomp.notify: notification objects and the listener-fd calls.
 
 Every call that can wait releases the GIL; EINTR runs Python's signal handlers (so Ctrl-C
-raises KeyboardInterrupt at once) and retries. Errors are the core's exception classes, plus
-`NotificationGone` when the target of a notification has died or left the syscall.
+raises KeyboardInterrupt at once) and retries. Errors come from `seccomp._errors`:
+`NotificationGone` when the target of a notification has died or left the syscall,
+`TargetsGone` when no process uses the filter any more.
 """
-from libc.errno cimport (EINTR, ENOENT, EPIPE, EINVAL, ENOTTY, EBADF, EINPROGRESS, EBUSY,
+from libc.errno cimport (EINTR, ENOENT, EPIPE, EINVAL, ENOTTY, EINPROGRESS, EBUSY,
                          EPERM as EPERM_, ENOSYS as ENOSYS_)
 from posix.fcntl cimport O_CLOEXEC as O_CLOEXEC_
 from libc.stdint cimport uint32_t, uint64_t, int32_t, int64_t
 from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_AS_STRING
 from cpython.exc cimport PyErr_CheckSignals
 
-import os
 import time
 
-from seccomp._core import SeccompError, InvalidArgumentError, syscall_resolve_num
-from seccomp._enums import Arch
+from seccomp._core import syscall_resolve_num
+from seccomp._errors import SeccompError, NotificationGone, TargetsGone, fail, invalid
 
 from libseccomp cimport seccomp_notif
 
@@ -40,26 +40,15 @@ ADDFD_FLAG_SETFD = SECCOMP_ADDFD_FLAG_SETFD
 ADDFD_FLAG_SEND = SECCOMP_ADDFD_FLAG_SEND
 
 
-class NotificationGone(SeccompError):
-    """The notification is no longer pending: its target died, or a signal interrupted the
-    syscall (ENOENT). Nothing is left to answer."""
+# The Python layer's `Arch`, handed over by seccomp.notify when it loads (compiled code never
+# imports the Python layer); until then `Notification.arch` is the plain token.
+cdef object _arch_type = int
 
 
-class TargetsGone(SeccompError):
-    """No process uses the filter any more: no notification will come on this listener."""
-
-
-cdef int _fail(int err, str what) except -1:
-    if err < 0:
-        err = -err
-    if err == ENOENT:
-        raise NotificationGone(err, "%s: the notification is gone (its target died or left "
-                                    "the syscall)" % what)
-    if err == EPIPE:
-        raise TargetsGone(err, "%s: no process uses the filter any more" % what)
-    if err in (EINVAL, EBADF):
-        raise InvalidArgumentError(err, "%s: %s" % (what, os.strerror(err)))
-    raise SeccompError(err, "%s: %s" % (what, os.strerror(err)))
+def set_arch_type(cls):
+    """Make `Notification.arch` return *cls(token)* (seccomp.notify passes `Arch`)."""
+    global _arch_type
+    _arch_type = cls
 
 
 cdef class Notification:
@@ -85,8 +74,7 @@ cdef class Notification:
         self.syscall_ip = syscall_ip
         args = tuple(syscall_args)
         if len(args) != 6:
-            raise InvalidArgumentError(EINVAL, "a notification has 6 arguments, not %d"
-                                       % len(args))
+            invalid("a notification has 6 arguments, not %d" % len(args))
         self.args = args
 
     @property
@@ -97,7 +85,7 @@ cdef class Notification:
     @property
     def arch(self):
         """The architecture of the syscall, as an `Arch`."""
-        return Arch(self.syscall_arch)
+        return _arch_type(self.syscall_arch)
 
     @property
     def ip(self):
@@ -208,7 +196,7 @@ def receive(int fd, timeout=None, int wake_fd=-1):
             if rc == 2:
                 return None
             if rc < 0:
-                _fail(rc, "cannot wait for a notification on fd %d" % fd)
+                fail(rc, "cannot wait for a notification on fd %d" % fd)
         with nogil:
             rc = scmpy_notif_recv(fd, &req)
         if rc == 0:
@@ -216,7 +204,7 @@ def receive(int fd, timeout=None, int wake_fd=-1):
         if rc == -EINTR:
             _check_signals()
         elif rc != -ENOENT:  # ENOENT: the target died before we read it; wait for the next
-            _fail(rc, "cannot receive a notification on fd %d" % fd)
+            fail(rc, "cannot receive a notification on fd %d" % fd)
 
 
 def respond(int fd, NotificationResponse response not None):
@@ -234,7 +222,7 @@ def send(int fd, uint64_t id, int64_t val=0, int32_t error=0, uint32_t flags=0):
         if rc == 0:
             return
         if rc != -EINTR:
-            _fail(rc, "cannot answer notification %d" % id)
+            fail(rc, "cannot answer notification %d" % id)
         _check_signals()
 
 
@@ -247,7 +235,7 @@ def id_valid(int fd, uint64_t id):
         return True
     if rc == -ENOENT:
         return False
-    _fail(rc, "cannot check notification %d" % id)
+    fail(rc, "cannot check notification %d" % id)
 
 
 def add_fd(int fd, NotificationAddfd addfd not None):
@@ -260,13 +248,12 @@ def add_fd(int fd, NotificationAddfd addfd not None):
         if rc >= 0:
             return rc
         if rc == -EINPROGRESS:
-            _fail(rc, "cannot add fd %d with SEND: the notification was not received"
-                      % addfd.fd)
+            fail(rc, "cannot add fd %d with SEND" % addfd.fd,
+                 "the notification was not received")
         if rc == -EBUSY:
-            _fail(rc, "cannot add fd %d: the notification was answered already" % addfd.fd)
+            fail(rc, "cannot add fd %d" % addfd.fd, "the notification was answered already")
         if rc != -EINTR:
-            _fail(rc, "cannot add fd %d to the target of notification %d" % (addfd.fd,
-                                                                               addfd.id))
+            fail(rc, "cannot add fd %d to the target of notification %d" % (addfd.fd, addfd.id))
         _check_signals()
 
 
@@ -278,20 +265,20 @@ def set_sync_wake_up(int fd):
         return True
     if rc in (-EINVAL, -ENOTTY):
         return False
-    _fail(rc, "cannot set flags on listener fd %d" % fd)
+    fail(rc, "cannot set flags on listener fd %d" % fd)
 
 
 def read_memory(int pid, unsigned long address, Py_ssize_t size):
     """Read *size* bytes at *address* in process *pid* (process_vm_readv): may be short."""
     if size < 0:
-        raise InvalidArgumentError(EINVAL, "cannot read %d bytes" % size)
+        invalid("cannot read %d bytes" % size)
     cdef bytes buf = PyBytes_FromStringAndSize(NULL, size)
     cdef char *p = PyBytes_AS_STRING(buf)
     cdef long rc
     with nogil:
         rc = scmpy_vm_read(pid, p, size, address)
     if rc < 0:
-        _fail(rc, "cannot read %d bytes at 0x%x in process %d" % (size, address, pid))
+        fail(rc, "cannot read %d bytes at 0x%x in process %d" % (size, address, pid))
     return buf if rc == size else buf[:rc]
 
 
@@ -304,7 +291,7 @@ def write_memory(int pid, unsigned long address, const unsigned char[:] data):
     with nogil:
         rc = scmpy_vm_write(pid, &data[0], n, address)
     if rc < 0:
-        _fail(rc, "cannot write %d bytes at 0x%x in process %d" % (n, address, pid))
+        fail(rc, "cannot write %d bytes at 0x%x in process %d" % (n, address, pid))
     return rc
 
 
@@ -363,7 +350,7 @@ cdef int _answer(int fd, Notification n, answer) except -1:
     else:
         rc = scmpy_notif_send(fd, n.id, answer if answer is not None else 0, 0, 0)
     if rc < 0 and rc != -ENOENT:
-        _fail(rc, "cannot answer notification %d" % n.id)
+        fail(rc, "cannot answer notification %d" % n.id)
     return 0
 
 
@@ -409,4 +396,4 @@ def serve(int fd, int wake_fd, dict handlers not None, default):
         if rc == -EINTR:
             _check_signals()
             continue
-        _fail(rc, "cannot receive a notification on fd %d" % fd)
+        fail(rc, "cannot receive a notification on fd %d" % fd)

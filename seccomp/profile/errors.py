@@ -5,22 +5,9 @@ from __future__ import annotations
 import errno as _errno
 from typing import Any, List
 
-from .._core import InvalidArgumentError
+from .._errors import ProfileError
 
 __all__ = ["ProfileError"]
-
-
-class ProfileError(InvalidArgumentError):
-    """A profile is invalid. `place` says where (``syscalls[3].args[0].op``), `reason` what."""
-
-    def __init__(self, place: str, reason: str) -> None:
-        self.place = place
-        self.reason = reason
-        super().__init__(_errno.EINVAL, "%s: %s" % (place, reason) if place else reason)
-
-    def __str__(self) -> str:
-        return str(self.strerror)
-
 
 
 _U64 = 0xFFFFFFFFFFFFFFFF
