@@ -206,7 +206,7 @@ class Profile:
     def compile(self, *, arch: Union[Arch, str, int, None] = None,
                 caps: Optional[Iterable[str]] = None,
                 kernel: Union[str, Tuple[int, ...], None] = None,
-                no_new_privs: bool = True) -> "ProfileFilter":
+                no_new_privs: bool = True, enosys: bool = True) -> "ProfileFilter":
         """Resolve the profile for a target (see `resolve`) and build the `seccomp.Filter`.
 
         Follows the container runtimes: names libseccomp does not know are skipped and listed
@@ -214,11 +214,18 @@ class Profile:
         skipped; when several conditions of a rule test the same argument, each condition
         becomes a rule of its own (they are alternatives); profiles of
         ``BINARY_TREE_THRESHOLD`` or more syscalls use the binary-tree optimisation. The
-        filter sets no_new_privs on load unless *no_new_privs* is False."""
+        filter sets no_new_privs on load unless *no_new_privs* is False.
+
+        Syscalls the profile does not know fail with ENOSYS, as under runc and crun, so that C
+        libraries fall back to older syscalls (`seccomp.bpf.enosys`): without *kernel*, those
+        numbered above every syscall the profile names; with *kernel*, those that kernel
+        lacks (a syscall it has gets the profile's answer). *enosys* False leaves
+        libseccomp's program as it is."""
         target = _target(arch)
         prof = self if self.resolved else self.resolve(arch=target, caps=caps, kernel=kernel)
         from .build import build
-        return build(prof, target, no_new_privs)
+        kver = None if kernel is None else _kernel_version(kernel, "kernel")
+        return build(prof, target, no_new_privs, kver, enosys)
 
 
     # -- writing ----------------------------------------------------------------------------
