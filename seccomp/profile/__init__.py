@@ -22,6 +22,8 @@ whose message names the place: ``syscalls[12].args[0].op: unknown operator "SCMP
 from __future__ import annotations
 
 from .build import BINARY_TREE_THRESHOLD, ProfileFilter
+from .container import (CAP_SETS, DOCKER_CAPS, PODMAN_CAPS, UNCONFINED, capabilities,
+                        capability_set, may_skip_no_new_privs, require_skip_no_new_privs)
 from .errors import ProfileError
 from .groups import GROUPS, describe, expand
 from .host import CAPABILITIES, CONTAINER_CAPS, host_caps, host_kernel, parse_caps
@@ -34,4 +36,6 @@ __all__ = [
     "load", "builtin_profiles", "Profile", "Rule", "Arg", "Match", "ProfileError",
     "CONTAINER_CAPS", "CAPABILITIES", "host_caps", "host_kernel", "parse_caps", "parse_errno",
     "GROUPS", "expand", "describe", "FLAGS", "BINARY_TREE_THRESHOLD",
+    "DOCKER_CAPS", "PODMAN_CAPS", "CAP_SETS", "UNCONFINED", "capabilities", "capability_set",
+    "may_skip_no_new_privs", "require_skip_no_new_privs",
 ]
