@@ -28,7 +28,8 @@ import json
 import os
 import struct
 from dataclasses import dataclass
-from typing import Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
+from typing import (Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Set, Tuple,
+                    Union)
 
 from .. import _bpf, _core
 from .._core import InvalidArgumentError, SeccompError
@@ -39,6 +40,8 @@ __all__ = ["patch", "verify", "plan", "EnosysPlan", "kernel_syscalls", "KERNEL_T
 
 #: The action the stub answers for unknown syscalls.
 ENOSYS_ACTION = Action.ERRNO(_errno.ENOSYS)
+
+ArchLike = Union[Arch, str, int]
 
 _U32 = 0xFFFFFFFF
 _X32_BIT = 0x40000000
@@ -82,7 +85,7 @@ KERNEL_TABLE_ARCHES: Tuple[str, ...] = (
     "ppc64le", "riscv64", "s390", "s390x", "sh")
 
 
-def kernel_syscalls(arch: object, kernel: Tuple[int, int]) -> FrozenSet[int]:
+def kernel_syscalls(arch: ArchLike, kernel: Tuple[int, int]) -> FrozenSet[int]:
     """The syscall numbers (as the filter sees them) that Linux *kernel* (major, minor) has on
     *arch*. Raises InvalidArgumentError for an architecture without a table."""
     name = str(Arch(arch).resolved)
@@ -113,7 +116,7 @@ class EnosysPlan:
     kernel: Optional[Tuple[int, int]] = None
 
 
-def plan(names: Iterable[str], arches: Iterable[object],
+def plan(names: Iterable[str], arches: Iterable[ArchLike],
          kernel: Optional[Tuple[int, int]] = None) -> EnosysPlan:
     """The plan for a profile naming the syscalls *names*, built for *arches*. A name is
     resolved as the kernel sees it on each architecture: its own number, and for a name
@@ -341,7 +344,7 @@ def _allows_through(action: Action) -> bool:
     return action.kind in ("ALLOW", "LOG", "TRACE")
 
 
-def patch(program: bytes, default: Action, arches: Sequence[object],
+def patch(program: bytes, default: Action, arches: Sequence[ArchLike],
           the_plan: EnosysPlan) -> bytes:
     """*program* (libseccomp's, for *arches*, default action *default*) with the ENOSYS stub
     in front, checked by `verify`; *program* itself when there is nothing to answer ENOSYS for
@@ -430,7 +433,7 @@ def _section(intervals: List[Tuple[int, int]]) -> List[Instruction]:
 # The check
 # ---------------------------------------------------------------------------------------------
 
-def verify(original: bytes, patched: bytes, default: Action, arches: Sequence[object],
+def verify(original: bytes, patched: bytes, default: Action, arches: Sequence[ArchLike],
            the_plan: EnosysPlan) -> None:
     """Check that *patched* answers exactly what *original* answers, for every syscall number
     of every architecture and any arguments, except ENOSYS where the original answers the

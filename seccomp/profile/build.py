@@ -61,7 +61,7 @@ class ProfileFilter(Filter):
         try:
             _core.Context.export_bpf_fd(self, fd)
             os.lseek(fd, 0, os.SEEK_SET)
-            chunks = []
+            chunks: List[bytes] = []
             while True:
                 chunk = os.read(fd, 1 << 16)
                 if not chunk:
