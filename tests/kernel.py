@@ -12,9 +12,11 @@ PR_GET_NO_NEW_PRIVS = 39
 
 
 def syscall(name, *args):
-    """Call syscall *name* (native arch) with integer args; returns (result, errno)."""
+    """Call syscall *name* (or number; native arch) with integer args; returns (result,
+    errno)."""
+    number = name if isinstance(name, int) else seccomp.syscall_number(name)
     ctypes.set_errno(0)
-    rc = _libc.syscall(ctypes.c_long(seccomp.syscall_number(name)),
+    rc = _libc.syscall(ctypes.c_long(number),
                        *(ctypes.c_long(a) for a in args))
     return rc, (ctypes.get_errno() if rc == -1 else 0)
 

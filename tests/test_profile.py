@@ -11,10 +11,12 @@ import json
 import os
 import pathlib
 import signal
+import warnings
 
 import pytest
 
 import seccomp
+import seccomp.bpf
 from seccomp import Action, Arch, Op
 from seccomp import profile as P
 from seccomp.profile import CONTAINER_CAPS, ProfileError
@@ -148,7 +150,7 @@ INVALID = [
     (with_rule(errnoRet="EPERMX"), "syscalls[1].errnoRet: unknown errno name 'EPERMX'"),
     (with_rule(errnoRet=1, errno="EACCES"), "syscalls[1].errno: EACCES (13) contradicts errnoRet 1"),
     (with_rule(includes={"caps": ["SYS_ADMIN"]}),
-     "syscalls[1].includes.caps[0]: invalid capability 'SYS_ADMIN'"),
+     "syscalls[1].includes.caps[0]: unknown capability 'SYS_ADMIN' (did you mean CAP_SYS_ADMIN?)"),
     (with_rule(includes={"arches": ["vax"]}), "syscalls[1].includes.arches[0]: unknown architecture 'vax'"),
     (with_rule(excludes={"minKernel": "four.eight"}),
      "syscalls[1].excludes.minKernel: invalid kernel version 'four.eight'"),
@@ -167,6 +169,77 @@ INVALID = [
     (base(syscalls={"names": ["x"]}), "syscalls: expected an array, not an object"),
     (base(syscalls=["getpid"]), "syscalls[0]: expected an object, not a string"),
     ({"syscalls": []}, "defaultAction: missing"),
+    # a field of the wrong type is an error, never "no restriction" (issue: {} read as "none")
+    (with_rule(args={}), "syscalls[1].args: expected an array, not an object"),
+    (with_rule(args=""), "syscalls[1].args: expected an array, not a string"),
+    (with_rule(args=0), "syscalls[1].args: expected an array, not a number"),
+    (with_rule(args=False), "syscalls[1].args: expected an array, not a boolean"),
+    (with_rule(args=[None]), "syscalls[1].args[0]: expected an object, not null"),
+    (with_rule(includes={"caps": ""}), "syscalls[1].includes.caps: expected an array, not a string"),
+    (with_rule(includes={"caps": {}}), "syscalls[1].includes.caps: expected an array, not an object"),
+    (with_rule(includes={"caps": False}), "syscalls[1].includes.caps: expected an array, not a boolean"),
+    (with_rule(excludes={"caps": [7]}), "syscalls[1].excludes.caps[0]: expected a string, not a number"),
+    (with_rule(includes={"caps": ["CAP_SYSADMIN"]}),
+     "syscalls[1].includes.caps[0]: unknown capability 'CAP_SYSADMIN' (did you mean CAP_SYS_ADMIN?)"),
+    (with_rule(includes={"caps": ["CAP_FROBNICATE"]}),
+     "syscalls[1].includes.caps[0]: unknown capability 'CAP_FROBNICATE'"),
+    (with_rule(includes=""), "syscalls[1].includes: expected an object, not a string"),
+    (with_rule(includes=False), "syscalls[1].includes: expected an object, not a boolean"),
+    (with_rule(excludes=[]), "syscalls[1].excludes: expected an object, not an array"),
+    (with_rule(includes={"minKernel": ""}), "syscalls[1].includes.minKernel: invalid kernel version ''"),
+    (with_rule(includes={"minKernel": "4"}), "syscalls[1].includes.minKernel: invalid kernel version '4'"),
+    (with_rule(includes={"minKernel": "4.8x"}),
+     "syscalls[1].includes.minKernel: invalid kernel version '4.8x'"),
+    (with_rule(includes={"minKernel": 4.8}), "syscalls[1].includes.minKernel: expected a string, not a number"),
+    (with_rule(includes={"arches": "amd64"}), "syscalls[1].includes.arches: expected an array, not a string"),
+    (with_rule(excludes={"arches": [None]}), "syscalls[1].excludes.arches[0]: expected a string, not null"),
+    (with_rule(name=0), "syscalls[1].name: expected a string, not a number"),
+    (with_rule(name=False), "syscalls[1].name: expected a string, not a boolean"),
+    (with_rule(names="getppid"), "syscalls[1].names: expected an array, not a string"),
+    (with_rule(names={}), "syscalls[1].names: expected an array, not an object"),
+    (with_rule(names=None), "syscalls[1].names: no syscall names"),
+    (with_rule(comment=False), "syscalls[1].comment: expected a string, not a boolean"),
+    (with_rule(comment=0), "syscalls[1].comment: expected a string, not a number"),
+    (with_rule(action=""), 'syscalls[1].action: unknown action ""'),
+    (with_rule(action=1), "syscalls[1].action: expected a string, not a number"),
+    (with_rule(errnoRet=False), "syscalls[1].errnoRet: expected a number, not a boolean"),
+    (with_rule(errnoRet=-1), "syscalls[1].errnoRet: -1 is out of range 0..65535"),
+    (with_rule(errnoRet=1.5), "syscalls[1].errnoRet: expected a whole number, not 1.5"),
+    (with_rule(errno=1), "syscalls[1].errno: expected a string, not a number"),
+    (with_arg(index="0"), "syscalls[1].args[1].index: expected a number, not a string"),
+    (with_arg(index=True), "syscalls[1].args[1].index: expected a number, not a boolean"),
+    (with_arg(index=1.0), "syscalls[1].args[1].index: expected a whole number, not 1.0"),
+    (with_arg(value=True), "syscalls[1].args[1].value: expected a number, not a boolean"),
+    (with_arg(value="1"), "syscalls[1].args[1].value: expected a number, not a string"),
+    (with_arg(valueTwo=False), "syscalls[1].args[1].valueTwo: expected a number, not a boolean"),
+    (with_arg(valueTwo=[]), "syscalls[1].args[1].valueTwo: expected a number, not an array"),
+    (with_arg(op=""), 'syscalls[1].args[1].op: unknown operator ""'),
+    (base(defaultErrnoRet=False, defaultAction="SCMP_ACT_ERRNO"),
+     "defaultErrnoRet: expected a number, not a boolean"),
+    (base(defaultErrnoRet="nope", defaultAction="SCMP_ACT_ERRNO"),
+     "defaultErrnoRet: unknown errno name 'nope'"),
+    (base(architectures="SCMP_ARCH_X86_64"), "architectures: expected an array, not a string"),
+    (base(architectures=[None]), "architectures[0]: expected a string, not null"),
+    (base(archMap={}), "archMap: expected an array, not an object"),
+    (base(archMap=["SCMP_ARCH_X86_64"]), "archMap[0]: expected an object, not a string"),
+    (base(archMap=[{"subArchitectures": []}]), "archMap[0].architecture: missing"),
+    (base(archMap=[{"architecture": "SCMP_ARCH_X86_64", "subArchitectures": "SCMP_ARCH_X86"}]),
+     "archMap[0].subArchitectures: expected an array, not a string"),
+    (base(archMap=[{"architecture": "SCMP_ARCH_X86_64", "subArches": []}]),
+     "archMap[0].subArches: unknown field"),
+    (base(flags="SECCOMP_FILTER_FLAG_LOG"), "flags: expected an array, not a string"),
+    (base(flags=[1]), "flags[0]: expected a string, not a number"),
+    (base(listenerPath=False), "listenerPath: expected a string, not a boolean"),
+    (base(listenerPath="/a", listenerMetadata={}), "listenerMetadata: expected a string, not an object"),
+    (base(comment=0), "comment: expected a string, not a number"),
+    (base(syscalls=False), "syscalls: expected an array, not a boolean"),
+    ({"ociVersion": "1.0.2", "linux": {}}, "linux.seccomp: missing: this is an OCI config without a seccomp profile"),
+    ({"ociVersion": "1.0.2", "linux": {"seccomp": base()},
+      "process": {"capabilities": {"bounding": ["CAP_SYS_ADMN"]}}},
+     "process.capabilities.bounding[0]: unknown capability 'CAP_SYS_ADMN' (did you mean CAP_SYS_ADMIN?)"),
+    ({"ociVersion": "1.0.2", "linux": {"seccomp": base()}, "process": {"capabilities": {"bounding": ""}}},
+     "process.capabilities.bounding: expected an array, not a string"),
+    ({"ociVersion": "1.0.2", "linux": "x"}, "linux: expected an object, not a string"),
     ({"linux": {"seccomp": base(syscalls=[{"names": ["x"], "action": "SCMP_ACT_NOPE"}])}},
      'linux.seccomp.syscalls[0].action: unknown action "SCMP_ACT_NOPE"'),
 ]
@@ -192,7 +265,8 @@ def test_invalid_json_and_missing_files(tmp_path):
         P.load(str(bad))
     with pytest.raises(ProfileError, match=r"invalid JSON at line 1"):
         P.load("{nope")
-    with pytest.raises(ProfileError, match=r"no profile file or built-in profile named 'nope'"):
+    with pytest.raises(ProfileError, match=r"no built-in profile named 'nope' \(built-in "
+                                           r"profiles: default\)"):
         P.load("nope")
     with pytest.raises(ProfileError, match=r"cannot read profile '/nonexistent/p.json'"):
         P.load("/nonexistent/p.json")
@@ -259,17 +333,79 @@ def test_resolve_other_architectures():
     assert p.resolve(arch="ppc64le", caps=[], kernel="6.1").architectures == ()
 
 
-def test_resolve_defaults_to_the_host():
+def test_resolve_defaults_to_an_unprivileged_container_whoever_runs_it():
     p = P.load(DOCKER)
-    assert p.resolve() == p.resolve(arch=NATIVE, caps=P.host_caps(), kernel=P.host_kernel())
+    assert p.resolve() == p.resolve(arch=NATIVE, caps=CONTAINER_CAPS, kernel=P.host_kernel())
     assert P.host_kernel() >= (3, 5)
+    # the host's own capabilities only when asked for
+    everything = p.resolve(caps=P.CAPABILITIES)
+    assert "sethostname" in names_of(everything) and "sethostname" not in names_of(p.resolve())
+
+
+def test_a_config_json_gives_its_bounding_capabilities():
+    config = json.loads(OCI_CONFIG.read_text())
+    config["linux"]["seccomp"] = json.loads(DOCKER.read_text())
+    assert P.load(config).caps == frozenset()          # no capabilities object: none at all
+    config["process"]["capabilities"] = {
+        "bounding": ["CAP_SYS_ADMIN", "CAP_CHOWN"], "effective": ["CAP_CHOWN"],
+        "permitted": ["CAP_SYS_ADMIN", "CAP_CHOWN"]}
+    p = P.load(json.dumps(config))
+    assert p.caps == {"CAP_SYS_ADMIN", "CAP_CHOWN"}
+    assert "sethostname" in names_of(p.resolve(kernel="6.1"))     # from the bounding set
+    assert "sethostname" not in names_of(p.resolve(caps=[], kernel="6.1"))   # caps= wins
+    assert P.load(p.to_json()) == p and P.load(p.to_json()).caps is None   # not profile JSON
+
+
+def test_a_bare_name_is_always_a_builtin_profile(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "default").write_text('{"defaultAction": "SCMP_ACT_ALLOW"}')
+    (tmp_path / "mine.json").write_text('{"defaultAction": "SCMP_ACT_LOG"}')
+    assert P.load("default").default_action == Action.ERRNO(errno.EPERM)   # not the file
+    assert P.load("default") == P.load(pathlib.Path(P.__file__).parent / "default.json")
+    assert P.load("./default").default_action == Action.ALLOW               # a path: the file
+    assert P.load(pathlib.Path("default")).default_action == Action.ALLOW   # PathLike: a path
+    assert P.load(str(tmp_path / "default")).default_action == Action.ALLOW
+    assert P.load(b"default") == P.load("default")
+    with pytest.raises(ProfileError, match=r"no built-in profile named 'mine.json' \(built-in "
+                                           r"profiles: default\); to read the file 'mine.json' "
+                                           r"in this directory, name it by a path: ./mine.json"):
+        P.load("mine.json")
+    with pytest.raises(ProfileError, match=r"no built-in profile named 'other.json' .*a profile "
+                                           r"file is named by a path"):
+        P.load("other.json")
+    with pytest.raises(ProfileError, match=r"cannot read profile './nope.json': No such file"):
+        P.load("./nope.json")
+
+
+def test_real_profiles_of_other_projects_load():
+    """Docker's current default, Podman's (containers-common) default and an OCI config of
+    the shape LXC and runtime generators write: every field kind, nulls where Go writes
+    them, empty includes/excludes, args null."""
+    for name in ("docker_default.json", "podman_default.json", "lxc_oci_config.json"):
+        p = P.load(HERE / name)
+        assert p.rules, name
+        for caps in ([], CONTAINER_CAPS, P.CAPABILITIES):
+            r = p.resolve(caps=caps, kernel="6.12")
+            assert r.resolved
+    docker = P.load(HERE / "docker_default.json")
+    assert docker.arch_map[-2] == (Arch.RISCV64, ())        # "subArchitectures": null
 
 
 def test_parse_caps():
     assert P.parse_caps(["sys_admin", "CAP_NET_RAW"]) == {"CAP_SYS_ADMIN", "CAP_NET_RAW"}
     assert P.parse_caps(["ALL"]) == set(P.CAPABILITIES)
+    assert P.parse_caps("cap_bpf") == {"CAP_BPF"}
     with pytest.raises(seccomp.InvalidArgumentError, match="unknown capability 'sys admin'"):
         P.parse_caps(["sys admin"])
+    for wrong, near in [("CAP_SYS_ADMN", "CAP_SYS_ADMIN"), ("CAP_SYSADMIN", "CAP_SYS_ADMIN"),
+                        ("net_rwa", "CAP_NET_RAW")]:
+        with pytest.raises(ValueError, match=r"unknown capability '%s' \(did you mean %s\?\)"
+                                             % (wrong, near)):
+            P.parse_caps([wrong])
+    with pytest.raises(ValueError, match="unknown capability 'CAP_FOO_BAR'$"):
+        P.parse_caps(["CAP_FOO_BAR"])      # shaped like one, but not a capability
+    with pytest.raises(ValueError, match="a capability is a name"):
+        P.parse_caps([None])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -278,7 +414,9 @@ def test_parse_caps():
 
 @needs_x86_64
 def test_compile_semantics():
-    f = P.load(DOCKER).compile(caps=CONTAINER_CAPS, kernel="6.1")
+    with pytest.warns(P.SkippedSyscallWarning, match=r"syscalls\[11\] not_a_real_syscall_xyz "
+                                                     r"\(ERRNO\(13\)\) on x86_64, x86, x32"):
+        f = P.load(DOCKER).compile(caps=CONTAINER_CAPS, kernel="6.1")
     assert set(f.arches) == {Arch.X86_64, Arch.X86, Arch.X32}
     assert f.skipped_syscalls == ("not_a_real_syscall_xyz",)   # unknown: skipped, reported
     assert f.default_action == Action.ERRNO(1)
@@ -303,7 +441,8 @@ def test_compile_options_and_flags():
 
 
 def test_compile_for_another_architecture():
-    f = P.load(DOCKER).compile(arch="aarch64", caps=[], kernel="6.1")
+    with pytest.warns(P.SkippedSyscallWarning, match="on aarch64, arm"):
+        f = P.load(DOCKER).compile(arch="aarch64", caps=[], kernel="6.1")
     assert set(f.arches) == {Arch.AARCH64, Arch.ARM}
     assert len(f.export_bpf()) > 0
 
@@ -319,6 +458,103 @@ def test_conditions_on_different_arguments_stay_one_rule():
     assert in_child(child, 1).unwrap() == errno.ESRCH
     both = in_child(child, 0)                   # both conditions: KILL_PROCESS
     assert both.signal == signal.SIGSYS and both.value is None
+
+
+# ---------------------------------------------------------------------------------------------
+# Syscalls this libseccomp does not know
+# ---------------------------------------------------------------------------------------------
+
+def newest(name):
+    """A syscall of the package's newer table that this libseccomp does not know natively."""
+    from seccomp.profile.newer_syscalls import NEWER_SYSCALLS
+    try:
+        seccomp.syscall_number(name)
+    except seccomp.InvalidArgumentError:
+        return NEWER_SYSCALLS[name][str(NATIVE)]
+    pytest.skip("this libseccomp knows %s" % name)
+
+
+def deny(*names, default="SCMP_ACT_ALLOW", arches=None, errno_=errno.EXDEV):
+    d = {"defaultAction": default,
+         "syscalls": [{"names": ["getpid"], "action": "SCMP_ACT_ALLOW"},
+                      {"names": list(names), "action": "SCMP_ACT_ERRNO", "errnoRet": errno_}]}
+    if arches:
+        d["architectures"] = arches
+    return P.load(d)
+
+
+def test_a_syscall_libseccomp_lacks_comes_from_the_newer_table_on_the_native_arch():
+    number = newest("mseal")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")               # nothing skipped, nothing to warn about
+        f = deny("mseal").compile()
+    assert f.skipped_syscalls == ()
+    assert seccomp.bpf.evaluate(f.export_bpf(), number) == Action.ERRNO(errno.EXDEV)
+    assert seccomp.bpf.evaluate(f.export_bpf(), "getpid") == Action.ALLOW
+
+    def child():
+        f.load()
+        return syscall(number, 0, 0, 0)[1]
+
+    assert in_child(child).unwrap() == errno.EXDEV       # the kernel applies the deny rule
+
+
+def test_a_skipped_stricter_rule_warns_every_time_and_strict_refuses():
+    other = {Arch.X86_64: "x86", Arch.AARCH64: "arm"}.get(NATIVE)
+    if other is None:
+        pytest.skip("needs a native architecture with a compat one")
+    newest("mseal")
+    prof = deny("mseal", "not_a_syscall_at_all",
+                arches=["SCMP_ARCH_" + str(NATIVE).upper(), "SCMP_ARCH_" + other.upper()])
+    for _ in range(2):                                   # every time, not once per place
+        with pytest.warns(P.SkippedSyscallWarning) as record:
+            f = prof.compile()
+        assert len(record) == 1
+        text = str(record[0].message)
+        assert "syscalls[1] mseal (ERRNO(18)) on %s" % other in text        # non-native only
+        assert "mseal (ERRNO(18)) on %s," % NATIVE not in text
+        assert "syscalls[1] not_a_syscall_at_all (ERRNO(18)) on %s, %s" % (NATIVE, other) in text
+        assert "stricter than the default action ALLOW" in text
+        assert record[0].filename == __file__             # attributed to the caller
+        assert set(f.skipped_syscalls) == {"mseal", "not_a_syscall_at_all"}
+    with pytest.raises(ProfileError, match=r"^syscalls\[1\]: libseccomp .* does not know .*"
+                                           r"\(refused: strict\)$"):
+        prof.compile(strict=True)
+
+
+def test_skipped_allow_rules_weaken_nothing_and_do_not_warn():
+    prof = P.load({"defaultAction": "SCMP_ACT_ERRNO",
+                   "syscalls": [{"names": ["getpid", "not_a_syscall_at_all"],
+                                 "action": "SCMP_ACT_ALLOW"},
+                                {"names": ["not_a_syscall_either"], "action": "SCMP_ACT_LOG"}]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        f = prof.compile(strict=True)
+    assert f.skipped_syscalls == ("not_a_syscall_at_all", "not_a_syscall_either")
+    # a deny rule in a deny-by-default profile with another errno does change the filter
+    with pytest.warns(P.SkippedSyscallWarning):
+        deny("not_a_syscall_at_all", default="SCMP_ACT_ERRNO").compile()
+    with pytest.raises(ProfileError, match=r"syscalls\[0\]: .* nope_nope \(KILL_PROCESS\)"):
+        P.load({"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [
+            {"names": ["nope_nope"], "action": "SCMP_ACT_KILL_PROCESS"}]}).compile(strict=True)
+
+
+def test_newer_table_numbers_match_what_libseccomp_knows():
+    """Where this libseccomp knows a name of the table, it agrees on every architecture (the
+    table's offsets for mips and x32 included)."""
+    from seccomp.profile.newer_syscalls import NEWER_SYSCALLS
+    checked = 0
+    for name, per_arch in NEWER_SYSCALLS.items():
+        for arch, number in per_arch.items():
+            try:
+                known = seccomp.syscall_number(name, arch)
+            except seccomp.InvalidArgumentError:
+                continue
+            if known >= 0:
+                assert known == number, (name, arch)
+                checked += 1
+    if not checked:
+        pytest.skip("this libseccomp knows none of the table's syscalls")
 
 
 def allow_rest_except(prof, *names):

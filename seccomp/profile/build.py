@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, List, Optional, Tuple
+from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 
 from .. import _core
 from .._core import Cond, InvalidArgumentError, SeccompError, syscall_resolve_name
-from .._enums import Arch
+from .._enums import Action, Arch
+from .._info import library_version
 from .._filter import Filter
 from .errors import ProfileError
 from .model import Arg, Profile, Rule
@@ -14,7 +15,7 @@ from .model import Arg, Profile, Rule
 if TYPE_CHECKING:
     from ..bpf import enosys as enosys_  # noqa: F401
 
-__all__ = ["ProfileFilter", "BINARY_TREE_THRESHOLD"]
+__all__ = ["ProfileFilter", "SkippedSyscallWarning", "BINARY_TREE_THRESHOLD"]
 
 #: Profiles with at least this many syscall rules are compiled as a binary tree.
 BINARY_TREE_THRESHOLD = 32
@@ -23,8 +24,11 @@ BINARY_TREE_THRESHOLD = 32
 class ProfileFilter(Filter):
     """A `seccomp.Filter` compiled from a profile.
 
-    ``skipped_syscalls`` names the profile's syscalls that this libseccomp does not know:
-    container runtimes skip them rather than fail, and so does `Profile.compile`.
+    ``skipped_syscalls`` names the profile's syscalls that could not be added on at least one
+    of the filter's architectures because this libseccomp does not know them there (and the
+    package's table of newer syscalls could not stand in): container runtimes skip such names
+    rather than fail, and so does `Profile.compile`, warning when the skipped rule was
+    stricter than the default action.
 
     ``enosys`` (a `seccomp.bpf.enosys.EnosysPlan`, or None when built with ``enosys=False``)
     puts the ENOSYS stub in front of libseccomp's program: syscalls the profile does not know
@@ -92,36 +96,100 @@ class ProfileFilter(Filter):
         return _core.Context.notify_fd(self)
 
 
+class SkippedSyscallWarning(UserWarning):
+    """A profile rule stricter than its default action names a syscall this libseccomp does
+    not know, so the filter lacks it (refused instead with ``strict=True``)."""
+
+
+# How restrictive each action is: among the rules that match, the kernel applies the most
+# restrictive action (seccomp(2), across stacked filters); a rule dropped from a filter
+# weakens it when its action ranks at least as high as the default action.
+_RANK = {"ALLOW": 0, "LOG": 1, "TRACE": 2, "NOTIFY": 3, "ERRNO": 4, "TRAP": 5,
+         "KILL_THREAD": 6, "KILL_PROCESS": 7}
+
+
 def build(profile: Profile, target: Arch, no_new_privs: bool,
-          kernel: Optional[Tuple[int, int]] = None, enosys: bool = True) -> ProfileFilter:
+          kernel: Optional[Tuple[int, int]] = None, enosys: bool = True,
+          strict: bool = False) -> ProfileFilter:
     """The filter for a resolved *profile* (see `Profile.compile`). With *enosys*, syscalls
     the profile does not know get ENOSYS: those above the highest number it names, or, when
-    the target *kernel* is given, those that kernel lacks (`seccomp.bpf.enosys`)."""
+    the target *kernel* is given, those that kernel lacks (`seccomp.bpf.enosys`).
+
+    One filter per architecture, merged: a syscall libseccomp does not know is added by its
+    number from `NEWER_SYSCALLS`, which libseccomp accepts for the native architecture only
+    (it translates numbers for the others through its own names)."""
+    arches = [target] + [a for a in profile.architectures if a != target]
+    skipped: List[Tuple[str, Arch, Rule]] = []
+    result: Optional[ProfileFilter] = None
+    for i, arch in enumerate(arches):
+        try:
+            f = _arch_filter(profile, arch, no_new_privs, skipped)
+        except SeccompError as exc:
+            if result is not None:
+                result.release()
+            place = "architectures[%d]" % profile.architectures.index(arch) if i else "arch"
+            raise ProfileError(place, "%s: %s" % (arch, exc.strerror)) from None
+        except BaseException:
+            if result is not None:
+                result.release()
+            raise
+        if result is None:
+            result = f
+        else:
+            result.merge(f)
+    assert result is not None
+    names: Dict[str, None] = {}
+    for name, _, _ in skipped:
+        names[name] = None
+    result.skipped_syscalls = tuple(names)
+    weakening = [(n, a, r) for n, a, r in skipped if _weakens(r.action, profile.default_action)]
+    if weakening:
+        message = _skipped_message(weakening, profile.default_action)
+        if strict:
+            result.release()
+            raise ProfileError(_place(weakening[0][2]), message + " (refused: strict)")
+        _warn(message)
+    if enosys:
+        from ..bpf import enosys as enosys_
+        result.enosys = enosys_.plan((n for r in profile.rules for n in r.names), result.arches,
+                                     kernel)
+    return result
+
+
+def _arch_filter(profile: Profile, arch: Arch, no_new_privs: bool,
+                 skipped: List[Tuple[str, Arch, Rule]]) -> ProfileFilter:
+    """The profile's rules for one architecture."""
     default = profile.default_action
     try:
         f = ProfileFilter(default)
     except SeccompError as exc:
         raise ProfileError("defaultAction", str(exc.strerror)) from None
+    try:
+        _fill(f, profile, arch, no_new_privs, skipped)
+    except BaseException:
+        f.release()
+        raise
+    return f
+
+
+def _fill(f: ProfileFilter, profile: Profile, arch: Arch, no_new_privs: bool,
+          skipped: List[Tuple[str, Arch, Rule]]) -> None:
+    default = profile.default_action
     f.no_new_privs = no_new_privs
     native = Arch.native()
-    if target != native:
+    if arch != native:
         f.remove_arch(native)  # first: one filter cannot mix byte orders
-        f.add_arch(target)
-    for i, a in enumerate(profile.architectures):
-        try:
-            f.add_arch(a)
-        except SeccompError as exc:
-            raise ProfileError("architectures[%d]" % i, str(exc.strerror)) from None
+        f.add_arch(arch)
     for i, flag in enumerate(profile.flags):
         try:
             _apply_flag(f, flag)
         except SeccompError as exc:
             raise ProfileError("flags[%d]" % i, "%s: %s" % (flag, exc.strerror)) from None
-    skipped: List[str] = []
     count = sum(len(r.names) for r in profile.rules if r.action != default)
     if count >= BINARY_TREE_THRESHOLD:
         f.optimize = 2
     add = f.add_rule
+    arch_name = str(arch)
     for r in profile.rules:
         if r.action == default:
             continue
@@ -132,16 +200,58 @@ def build(profile: Profile, target: Arch, no_new_privs: bool,
                 try:
                     add(action, name, *conds)  # the core resolves (and caches) the name
                 except SeccompError as exc:
-                    if not _known(name):
-                        skipped.append(name)
-                        break
-                    raise ProfileError(_place(r), "cannot add the rule for %r: %s"
-                                       % (name, exc.strerror)) from None
-    f.skipped_syscalls = tuple(skipped)
-    if enosys:
-        from ..bpf import enosys as enosys_
-        f.enosys = enosys_.plan((n for r in profile.rules for n in r.names), f.arches, kernel)
-    return f
+                    if _known(name):
+                        raise ProfileError(_place(r), "cannot add the rule for %r: %s"
+                                           % (name, exc.strerror)) from None
+                    number = _newer(name, arch_name)
+                    if number is None or arch != native:
+                        if number is not None or not _newer_anywhere(name):
+                            skipped.append((name, arch, r))
+                        break  # else: not a syscall on this architecture, nothing to add
+                    add(action, number, *conds)
+
+
+def _newer(name: str, arch: str) -> Optional[int]:
+    from .newer_syscalls import NEWER_SYSCALLS
+
+    return NEWER_SYSCALLS.get(name, {}).get(arch)
+
+
+def _newer_anywhere(name: str) -> bool:
+    from .newer_syscalls import NEWER_SYSCALLS
+
+    return name in NEWER_SYSCALLS
+
+
+def _weakens(action: Action, default: Action) -> bool:
+    """Whether leaving out a rule with *action* lets a syscall through more easily."""
+    return action != default and _RANK[action.kind] >= _RANK[default.kind]
+
+
+def _skipped_message(skipped: List[Tuple[str, Arch, Rule]], default: Action) -> str:
+    by_rule: Dict[Tuple[str, str, str], List[str]] = {}
+    for name, arch, rule in skipped:
+        by_rule.setdefault((_place(rule), name, str(rule.action)), []).append(str(arch))
+    parts = ["%s %s (%s) on %s" % (place, name, action, ", ".join(arches))
+             for (place, name, action), arches in by_rule.items()]
+    version = ".".join(map(str, library_version()))
+    return ("libseccomp %s does not know these syscalls, so their rules, stricter than the "
+            "default action %s, are not in the filter: %s"
+            % (version, default, "; ".join(parts)))
+
+
+def _warn(message: str) -> None:
+    """Warn every time (the usual once-per-place filtering would hide a second profile's
+    weakening), attributed to the first caller outside this package."""
+    import sys
+    import warnings
+
+    frame = sys._getframe(1)
+    while frame.f_back is not None and \
+            frame.f_globals.get("__name__", "").startswith("seccomp."):
+        frame = frame.f_back
+    warnings.warn_explicit(message, SkippedSyscallWarning, frame.f_code.co_filename,
+                           frame.f_lineno, module=frame.f_globals.get("__name__"))
 
 
 def _known(name: str) -> bool:

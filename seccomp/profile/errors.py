@@ -42,6 +42,8 @@ def _string(value: Any, place: str) -> str:
 
 
 def _uint(value: Any, place: str, limit: int = _U64) -> int:
+    if isinstance(value, float):
+        raise ProfileError(place, "expected a whole number, not %r" % value)
     if not isinstance(value, int) or isinstance(value, bool):
         raise ProfileError(place, "expected a number, not %s" % _json_type(value))
     if not 0 <= value <= limit:

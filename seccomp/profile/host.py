@@ -10,7 +10,8 @@ from typing import Any, FrozenSet, Iterable, Set, Tuple
 from .._core import InvalidArgumentError
 from .errors import ProfileError, _string
 
-__all__ = ["CAPABILITIES", "CONTAINER_CAPS", "parse_caps", "host_caps", "host_kernel"]
+__all__ = ["CAPABILITIES", "CONTAINER_CAPS", "parse_caps", "host_caps", "host_kernel",
+           "unknown_capability"]
 
 #: Capabilities in kernel bit order (bit n of a capability mask is CAPABILITIES[n]).
 CAPABILITIES: Tuple[str, ...] = (
@@ -33,31 +34,46 @@ CONTAINER_CAPS: FrozenSet[str] = frozenset({
 })
 
 
-_CAP_RE = re.compile(r"^CAP_[A-Z0-9_]+$")
+_CAP_SET = frozenset(CAPABILITIES)
 _KERNEL_RE = re.compile(r"^(\d+)\.(\d+)(?:\.(\d+))?")
 
 
 def parse_caps(caps: Iterable[str]) -> FrozenSet[str]:
     """Capability names normalised to ``CAP_SYS_ADMIN`` form (``sys_admin`` is accepted);
-    ``ALL`` stands for every capability. Unknown names raise InvalidArgumentError."""
+    ``ALL`` stands for every capability. A name that is not a Linux capability raises
+    InvalidArgumentError (a ValueError) saying which, with the nearest real name."""
     if isinstance(caps, str):
         caps = (caps,)
     out: Set[str] = set()
     for c in caps:
+        if not isinstance(c, str):
+            raise InvalidArgumentError(_errno.EINVAL, "a capability is a name such as "
+                                                      "CAP_SYS_ADMIN, not %r" % (c,))
         name = c.strip().upper()
         if name == "ALL":
             out.update(CAPABILITIES)
             continue
         if not name.startswith("CAP_"):
             name = "CAP_" + name
-        if name not in CAPABILITIES and not _CAP_RE.match(name):
-            raise InvalidArgumentError(_errno.EINVAL, "unknown capability %r" % (c,))
+        if name not in _CAP_SET:
+            raise InvalidArgumentError(_errno.EINVAL, unknown_capability(c))
         out.add(name)
     return frozenset(out)
 
 
+def unknown_capability(name: str) -> str:
+    """The message for a capability name that does not exist, with the nearest real one."""
+    import difflib
+
+    upper = name.strip().upper()
+    guess = difflib.get_close_matches(upper if upper.startswith("CAP_") else "CAP_" + upper,
+                                      CAPABILITIES, n=1, cutoff=0.8)
+    return "unknown capability %r%s" % (name, " (did you mean %s?)" % guess[0] if guess else "")
+
+
 def host_caps() -> FrozenSet[str]:
-    """This process's effective capabilities (from /proc/self/status)."""
+    """This process's effective capabilities (from /proc/self/status). Profiles resolve for
+    them only when asked: ``profile.resolve(caps=host_caps())``."""
     try:
         with open("/proc/self/status") as fh:
             for line in fh:

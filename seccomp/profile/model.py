@@ -11,7 +11,7 @@ from typing import (TYPE_CHECKING, Any, Dict, FrozenSet, Iterable, List, Optiona
 from .._core import Cond, InvalidArgumentError
 from .._enums import Action, Arch, Op
 from .groups import expand
-from .host import _kernel_version, host_caps, host_kernel, parse_caps
+from .host import CONTAINER_CAPS, _kernel_version, host_kernel, parse_caps
 
 if TYPE_CHECKING:
     from .build import ProfileFilter
@@ -161,6 +161,10 @@ class Profile:
     listener_path: str = ""
     listener_metadata: str = ""
     comment: str = ""
+    #: The capabilities the profile's source gives the process (an OCI config.json's
+    #: ``process.capabilities.bounding``), which `resolve` uses when not told others; None
+    #: when the source does not say. Not part of the profile's JSON, nor of its equality.
+    caps: Optional[FrozenSet[str]] = field(default=None, compare=False)
 
     @property
     def resolved(self) -> bool:
@@ -172,13 +176,17 @@ class Profile:
                 kernel: Union[str, Tuple[int, ...], None] = None) -> "Profile":
         """The profile for one target, as a plain OCI profile.
 
-        *arch* defaults to the native architecture, *caps* to this process's effective
-        capabilities (pass `CONTAINER_CAPS` for an unprivileged container), *kernel* (``"5.8"``
-        or ``(5, 8)``) to the running kernel. ``archMap`` becomes ``architectures`` (the
-        target and its sub-architectures), and entries whose ``includes``/``excludes`` rule
-        them out are dropped."""
+        *arch* defaults to the native architecture. *caps* defaults to the profile's own
+        `caps` (from an OCI config.json) and otherwise to `CONTAINER_CAPS`, an unprivileged
+        container's set, whoever runs this: pass ``host_caps()`` to resolve for this process's
+        own capabilities. *kernel* (``"5.8"`` or ``(5, 8)``) defaults to the running kernel.
+        ``archMap`` becomes ``architectures`` (the target and its sub-architectures), and
+        entries whose ``includes``/``excludes`` rule them out are dropped."""
         target = _target(arch)
-        capset = host_caps() if caps is None else parse_caps(caps)
+        if caps is not None:
+            capset = parse_caps(caps)
+        else:
+            capset = CONTAINER_CAPS if self.caps is None else self.caps
         kver = host_kernel() if kernel is None else _kernel_version(kernel, "kernel")
         arches = self.architectures
         if self.arch_map:
@@ -206,11 +214,11 @@ class Profile:
     def compile(self, *, arch: Union[Arch, str, int, None] = None,
                 caps: Optional[Iterable[str]] = None,
                 kernel: Union[str, Tuple[int, ...], None] = None,
-                no_new_privs: bool = True, enosys: bool = True) -> "ProfileFilter":
+                no_new_privs: bool = True, enosys: bool = True,
+                strict: bool = False) -> "ProfileFilter":
         """Resolve the profile for a target (see `resolve`) and build the `seccomp.Filter`.
 
-        Follows the container runtimes: names libseccomp does not know are skipped and listed
-        in the filter's ``skipped_syscalls``; a rule whose action is the default action is
+        Follows the container runtimes: a rule whose action is the default action is
         skipped; when several conditions of a rule test the same argument, each condition
         becomes a rule of its own (they are alternatives); profiles of
         ``BINARY_TREE_THRESHOLD`` or more syscalls use the binary-tree optimisation. The
@@ -220,12 +228,19 @@ class Profile:
         libraries fall back to older syscalls (`seccomp.bpf.enosys`): without *kernel*, those
         numbered above every syscall the profile names; with *kernel*, those that kernel
         lacks (a syscall it has gets the profile's answer). *enosys* False leaves
-        libseccomp's program as it is."""
+        libseccomp's program as it is.
+
+        Syscall names this libseccomp does not know are resolved from the package's table of
+        newer syscalls (`seccomp.profile.newer_syscalls`) on the native architecture; where
+        that is not possible they are skipped and listed in the filter's
+        ``skipped_syscalls``. Skipping a rule stricter than the default action (a deny rule
+        in an allow-by-default profile) would weaken the filter: it is warned about every
+        time (`SkippedSyscallWarning`), and refused with a `ProfileError` when *strict*."""
         target = _target(arch)
         prof = self if self.resolved else self.resolve(arch=target, caps=caps, kernel=kernel)
         from .build import build
         kver = None if kernel is None else _kernel_version(kernel, "kernel")
-        return build(prof, target, no_new_privs, kver, enosys)
+        return build(prof, target, no_new_privs, kver, enosys, strict)
 
 
     # -- writing ----------------------------------------------------------------------------

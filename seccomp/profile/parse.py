@@ -6,12 +6,13 @@ import errno as _errno
 import json
 import os
 import re
-from typing import Any, Dict, Mapping, Optional, Set, Tuple, Union
+from dataclasses import replace
+from typing import Any, Dict, FrozenSet, Mapping, Optional, Set, Tuple, Union
 
 from .._core import InvalidArgumentError
 from .._enums import Action, Arch
 from .errors import ProfileError, _join, _json_type, _list, _string, _uint
-from .host import _CAP_RE, _kernel_version
+from .host import CAPABILITIES, _kernel_version, unknown_capability
 from .model import _ACTIONS, _OPS, FLAGS, Arg, Match, Profile, Rule
 
 __all__ = ["load", "builtin_profiles", "parse_errno"]
@@ -20,6 +21,7 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 _NAME_MATCH = re.compile(r"[A-Za-z0-9_]+(?:,[A-Za-z0-9_]+)*\Z").match
 
 _NO_MATCH = Match()
+_CAP_SET = frozenset(CAPABILITIES)
 
 Source = Union[str, bytes, "os.PathLike[str]", Mapping[str, Any]]
 
@@ -32,45 +34,103 @@ def builtin_profiles() -> Tuple[str, ...]:
 def load(source: Source) -> Profile:
     """Read and validate a profile.
 
-    *source* is a built-in profile's name (``"default"``), a path, JSON text (str or bytes) or
-    the decoded dict. A whole OCI ``config.json`` is accepted too (its ``linux.seccomp``)."""
-    origin = "profile"
+    *source* is one of:
+
+    - the name of a built-in profile (``"default"``): a bare name always means a built-in
+      profile, never a file in the working directory;
+    - a path: a string containing ``/`` (``"./my.json"``, ``"/etc/profile.json"``) or an
+      `os.PathLike`;
+    - JSON text (str or bytes, starting with ``{``) or the decoded dict.
+
+    A whole OCI ``config.json`` is accepted too: its ``linux.seccomp`` is the profile and its
+    ``process.capabilities.bounding`` becomes the profile's `Profile.caps`."""
     if isinstance(source, Mapping):
-        data: Any = source
-    else:
-        if isinstance(source, os.PathLike):
-            source = os.fspath(source)
-        if isinstance(source, bytes):
-            text = source.decode("utf-8", errors="replace")
-        elif isinstance(source, str):
-            text = source
-        else:
-            raise TypeError("a profile is a name, path, JSON text or dict, not %s"
-                            % type(source).__name__)
-        if not text.lstrip().startswith(("{", "[")):
-            path = text
-            if os.sep not in path and not os.path.exists(path):
-                builtin = os.path.join(_HERE, path + ".json")
-                if not os.path.exists(builtin):
-                    raise ProfileError("", "no profile file or built-in profile named %r "
-                                           "(built-in: %s)" % (path, ", ".join(builtin_profiles())))
-                path = builtin
-            try:
-                with open(path, "rb") as fh:
-                    text = fh.read().decode("utf-8", errors="replace")
-            except OSError as exc:
-                raise ProfileError("", "cannot read profile %r: %s"
-                                   % (path, exc.strerror)) from None
-            origin = path
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ProfileError(origin, "invalid JSON at line %d column %d: %s"
-                               % (exc.lineno, exc.colno, exc.msg)) from None
-    if isinstance(data, Mapping) and "defaultAction" not in data and \
-            isinstance(data.get("linux"), Mapping) and "seccomp" in data["linux"]:
-        return _parse(data["linux"]["seccomp"], "linux.seccomp")
-    return _parse(data, "")
+        return _from_data(source, "profile")
+    if isinstance(source, os.PathLike):
+        path = os.fsdecode(os.fspath(source))
+        return _from_data(_decode(_read(path), path), path)
+    if isinstance(source, bytes):
+        source = source.decode("utf-8", errors="replace")
+    if not isinstance(source, str):
+        raise TypeError("a profile is a built-in name, a path, JSON text or a dict, not %s"
+                        % type(source).__name__)
+    if source.lstrip().startswith(("{", "[")):
+        return _from_data(_decode(source, "profile"), "profile")
+    if "/" in source:
+        return _from_data(_decode(_read(source), source), source)
+    return _from_data(_decode(_read(_builtin_path(source)), source), source)
+
+
+def _builtin_path(name: str) -> str:
+    """The file of a built-in profile; a clear error for any other bare name."""
+    known = builtin_profiles()
+    if name in known:
+        return os.path.join(_HERE, name + ".json")
+    hint = ""
+    if os.path.exists(name):
+        hint = "; to read the file %r in this directory, name it by a path: ./%s" % (name, name)
+    elif name.endswith(".json") or not name:
+        hint = "; a profile file is named by a path (containing '/'), e.g. ./%s" % name
+    raise ProfileError("", "no built-in profile named %r (built-in profiles: %s)%s"
+                       % (name, ", ".join(known), hint))
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read().decode("utf-8", errors="replace")
+    except OSError as exc:
+        raise ProfileError("", "cannot read profile %r: %s" % (path, exc.strerror)) from None
+
+
+def _decode(text: str, origin: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ProfileError(origin, "invalid JSON at line %d column %d: %s"
+                           % (exc.lineno, exc.colno, exc.msg)) from None
+
+
+# The fields that mark a whole OCI config.json (as opposed to a profile).
+_CONFIG_KEYS = ("ociVersion", "linux", "process", "root")
+
+
+def _from_data(data: Any, origin: str) -> Profile:
+    if not isinstance(data, Mapping) or "defaultAction" in data or \
+            not any(k in data for k in _CONFIG_KEYS):
+        return _parse(data, "")
+    linux = data.get("linux")
+    if linux is not None and not isinstance(linux, Mapping):
+        raise ProfileError("linux", "expected an object, not %s" % _json_type(linux))
+    if not linux or linux.get("seccomp") is None:
+        raise ProfileError("linux.seccomp", "missing: %s is an OCI config without a seccomp "
+                                            "profile" % ("this" if origin == "profile" else origin))
+    profile = _parse(linux["seccomp"], "linux.seccomp")
+    return replace(profile, caps=_config_caps(data))
+
+
+def _config_caps(config: Mapping[str, Any]) -> FrozenSet[str]:
+    """An OCI config's ``process.capabilities.bounding``, the set runc, crun, Docker and
+    containers/common resolve profiles for: every capability the process can ever hold (an
+    exec of a file with capabilities may raise its effective set up to it). A config without
+    it gives the process no capabilities, and so does this."""
+    process = config.get("process")
+    if process is None:
+        return frozenset()
+    caps = _object(process, "process", None).get("capabilities")
+    if caps is None:
+        return frozenset()
+    bounding = _object(caps, "process.capabilities", None).get("bounding")
+    place = "process.capabilities.bounding"
+    return frozenset(_capability(c, "%s[%d]" % (place, i))
+                     for i, c in enumerate(_list(bounding, place)))
+
+
+def _capability(value: Any, place: str) -> str:
+    name = _string(value, place)
+    if name not in _CAP_SET:
+        raise ProfileError(place, unknown_capability(name))
+    return name
 
 
 _TOP_KEYS = {"defaultAction", "defaultErrnoRet", "defaultErrno", "architectures", "archMap",
@@ -82,11 +142,15 @@ _MATCH_KEYS = {"caps", "arches", "minKernel"}
 _ARCHMAP_KEYS = {"architecture", "subArchitectures"}
 
 
-def _object(value: Any, place: str, keys: Set[str]) -> Mapping[str, Any]:
-    if type(value) is dict and keys.issuperset(value):  # noqa: E721  (the common case, fast)
+def _object(value: Any, place: str, keys: Optional[Set[str]]) -> Mapping[str, Any]:
+    """*value* checked to be an object with only *keys* (any keys when None) or comments
+    (keys starting with ``_``)."""
+    if type(value) is dict and (keys is None or keys.issuperset(value)):  # noqa: E721 (fast)
         return value
     if not isinstance(value, Mapping):
         raise ProfileError(place or "profile", "expected an object, not %s" % _json_type(value))
+    if keys is None:
+        return value
     for k in value:
         if k not in keys and not (isinstance(k, str) and k.startswith("_")):
             raise ProfileError(_join(place, str(k)), "unknown field (expected one of %s)"
@@ -164,17 +228,14 @@ def _action(obj: Mapping[str, Any], place: str, action_key: str, ret_key: str,
 def _match(value: Any, base: str, key: str) -> Match:
     place = _join(base, key)
     obj = _object(value, place, _MATCH_KEYS)
-    caps = obj.get("caps") or []
-    if type(caps) is not list or not all(  # noqa: E721
-            type(c) is str and _CAP_RE.match(c) for c in caps):  # noqa: E721
-        for i, c in enumerate(_list(caps, _join(place, "caps"))):
-            p = _join(place, "caps[%d]" % i)
-            if not _CAP_RE.match(_string(c, p)):
-                raise ProfileError(p, "invalid capability %r (expected CAP_NAME)" % c)
+    caps = obj.get("caps")
+    if type(caps) is not list or not _CAP_SET.issuperset(caps):  # noqa: E721 (fast path)
+        p_caps = _join(place, "caps")
+        caps = [_capability(c, "%s[%d]" % (p_caps, i)) for i, c in enumerate(_list(caps, p_caps))]
     arches = tuple(_arch(a, place + ".arches[%d]" % i)
                    for i, a in enumerate(_list(obj.get("arches"), _join(place, "arches"))))
     kernel = None
-    if obj.get("minKernel") not in (None, ""):
+    if obj.get("minKernel") is not None:
         kernel = _kernel_version(obj["minKernel"], _join(place, "minKernel"))
     return Match(tuple(caps), arches, kernel)
 
@@ -190,21 +251,23 @@ def _parse_arg(value: Any, place: str) -> Arg:
     if op_name not in _OPS:
         raise ProfileError(_join(place, "op"), "unknown operator %s (expected one of %s)"
                            % (json.dumps(op_name), ", ".join(_OPS)))
-    value_ = _uint(obj.get("value", 0), _join(place, "value"))
-    value_two = _uint(obj.get("valueTwo", 0) or 0, _join(place, "valueTwo"))
+    value_ = _uint(_or(obj.get("value"), 0), _join(place, "value"))
+    value_two = _uint(_or(obj.get("valueTwo"), 0), _join(place, "valueTwo"))
     return Arg(index, value_, _OPS[op_name], value_two)
 
 
 def _parse_rule(value: Any, place: str, index: int) -> Rule:
     obj = _object(value, place, _RULE_KEYS)
-    name, names = obj.get("name"), obj.get("names")
+    # Docker's single-name form "name" is used when set and not empty (as Go reads it).
+    name = _string(_or(obj.get("name"), ""), _join(place, "name"))
+    names = obj.get("names")
+    if type(names) is not list:  # noqa: E721
+        names = _list(names, _join(place, "names"))
     if name and names:
         raise ProfileError(place, "both 'name' and 'names' are set; use one of them")
     key = "names"
     if name:
-        key, names = "name", [_string(name, _join(place, "name"))]
-    elif type(names) is not list:  # noqa: E721
-        names = _list(names, _join(place, "names"))
+        key, names = "name", [name]
     if not names:
         raise ProfileError(_join(place, "names"), "no syscall names")
     try:
@@ -217,18 +280,20 @@ def _parse_rule(value: Any, place: str, index: int) -> Rule:
                 where = _join(place, key if key == "name" else "names[%d]" % i)
                 raise ProfileError(where, "invalid syscall name %r" % _string(n, where))
     action = _action(obj, place, "action", "errnoRet", "errno")
-    args: Tuple[Arg, ...] = ()
-    if obj.get("args"):
-        args = tuple(_parse_arg(a, _join(place, "args[%d]" % i))
-                     for i, a in enumerate(_list(obj["args"], _join(place, "args"))))
-    comment = obj.get("comment") or ""
-    if type(comment) is not str:  # noqa: E721
-        _string(comment, _join(place, "comment"))
+    p_args = _join(place, "args")
+    args = tuple(_parse_arg(a, "%s[%d]" % (p_args, i))
+                 for i, a in enumerate(_list(obj.get("args"), p_args)))
+    comment = _string(_or(obj.get("comment"), ""), _join(place, "comment"))
     inc, exc = obj.get("includes"), obj.get("excludes")
     return Rule(tuple(names), action, args, comment,
                 _NO_MATCH if inc is None or inc == {} else _match(inc, place, "includes"),
                 _NO_MATCH if exc is None or exc == {} else _match(exc, place, "excludes"),
                 index)
+
+
+def _or(value: Any, default: Any) -> Any:
+    """*value*, or *default* for JSON null (which Go, and so Docker, reads as "not set")."""
+    return default if value is None else value
 
 
 def _parse(data: Any, place: str) -> Profile:
@@ -245,7 +310,10 @@ def _parse(data: Any, place: str) -> Profile:
     for i, entry in enumerate(_list(obj.get("archMap"), p_map)):
         p = "%s[%d]" % (p_map, i)
         e = _object(entry, p, _ARCHMAP_KEYS)
-        main = _arch(e.get("architecture"), _join(p, "architecture"))
+        if e.get("architecture") is None:
+            raise ProfileError(_join(p, "architecture"), "missing (an architecture such as "
+                                                         "SCMP_ARCH_X86_64)")
+        main = _arch(e["architecture"], _join(p, "architecture"))
         subs = tuple(_arch(s, _join(p, "subArchitectures[%d]" % j))
                      for j, s in enumerate(_list(e.get("subArchitectures"),
                                                  _join(p, "subArchitectures"))))
@@ -261,11 +329,11 @@ def _parse(data: Any, place: str) -> Profile:
     p_sys = _join(place, "syscalls")
     rules = tuple(_parse_rule(r, "%s[%d]" % (p_sys, i), i)
                   for i, r in enumerate(_list(obj.get("syscalls"), p_sys)))
-    listener = _string(obj.get("listenerPath") or "", _join(place, "listenerPath"))
-    metadata = _string(obj.get("listenerMetadata") or "", _join(place, "listenerMetadata"))
+    listener = _string(_or(obj.get("listenerPath"), ""), _join(place, "listenerPath"))
+    metadata = _string(_or(obj.get("listenerMetadata"), ""), _join(place, "listenerMetadata"))
     if metadata and not listener:
         raise ProfileError(_join(place, "listenerMetadata"), "set without listenerPath")
-    comment = _string(obj.get("comment") or "", _join(place, "comment"))
+    comment = _string(_or(obj.get("comment"), ""), _join(place, "comment"))
     return Profile(default, rules, arches, tuple(arch_map), tuple(flags), listener, metadata,
                    comment)
 
