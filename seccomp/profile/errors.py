@@ -2,7 +2,6 @@
 value types that raise it."""
 from __future__ import annotations
 
-import errno as _errno
 from typing import Any, List
 
 from .._errors import ProfileError
@@ -17,7 +16,6 @@ def _join(base: str, key: str) -> str:
     if key.startswith("["):
         return base + key
     return "%s.%s" % (base, key) if base else key
-
 
 
 def _json_type(value: Any) -> str:
