@@ -1,0 +1,202 @@
+"""Read the seccomp filters a live process runs under.
+
+    for f in seccomp.dump.filters(pid):          # in the order they were loaded
+        print(f.index, len(f.program) // 8, f.arches)
+        print(seccomp.bpf.disassemble(f.program))
+
+The kernel hands a process's filters out through ptrace(PTRACE_SECCOMP_GET_FILTER), to a
+caller that has CAP_SYS_ADMIN, runs under no seccomp filter itself, and may ptrace the process
+(same user and Yama's permission, or CAP_SYS_PTRACE). The process is stopped for the moment of
+the reading (PTRACE_SEIZE, PTRACE_INTERRUPT) and released at once; it does not notice.
+Filters belong to threads: *pid* may be any thread id.
+"""
+from __future__ import annotations
+
+import ctypes
+import errno as _errno
+import os
+import struct
+from dataclasses import dataclass
+from typing import List, Optional, Tuple
+
+from ._errors import InvalidArgumentError, SeccompError
+from ._enums import Arch
+
+__all__ = ["filters", "DumpedFilter", "DumpError", "program_arches"]
+
+_PTRACE_DETACH = 17
+_PTRACE_SEIZE = 0x4206
+_PTRACE_INTERRUPT = 0x4207
+_PTRACE_SECCOMP_GET_FILTER = 0x420C
+_PTRACE_SECCOMP_GET_METADATA = 0x420D
+_WALL = 0x40000000
+_FILTER_FLAG_LOG = 2
+_X32_SYSCALL_BIT = 0x40000000
+_AUDIT_ARCH_LE = 0x40000000
+
+
+class DumpError(SeccompError):
+    """The filters of a process cannot be read (the message says what is missing)."""
+
+
+@dataclass(frozen=True)
+class DumpedFilter:
+    """One filter of a process: its *index* in the kernel's stack (0: loaded first, run
+    last), its BPF *program* (native byte order, as loaded), whether it was loaded with
+    SECCOMP_FILTER_FLAG_LOG (*log*), and the architectures it checks (*arches*)."""
+
+    index: int
+    program: bytes
+    log: bool
+    arches: Tuple[Arch, ...]
+
+
+def _libc() -> "ctypes.CDLL":
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.ptrace.restype = ctypes.c_long
+    libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p]
+    return libc
+
+
+def filters(pid: int) -> List[DumpedFilter]:
+    """The filters thread *pid* runs under, in the order they were loaded (the kernel's
+    stack from the bottom: it runs the last one first, and the strictest answer wins); an
+    empty list when it has none. Raises DumpError naming what is missing
+    (CAP_SYS_ADMIN, ptrace permission, a kernel with CONFIG_CHECKPOINT_RESTORE) and
+    ProcessLookupError when there is no such process."""
+    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
+        raise InvalidArgumentError(_errno.EINVAL, "a process id is a positive int, not %r"
+                                   % (pid,))
+    if pid in (os.getpid(), _gettid()):
+        raise DumpError(_errno.EINVAL, "a process cannot read its own filters (ptrace cannot "
+                                       "attach to itself): dump it from another process")
+    libc = _libc()
+    _ptrace(libc, _PTRACE_SEIZE, pid, 0, 0, "attach to")
+    try:
+        _ptrace(libc, _PTRACE_INTERRUPT, pid, 0, 0, "stop")
+        _wait_stop(pid)
+        return _read_all(libc, pid)
+    finally:
+        libc.ptrace(_PTRACE_DETACH, pid, None, None)
+
+
+def _gettid() -> int:
+    try:
+        return int(os.readlink("/proc/thread-self").rsplit("/", 1)[-1])
+    except (OSError, ValueError):
+        return os.getpid()
+
+
+def _ptrace(libc: "ctypes.CDLL", request: int, pid: int, addr: int, data: object,
+            what: str) -> int:
+    ctypes.set_errno(0)
+    rc = int(libc.ptrace(request, pid, ctypes.c_void_p(addr), data))
+    if rc >= 0:
+        return rc
+    err = ctypes.get_errno()
+    if err == _errno.ESRCH and request == _PTRACE_SEIZE:
+        raise ProcessLookupError(err, "no process %d" % pid)
+    if err == _errno.EPERM and request == _PTRACE_SEIZE:
+        raise DumpError(err, "cannot %s process %d with ptrace: it belongs to another user, "
+                             "is not dumpable, or Yama's ptrace_scope forbids it (needs "
+                             "CAP_SYS_PTRACE)" % (what, pid))
+    raise DumpError(err, "cannot %s process %d: %s" % (what, pid, os.strerror(err)))
+
+
+def _wait_stop(pid: int) -> None:
+    while True:
+        try:
+            _, status = os.waitpid(pid, _WALL)
+        except InterruptedError:
+            continue
+        except ChildProcessError as exc:
+            raise DumpError(_errno.ECHILD, "process %d did not stop for ptrace" % pid) from exc
+        if os.WIFSTOPPED(status):
+            return
+        if os.WIFEXITED(status) or os.WIFSIGNALED(status):
+            raise ProcessLookupError(_errno.ESRCH, "process %d exited" % pid)
+
+
+def _read_all(libc: "ctypes.CDLL", pid: int) -> List[DumpedFilter]:
+    out: List[DumpedFilter] = []
+    index = 0
+    while True:
+        ctypes.set_errno(0)
+        count = libc.ptrace(_PTRACE_SECCOMP_GET_FILTER, pid, ctypes.c_void_p(index), None)
+        if count < 0:
+            err = ctypes.get_errno()
+            if err == _errno.ENOENT or (err == _errno.EINVAL and index == 0):
+                return out  # past the last filter, or no filter at all (EINVAL: not in filter mode)
+            raise _filter_error(err, pid)
+        buf = ctypes.create_string_buffer(count * 8)
+        got = libc.ptrace(_PTRACE_SECCOMP_GET_FILTER, pid, ctypes.c_void_p(index), buf)
+        if got < 0:
+            raise _filter_error(ctypes.get_errno(), pid)
+        program = buf.raw[:got * 8]
+        out.append(DumpedFilter(index, program, _logs(libc, pid, index),
+                                program_arches(program)))
+        index += 1
+
+
+def _filter_error(err: int, pid: int) -> DumpError:
+    if err == _errno.EACCES:
+        return DumpError(err, "cannot read the filters of process %d: reading them needs "
+                              "CAP_SYS_ADMIN, in a process that runs under no seccomp filter "
+                              "itself" % pid)
+    if err == _errno.EIO:
+        return DumpError(err, "this kernel cannot hand out filters (PTRACE_SECCOMP_GET_FILTER "
+                              "needs Linux 4.4 built with CONFIG_CHECKPOINT_RESTORE)")
+    if err == _errno.EMEDIUMTYPE:
+        return DumpError(err, "a filter of process %d has no classic BPF to read back" % pid)
+    return DumpError(err, "cannot read the filters of process %d: %s" % (pid, os.strerror(err)))
+
+
+def _logs(libc: "ctypes.CDLL", pid: int, index: int) -> bool:
+    meta = (ctypes.c_uint64 * 2)(index, 0)
+    rc = libc.ptrace(_PTRACE_SECCOMP_GET_METADATA, pid, ctypes.c_void_p(ctypes.sizeof(meta)),
+                     meta)
+    return rc > 0 and bool(meta[1] & _FILTER_FLAG_LOG)
+
+
+def program_arches(program: bytes, arch: Optional[Arch] = None) -> Tuple[Arch, ...]:
+    """The architectures *program* (in *arch*'s byte order, default the native one) tells
+    apart: the values it compares ``seccomp_data.arch`` with, that are architectures of that
+    byte order (x32 with x86_64). A program that never checks the architecture gives
+    *arch* alone."""
+    arch = Arch.native() if arch is None else Arch(arch).resolved
+    little = bool(int(arch) & _AUDIT_ARCH_LE)
+    fmt = "<HBBI" if little else ">HBBI"
+    n = len(program) // 8
+    found: List[Arch] = []
+    holds_arch = [False] * (n + 256)  # per pc: whether A may hold seccomp_data.arch there
+    for pc in range(n):
+        code, jt, jf, k = struct.unpack_from(fmt, program, pc * 8)
+        cls, here = code & 0x07, holds_arch[pc]
+        if cls == 0x05:  # jumps go forward only: one pass sees every path
+            if code == 0x05:
+                if pc + 1 + k < n:
+                    holds_arch[pc + 1 + k] |= here
+                continue
+            if here and not code & 0x08:  # a constant compared with the arch
+                _add_arch(found, k, little)
+            holds_arch[pc + 1 + jt] |= here
+            holds_arch[pc + 1 + jf] |= here
+        elif cls == 0x06:
+            continue
+        elif cls in (0x00, 0x04) or code == 0x87:  # A changes
+            holds_arch[pc + 1] |= code == 0x20 and k == 4
+        else:
+            holds_arch[pc + 1] |= here
+    return tuple(found) or (arch,)
+
+
+def _add_arch(found: List[Arch], token: int, little: bool) -> None:
+    try:
+        a = Arch(token)
+    except (SeccompError, ValueError):
+        return
+    if a is Arch.NATIVE or bool(int(a) & _AUDIT_ARCH_LE) != little or a in found:
+        return
+    found.append(a)
+    if a is Arch.X86_64 and Arch.X32 not in found:  # x32 arrives as x86_64 (by number)
+        found.append(Arch.X32)

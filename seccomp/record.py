@@ -1,0 +1,420 @@
+"""Record the syscalls a command makes and write the smallest profile that lets it run.
+
+    rec = seccomp.record.record(["tar", "czf", "-", "/usr/share/doc/bash"], args=True)
+    prof = rec.profile()                 # a seccomp.profile.Profile, checked against rec
+    open("tar.json", "w").write(prof.to_json())
+
+The command runs under a filter that notifies every syscall of every architecture; the
+recorder answers each with CONTINUE from the compiled supervisor loop (`seccomp.notify`), so
+the command runs as it would without the filter. Threads and children inherit the filter and
+are recorded too. No privilege is needed: no root, no ptrace, no eBPF; the command runs with
+no_new_privs set, as it will under the profile.
+
+The recorder's own syscalls are not recorded: the child loads the filter, hands the listener
+over with the one syscall the filter lets through (a sendmsg() whose fd and message address no
+program can reproduce by chance) and calls execve() at once, from C, so the first syscall the
+recorder sees is the command's execve().
+"""
+from __future__ import annotations
+
+import errno as _errno
+import os
+import shutil
+import socket
+import struct
+import threading
+from dataclasses import dataclass, field, replace
+from typing import (TYPE_CHECKING, Any, Dict, FrozenSet, List, Mapping, Optional, Sequence, Set,
+                    Tuple, Union)
+
+from . import _core, _notify, _record
+from ._errors import InvalidArgumentError, SeccompError
+from ._enums import Action, Arch, Op
+
+if TYPE_CHECKING:
+    from .profile import Profile
+
+__all__ = ["record", "Recording", "ARG_INDEXES", "recording_filter", "RecordError"]
+
+_X32_SYSCALL_BIT = 0x40000000
+_AUDIT_ARCH_LE = 0x40000000
+
+#: The syscalls whose rules usually name argument values, and the index of that argument
+#: (clone's flags come second on s390 and s390x). Recorded with ``args=True``.
+ARG_INDEXES: Mapping[str, int] = {
+    "personality": 0, "clone": 0, "unshare": 0, "socket": 0, "socketpair": 0, "ioctl": 1,
+    "prctl": 0,
+}
+_ARG_INDEX_BY_ARCH: Mapping[Tuple[str, Arch], int] = {
+    ("clone", Arch.S390): 1, ("clone", Arch.S390X): 1,
+}
+
+
+class RecordError(SeccompError):
+    """The command could not be recorded (it could not be started, or the recording filter
+    could not be loaded)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# The recording
+# ---------------------------------------------------------------------------------------------
+
+Call = Tuple[int, Tuple[int, ...]]  # (syscall number, args)
+
+
+@dataclass
+class Recording:
+    """What a command did: for each architecture, each syscall seen (by number) with the
+    arguments of its first call and, for the syscalls of `ARG_INDEXES` when recorded with
+    ``args=True``, one call per distinct value of the named argument.
+
+    ``returncode`` is the command's exit status (negative: killed by that signal)."""
+
+    argv: Tuple[str, ...]
+    calls: Dict[Arch, Dict[int, List[Tuple[int, ...]]]] = field(default_factory=dict)
+    args: bool = False
+    returncode: int = 0
+    notifications: int = 0
+
+    @property
+    def arches(self) -> Tuple[Arch, ...]:
+        """The architectures the command's syscalls came from, native first."""
+        native = Arch.native()
+        return tuple(sorted(self.calls, key=lambda a: (a != native, int(a))))
+
+    def syscalls(self, arch: Union[Arch, str, int, None] = None) -> Dict[str, int]:
+        """The syscalls seen on *arch* (default the native one), name -> number; a number
+        libseccomp has no name for is named by its number."""
+        a = Arch.native() if arch is None else Arch(arch).resolved
+        return {_name(nr, a): nr for nr in sorted(self.calls.get(a, {}))}
+
+    def arg_values(self, arch: Arch, syscall: str) -> Tuple[int, ...]:
+        """The distinct values of *syscall*'s argument of `ARG_INDEXES` seen on *arch*."""
+        index = _arg_index(syscall, arch)
+        nr = _core.syscall_resolve_name(syscall, arch)
+        if index is None:
+            return ()
+        return tuple(sorted({args[index] for args in self.calls.get(arch, {}).get(nr, ())}))
+
+    def profile(self, *, default_action: Action = Action.ERRNO(_errno.EPERM),
+                merge: Any = None, oci: bool = False, check: bool = True) -> "Profile":
+        """The smallest profile that lets this run pass, as a `seccomp.profile.Profile`.
+
+        Each architecture seen gets its syscalls allowed (a rule per architecture when they
+        differ, with Docker's ``includes``; with *oci*, a plain OCI profile allowing each name
+        seen on every architecture seen); with ``args=True`` recordings, the syscalls of
+        `ARG_INDEXES` are allowed only for the values seen. *merge* (a Profile or anything
+        `seccomp.profile.load` reads) is extended instead: only what it does not already
+        allow for this run is added. With *check* (the default), the profile is compiled for
+        every architecture and each recorded call evaluated by the emulator: a call it would
+        not allow raises SeccompError."""
+        from . import profile as _profile
+
+        base = None
+        if merge is not None:
+            base = merge if isinstance(merge, _profile.Profile) else _profile.load(merge)
+        prof = _build(self, default_action, base, oci)
+        if check:
+            failures = self.check(prof)
+            if failures:
+                raise SeccompError(_errno.EINVAL, "the recorded profile does not allow the "
+                                   "recorded run: " + "; ".join(failures[:5]))
+        return prof
+
+    def check(self, prof: "Profile") -> List[str]:
+        """Evaluate every recorded call against *prof* compiled for its architecture; returns
+        one line per call not allowed (empty: the profile lets this run pass)."""
+        from . import bpf
+
+        failures: List[str] = []
+        for arch in self.arches:
+            flt = prof.compile(arch=arch, caps=_caps())
+            try:
+                program = flt.export_bpf_bytes()
+            finally:
+                flt.release()
+            calls = [(nr, args) for nr, seen in sorted(self.calls[arch].items())
+                     for args in seen]
+            for (nr, args), action in zip(calls, bpf.evaluate_many(program, calls, arch=arch)):
+                if action not in (Action.ALLOW, Action.LOG):
+                    failures.append("%s: %s(%s) gets %s" % (
+                        arch, _name(nr, arch), ", ".join("0x%x" % a for a in args), action))
+        return failures
+
+
+def _name(nr: int, arch: Arch) -> str:
+    try:
+        return _core.syscall_resolve_num(nr, arch)
+    except SeccompError:
+        return str(nr)
+
+
+def _caps() -> FrozenSet[str]:
+    """Profiles are checked as `seccomp run` applies them: for an unprivileged container."""
+    from . import profile as _profile
+
+    return _profile.CONTAINER_CAPS
+
+
+def _arg_index(name: str, arch: Arch) -> Optional[int]:
+    index = _ARG_INDEX_BY_ARCH.get((name, arch))
+    return ARG_INDEXES.get(name) if index is None else index
+
+
+def _build(rec: Recording, default: Action, base: Optional["Profile"], oci: bool) -> "Profile":
+    from . import profile as _profile
+
+    Rule, Arg, Match = _profile.Rule, _profile.Arg, _profile.Match
+    arches = rec.arches
+    rules: List[_profile.Rule] = []
+    # the calls the base profile already allows need no rule
+    needed: Dict[Arch, Dict[int, List[Tuple[int, ...]]]] = {}
+    for arch in arches:
+        allowed = _allowed_by(base, rec, arch) if base is not None else set()
+        needed[arch] = {nr: [a for i, a in enumerate(seen) if (nr, i) not in allowed]
+                        for nr, seen in rec.calls[arch].items()}
+    plain: Dict[Arch, Set[str]] = {}
+    conditional: Dict[Tuple[str, int, int], Set[Arch]] = {}
+    for arch in arches:
+        names = plain.setdefault(arch, set())
+        for nr, seen in needed[arch].items():
+            if not seen:
+                continue
+            name = _name(nr, arch)
+            if not name[0].isalpha():
+                continue  # unknown to libseccomp: a profile cannot name it (reported by check)
+            index = _arg_index(name, arch) if rec.args else None
+            if index is None:
+                names.add(name)
+            else:
+                for args in seen:
+                    conditional.setdefault((name, index, args[index]), set()).add(arch)
+    everywhere = (set.union if oci else set.intersection)(*plain.values()) if plain else set()
+    if everywhere:
+        rules.append(Rule(tuple(sorted(everywhere)), Action.ALLOW,
+                          comment="recorded: %s" % " ".join(rec.argv)[:200]))
+    for arch in arches:
+        rest = plain[arch] - everywhere
+        if rest:
+            rules.append(Rule(tuple(sorted(rest)), Action.ALLOW, comment="recorded on %s" % arch,
+                              includes=Match(arches=(arch,))))
+    for (name, index, value), on in sorted(conditional.items()):
+        rules.append(Rule((name,), Action.ALLOW, (Arg(index, value, Op.EQ),),
+                          includes=Match(arches=tuple(sorted(on)))
+                          if set(on) != set(arches) and not oci else Match()))
+    if base is None:
+        return _profile.Profile(default, tuple(rules), arches,
+                                comment="Recorded by seccomp record from: %s"
+                                        % " ".join(rec.argv)[:200])
+    merged = base.architectures
+    if not base.arch_map:
+        merged = tuple(merged) + tuple(a for a in arches if a not in merged)
+    return replace(base, rules=tuple(base.rules) + tuple(rules),
+                   architectures=merged)
+
+
+def _allowed_by(base: "Profile", rec: Recording, arch: Arch) -> Set[Tuple[int, int]]:
+    """The recorded calls (number, index among its calls) that *base* already allows."""
+    from . import bpf
+
+    try:
+        flt = base.compile(arch=arch, caps=_caps())
+    except SeccompError:
+        return set()  # the base profile does not cover this architecture
+    try:
+        program = flt.export_bpf_bytes()
+    finally:
+        flt.release()
+    keys = [(nr, i) for nr, seen in rec.calls[arch].items() for i in range(len(seen))]
+    calls = [(nr, rec.calls[arch][nr][i]) for nr, i in keys]
+    return {k for k, action in zip(keys, bpf.evaluate_many(program, calls, arch=arch))
+            if action in (Action.ALLOW, Action.LOG)}
+
+
+# ---------------------------------------------------------------------------------------------
+# The recording filter
+# ---------------------------------------------------------------------------------------------
+
+def _insn(code: int, jt: int, jf: int, k: int) -> bytes:
+    return struct.pack("=HBBI", code, jt, jf, k & 0xFFFFFFFF)
+
+
+def recording_filter(sock: int, address: int) -> bytes:
+    """The recording filter's BPF (native byte order): notify every syscall of every
+    architecture, except the hand-over ``sendmsg(sock, address, ...)`` on the native one."""
+    native = Arch.native()
+    nr = _core.syscall_resolve_name("sendmsg", native)
+    little = int(native) & _AUDIT_ARCH_LE
+    lo, hi = (0, 4) if little else (4, 0)
+    notify, allow = int(Action.NOTIFY), int(Action.ALLOW)
+    ld, jeq, ret = 0x20, 0x15, 0x06
+    checks = [(16 + lo, sock), (16 + hi, 0), (24 + lo, address), (24 + hi, address >> 32)]
+    # each jf lands on the final "ret NOTIFY"
+    prog = [_insn(ld, 0, 0, 4), _insn(jeq, 0, 3 + 2 * len(checks), int(native)),
+            _insn(ld, 0, 0, 0), _insn(jeq, 0, 1 + 2 * len(checks), nr)]
+    for i, (offset, value) in enumerate(checks):
+        left = len(checks) - i - 1
+        prog += [_insn(ld, 0, 0, offset), _insn(jeq, 0, 2 * left + 1, value)]
+    prog += [_insn(ret, 0, 0, allow), _insn(ret, 0, 0, notify)]
+    return b"".join(prog)
+
+
+# ---------------------------------------------------------------------------------------------
+# Running the command
+# ---------------------------------------------------------------------------------------------
+
+def record(argv: Sequence[str], *, args: bool = False, env: Optional[Mapping[str, str]] = None,
+           start_timeout: float = 10.0) -> Recording:
+    """Run *argv* (a command and its arguments; the command is looked up in PATH) under the
+    recording filter until it and every process it started have exited, and return what it
+    did. *args* also records the argument values of the syscalls in `ARG_INDEXES`. The
+    command's exit status is in ``returncode``; a command that cannot be started raises
+    RecordError."""
+    argv = [os.fspath(a) for a in argv]
+    if not argv:
+        raise InvalidArgumentError(_errno.EINVAL, "no command to record")
+    path = shutil.which(argv[0])
+    if path is None:
+        raise RecordError(_errno.ENOENT, "%s: command not found" % argv[0])
+    environ = dict(os.environ if env is None else env)
+    c_argv = [os.fsencode(a) for a in argv]
+    c_env = [os.fsencode(k) + b"=" + os.fsencode(v) for k, v in environ.items()]
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        # the child's end must not survive the exec, and must not be a low fd the command
+        # might pass to sendmsg with the same message address (it cannot: another process)
+        theirs.set_inheritable(False)
+        program = recording_filter(theirs.fileno(), _record.HANDOFF_ADDRESS)
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child
+            _child(ours, theirs, program, os.fsencode(path), c_argv, c_env)
+        theirs.close()
+        return _supervise(pid, ours, tuple(argv), args, start_timeout)
+    finally:
+        ours.close()
+        theirs.close()
+
+
+def _child(ours: socket.socket, theirs: socket.socket, program: bytes, path: bytes,
+           argv: List[bytes], env: List[bytes]) -> None:
+    try:
+        ours.close()
+        stage, err = _record.exec_recorded(program, theirs.fileno(), path, argv, env)
+        # stage 2: under the filter, but the recorder answers now
+        theirs.sendall(b"%c%d" % (b"FX"[stage - 1], err))
+        os._exit(127 if err == _errno.ENOENT else 126)
+    finally:
+        os._exit(126)
+
+
+def _supervise(pid: int, sock: socket.socket, argv: Tuple[str, ...], with_args: bool,
+               start_timeout: float) -> Recording:
+    rec = Recording(argv, args=with_args)
+    sock.settimeout(start_timeout)
+    try:
+        listener = _receive_listener(sock, pid, argv)
+    except BaseException:
+        _reap(pid, kill=True)
+        raise
+    finally:
+        sock.settimeout(None)
+    calls = rec.calls
+    watched: Dict[Tuple[int, int], Optional[int]] = {}
+    count = [0]
+
+    def on_syscall(n: "_notify.Notification") -> object:
+        count[0] += 1
+        token, nr = n.syscall_arch, n.syscall
+        key = (token, nr)
+        index = watched.get(key, -1)
+        if index == -1:  # first sight of this syscall on this architecture
+            arch = Arch.X32 if token == int(Arch.X86_64) and nr & _X32_SYSCALL_BIT else \
+                Arch(token)
+            index = _arg_index(_name(nr, arch), arch) if with_args else None
+            watched[key] = index
+            calls.setdefault(arch, {})[nr] = [n.args]
+        elif index is not None:
+            arch = Arch.X32 if token == int(Arch.X86_64) and nr & _X32_SYSCALL_BIT else \
+                Arch(token)
+            seen = calls[arch][nr]
+            value = n.args[index]
+            if all(a[index] != value for a in seen):
+                seen.append(n.args)
+        return _notify.CONTINUE
+
+    wake_r, wake_w = os.pipe()
+    status: List[int] = []
+    error: List[BaseException] = []
+
+    def serve() -> None:
+        try:
+            _notify.serve(listener, wake_r, {}, on_syscall)
+        except BaseException as exc:  # reported by the caller
+            error.append(exc)
+
+    _notify.set_sync_wake_up(listener)
+    thread = threading.Thread(target=serve, name="seccomp-record", daemon=True)
+    thread.start()
+    try:
+        status.append(_reap(pid))
+        thread.join()  # until every process under the filter has gone
+    except BaseException:
+        os.write(wake_w, b"x")
+        thread.join()
+        _reap(pid, kill=True)
+        raise
+    finally:
+        os.close(listener)
+        os.close(wake_r)
+        os.close(wake_w)
+    if error:
+        raise error[0]
+    rec.returncode = status[0]
+    rec.notifications = count[0]
+    try:
+        failure = sock.recv(64, socket.MSG_DONTWAIT)
+    except (BlockingIOError, OSError):
+        failure = b""
+    if failure[:1] == b"X":
+        err = int(failure[1:] or 0)
+        raise RecordError(err, "cannot run %s: %s" % (argv[0], os.strerror(err)))
+    return rec
+
+
+def _receive_listener(sock: socket.socket, pid: int, argv: Tuple[str, ...]) -> int:
+    import array
+
+    fds = array.array("i")
+    try:
+        msg, ancdata, _, _ = sock.recvmsg(64, socket.CMSG_SPACE(fds.itemsize))
+    except socket.timeout:
+        raise RecordError(_errno.ETIMEDOUT, "the recording filter's listener did not arrive "
+                                            "from the child") from None
+    for level, kind, data in ancdata:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+            fds.frombytes(data[:len(data) - len(data) % fds.itemsize])
+    if fds:
+        return fds[0]
+    err = int(msg[1:] or _errno.EIO) if msg[:1] in (b"F", b"X") else _errno.EIO
+    if err == _errno.EINVAL:
+        reason = "the kernel refused the recording filter (seccomp user notification needs " \
+                 "Linux 5.0, CONTINUE 5.5)"
+    else:
+        reason = "cannot load the recording filter: %s" % os.strerror(err)
+    raise RecordError(err, "cannot record %s: %s" % (argv[0], reason))
+
+
+def _reap(pid: int, kill: bool = False) -> int:
+    if kill:
+        try:
+            os.kill(pid, 9)
+        except ProcessLookupError:
+            pass
+    while True:
+        try:
+            _, status = os.waitpid(pid, 0)
+        except ChildProcessError:
+            return -9
+        except InterruptedError:
+            continue
+        return os.waitstatus_to_exitcode(status)

@@ -1,0 +1,175 @@
+"""seccomp.record: real commands recorded, then run under the recorded profile by the kernel."""
+import errno
+import os
+import subprocess
+import sys
+
+import pytest
+
+import seccomp
+from seccomp import Action, Arch, bpf, profile, record
+
+PY = sys.executable
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ENV = dict(os.environ, PYTHONPATH=ROOT)
+NATIVE = Arch.native()
+EPERM = Action.ERRNO(errno.EPERM)
+# what a profile's filter answers for a syscall it does not allow: its errno, or ENOSYS for a
+# syscall beyond what the profile knows (as runc and crun do)
+DENIED = (EPERM, Action.ERRNO(errno.ENOSYS))
+
+pytestmark = pytest.mark.skipif(not seccomp.action_available(Action.NOTIFY),
+                                reason="the kernel has no seccomp user notification")
+
+
+def run_under(path, *argv, timeout=60):
+    return subprocess.run([PY, "-m", "seccomp", "run", "--profile", str(path), "--", *argv],
+                          capture_output=True, timeout=timeout, env=ENV, cwd=ROOT)
+
+
+def native_program(prof):
+    flt = prof.compile(caps=profile.CONTAINER_CAPS)
+    try:
+        return flt.export_bpf_bytes()
+    finally:
+        flt.release()
+
+
+# ---------------------------------------------------------------------------------------------
+# The recording filter
+# ---------------------------------------------------------------------------------------------
+
+def test_recording_filter_notifies_everything_but_the_handoff():
+    address = 0x7F0012345678
+    prog = record.recording_filter(1000, address)
+    assert bpf.evaluate(prog, "sendmsg", [1000, address]) == Action.ALLOW
+    for call, args in [("sendmsg", [1000, address + 8]), ("sendmsg", [999, address]),
+                       ("sendmsg", [1000 | 1 << 32, address]),
+                       ("sendmsg", [1000, address | 1 << 63]),
+                       ("read", [1000, address]), ("execve", []), ("seccomp", [])]:
+        assert bpf.evaluate(prog, call, args) == Action.NOTIFY, (call, args)
+    same_endian = [a for a in (Arch.X86, Arch.X32, Arch.X86_64, Arch.AARCH64, Arch.ARM)
+                   if (int(a) & 0x40000000) == (int(NATIVE) & 0x40000000) and a != NATIVE]
+    for arch in same_endian:  # every other architecture's syscalls are notified, sendmsg too
+        assert bpf.evaluate(prog, 3, [1000, address], arch=arch) == Action.NOTIFY
+
+
+# ---------------------------------------------------------------------------------------------
+# Recording
+# ---------------------------------------------------------------------------------------------
+
+def test_records_the_command_not_the_recorder():
+    rec = record.record([PY, "-c", "pass"])
+    assert rec.returncode == 0
+    names = rec.syscalls()
+    assert {"execve", "exit_group", "read", "mmap"} <= set(names)
+    # the launcher's own syscalls (prctl, seccomp, the hand-over sendmsg) are not there
+    assert not {"seccomp", "sendmsg", "prctl"} & set(names)
+    assert rec.arches == (NATIVE,)
+    assert rec.notifications >= len(names)
+
+
+def test_exit_status_and_failures():
+    assert record.record(["sh", "-c", "exit 3"]).returncode == 3
+    assert record.record(["sh", "-c", "kill -TERM $$"]).returncode == -15
+    with pytest.raises(record.RecordError, match="command not found"):
+        record.record(["no-such-command-here"])
+    with pytest.raises(seccomp.InvalidArgumentError):
+        record.record([])
+
+
+def test_exec_failure_after_the_filter_is_loaded(tmp_path):
+    bad = tmp_path / "bad"
+    bad.write_bytes(b"\x7fELF garbage")
+    bad.chmod(0o755)
+    with pytest.raises(record.RecordError, match="Exec format error"):
+        record.record([str(bad)])
+
+
+def test_threads_and_children_are_followed():
+    code = ("import os, threading\n"
+            "t = threading.Thread(target=lambda: os.getpgid(0)); t.start(); t.join()\n"
+            "pid = os.fork()\n"
+            "if pid == 0:\n"
+            "    os.getsid(0); os._exit(0)\n"
+            "os.waitpid(pid, 0)\n")
+    names = record.record([PY, "-c", code]).syscalls()
+    assert {"getpgid", "getsid"} <= set(names)  # made only in the thread and in the child
+
+
+def test_args_records_values_and_the_profile_names_them():
+    code = "import socket; socket.socket(socket.AF_UNIX).close()"
+    rec = record.record([PY, "-c", code], args=True)
+    assert 1 in rec.arg_values(NATIVE, "socket")  # AF_UNIX
+    prof = rec.profile()
+    prog = native_program(prof)
+    assert bpf.evaluate(prog, "socket", [1, 1, 0]) == Action.ALLOW
+    assert bpf.evaluate(prog, "socket", [2, 1, 0]) in DENIED  # AF_INET: not used
+    rules = [r for r in prof.rules if "socket" in r.names]
+    assert rules and all(r.args and r.args[0].index == 0 for r in rules)
+    # without args the same syscall is allowed whatever its arguments
+    plain = native_program(record.record([PY, "-c", code]).profile())
+    assert bpf.evaluate(plain, "socket", [2, 1, 0]) == Action.ALLOW
+
+
+def test_profile_is_checked_against_the_recording():
+    rec = record.record(["sh", "-c", "true"])
+    assert rec.check(rec.profile()) == []
+    too_small = profile.load({"defaultAction": "SCMP_ACT_ERRNO",
+                              "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW"}]})
+    failures = rec.check(too_small)
+    assert any(f.startswith("%s: execve(" % NATIVE) for f in failures)
+    assert not any(f.startswith("%s: read(" % NATIVE) for f in failures)
+
+
+def test_merge_adds_only_what_the_run_needs():
+    first = record.record([PY, "-c", "import os; os.getpgid(0)"]).profile()
+    second = record.record([PY, "-c", "import os; os.getsid(0)"])
+    merged = second.profile(merge=first)
+    assert merged.rules[:len(first.rules)] == first.rules
+    added = {n for r in merged.rules[len(first.rules):] for n in r.names}
+    assert "getsid" in added and "getpgid" not in added and "execve" not in added
+    prog = native_program(merged)
+    for name in ("getpgid", "getsid"):
+        assert bpf.evaluate(prog, name) == Action.ALLOW
+    assert bpf.evaluate(prog, "ptrace") in DENIED
+    # into the built-in default profile: it allows both already, so nothing is added
+    into_default = second.profile(merge="default")
+    assert len(into_default.rules) == len(profile.load("default").rules)
+
+
+# ---------------------------------------------------------------------------------------------
+# Real programs, re-run under their recorded profiles by the kernel
+# ---------------------------------------------------------------------------------------------
+
+REAL = [
+    ([PY, "-c", "import json, sqlite3, ssl"], ["ptrace", "mount", "mkdir", "unshare"]),
+    (["sh", "-c", "ls / | sort"], ["ptrace", "socket", "mkdir", "unlink"]),
+    (["sh", "-c", "tar czf - /usr/share/doc/bash | wc -c"], ["ptrace", "socket", "mkdir"]),
+]
+
+
+@pytest.mark.parametrize("argv,unused", REAL, ids=["python", "ls-sort", "tar-wc"])
+def test_recorded_profile_runs_the_command_and_denies_the_rest(tmp_path, argv, unused):
+    if "tar" in argv[-1] and not os.path.isdir("/usr/share/doc/bash"):
+        pytest.skip("/usr/share/doc/bash is not installed")
+    rec = record.record(argv, args=True)
+    assert rec.returncode == 0
+    path = tmp_path / "recorded.json"
+    path.write_text(rec.profile().to_json())
+    r = run_under(path, *argv)
+    assert r.returncode == 0, r.stderr.decode()
+    prog = native_program(profile.load(str(path)))
+    for name in unused:
+        if name not in rec.syscalls():
+            assert bpf.evaluate(prog, name) in DENIED, name
+
+
+def test_recorded_profile_denies_what_the_run_did_not_do(tmp_path):
+    rec = record.record(["sh", "-c", "ls / | sort"])
+    path = tmp_path / "ls.json"
+    path.write_text(rec.profile().to_json())
+    target = tmp_path / "made"
+    r = run_under(path, "sh", "-c", "ls / | sort >/dev/null; mkdir %s" % target)
+    assert r.returncode != 0 and not target.exists()
+    assert b"Operation not permitted" in r.stderr
