@@ -315,3 +315,9 @@ def test_runc_1_1_really_rejects_flags(tmp_path):
     with pytest.warns(B.RuntimeFieldWarning):
         B.write_bundle(bundle, prof, runtime=path)        # runc named: flags dropped
     assert run_runtime(path, bundle).returncode == 0
+
+
+def test_unconfined_is_not_a_profile():
+    assert P.UNCONFINED == "unconfined"
+    with pytest.raises(ProfileError, match="no seccomp filter"):
+        P.load("unconfined")

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for pkg in libseccomp-dev pkg-config python3-seccomp valgrind; do
+for pkg in libseccomp-dev pkg-config python3-seccomp valgrind runc crun busybox-static; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -19,6 +19,12 @@ if [ ${#need[@]} -gt 0 ]; then
     # valgrind runs the memory check of the core (tools/memcheck.sh); the test skips without it.
     $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq valgrind >/dev/null 2>&1 \
         || echo "setup: valgrind not installable; the memcheck test will skip" >&2
+    # Real OCI runtimes and a static busybox for the bundle tests (tests/test_container.py),
+    # which skip, saying why, without them.
+    for pkg in runc crun busybox-static; do
+        $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$pkg" >/dev/null 2>&1 \
+            || echo "setup: $pkg not installable; the runtime tests will skip" >&2
+    done
 fi
 
 PY=${PYTHON:-python3}

@@ -63,6 +63,9 @@ def load(source: Source) -> Profile:
 
 def _builtin_path(name: str) -> str:
     """The file of a built-in profile; a clear error for any other bare name."""
+    if name == "unconfined":  # container.UNCONFINED: Docker's seccomp=unconfined
+        raise ProfileError("", "'unconfined' means no seccomp filter at all: there is no "
+                               "profile to load (test for seccomp.profile.UNCONFINED first)")
     known = builtin_profiles()
     if name in known:
         return os.path.join(_HERE, name + ".json")
