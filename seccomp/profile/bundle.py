@@ -58,31 +58,22 @@ def read_config(bundle: PathLike) -> Dict[str, Any]:
 
 def bundle_caps(config: Mapping[str, Any]) -> FrozenSet[str]:
     """The capabilities an OCI config gives its process: ``process.capabilities.bounding``
-    (no ``capabilities``: none)."""
-    process = config.get("process") or {}
-    caps = (process.get("capabilities") or {}) if isinstance(process, Mapping) else {}
-    if not isinstance(caps, Mapping):
-        raise ProfileError("process.capabilities", "expected an object")
-    bounding = caps.get("bounding") or []
-    if not isinstance(bounding, list) or not all(isinstance(c, str) for c in bounding):
-        raise ProfileError("process.capabilities.bounding", "expected an array of names")
-    try:
-        return parse_caps(bounding)
-    except ValueError as exc:
-        raise ProfileError("process.capabilities.bounding", str(exc)) from None
+    (no ``capabilities``: none), as `seccomp.profile.load` reads them from a config."""
+    from .parse import _config_caps
+    return _config_caps(config)
 
 
 def bundle_profile(bundle: Union[PathLike, Mapping[str, Any]]) -> Profile:
     """The profile in a bundle's ``linux.seccomp``; ProfileError naming the file when there is
     none (the container would run without a seccomp filter)."""
-    from .parse import _parse
+    from .parse import load
     config = bundle if isinstance(bundle, Mapping) else read_config(bundle)
     linux = config.get("linux")
     if not isinstance(linux, Mapping) or linux.get("seccomp") is None:
         where = "config.json" if isinstance(bundle, Mapping) else _config_path(bundle)
         raise ProfileError("linux.seccomp", "%s has no linux.seccomp: its container runs "
                                             "without a seccomp filter" % where)
-    return _parse(linux["seccomp"], "linux.seccomp")
+    return load(config)
 
 
 _VERSION = re.compile(r"(\d+)\.(\d+)")
