@@ -24,8 +24,8 @@ import socket
 import struct
 import threading
 from dataclasses import dataclass, field, replace
-from typing import (TYPE_CHECKING, Any, Dict, FrozenSet, List, Mapping, Optional, Sequence, Set,
-                    Tuple, Union)
+from typing import (TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple,
+                    Union)
 
 from . import _core, _notify, _record
 from ._errors import InvalidArgumentError, SeccompError
@@ -97,23 +97,23 @@ class Recording:
         return tuple(sorted({args[index] for args in self.calls.get(arch, {}).get(nr, ())}))
 
     def profile(self, *, default_action: Action = Action.ERRNO(_errno.EPERM),
-                merge: Any = None, oci: bool = False, check: bool = True) -> "Profile":
+                merge: Any = None, check: bool = True) -> "Profile":
         """The smallest profile that lets this run pass, as a `seccomp.profile.Profile`.
 
-        Each architecture seen gets its syscalls allowed (a rule per architecture when they
-        differ, with Docker's ``includes``; with *oci*, a plain OCI profile allowing each name
-        seen on every architecture seen); with ``args=True`` recordings, the syscalls of
-        `ARG_INDEXES` are allowed only for the values seen. *merge* (a Profile or anything
-        `seccomp.profile.load` reads) is extended instead: only what it does not already
-        allow for this run is added. With *check* (the default), the profile is compiled for
-        every architecture and each recorded call evaluated by the emulator: a call it would
-        not allow raises SeccompError."""
+        Its architectures are those seen, and it allows every syscall seen (by name: a
+        profile's names apply to all its architectures, and Docker's ``includes.arches``
+        names the machine's architecture, not the one of a syscall); with ``args=True``
+        recordings, the syscalls of `ARG_INDEXES` only for the argument values seen. *merge*
+        (a Profile or anything `seccomp.profile.load` reads) is extended instead: only what
+        it does not already allow for this run is added. With *check* (the default), the
+        profile is compiled as `seccomp run` compiles it and each recorded call evaluated by
+        the emulator: a call it would not allow raises SeccompError."""
         from . import profile as _profile
 
         base = None
         if merge is not None:
             base = merge if isinstance(merge, _profile.Profile) else _profile.load(merge)
-        prof = _build(self, default_action, base, oci)
+        prof = _build(self, default_action, base)
         if check:
             failures = self.check(prof)
             if failures:
@@ -122,24 +122,35 @@ class Recording:
         return prof
 
     def check(self, prof: "Profile") -> List[str]:
-        """Evaluate every recorded call against *prof* compiled for its architecture; returns
-        one line per call not allowed (empty: the profile lets this run pass)."""
-        from . import bpf
-
+        """Evaluate every recorded call against *prof* compiled as `seccomp run` compiles it
+        (for this machine and an unprivileged container); returns one line per call it does
+        not allow (empty: the profile lets this run pass)."""
         failures: List[str] = []
-        for arch in self.arches:
-            flt = prof.compile(arch=arch, caps=_caps())
-            try:
-                program = flt.export_bpf_bytes()
-            finally:
-                flt.release()
-            calls = [(nr, args) for nr, seen in sorted(self.calls[arch].items())
-                     for args in seen]
-            for (nr, args), action in zip(calls, bpf.evaluate_many(program, calls, arch=arch)):
+        for arch, calls in _verdicts(prof, self).items():
+            for nr, args, action in calls:
                 if action not in (Action.ALLOW, Action.LOG):
                     failures.append("%s: %s(%s) gets %s" % (
                         arch, _name(nr, arch), ", ".join("0x%x" % a for a in args), action))
         return failures
+
+
+def _verdicts(prof: "Profile", rec: Recording
+              ) -> Dict[Arch, List[Tuple[int, Tuple[int, ...], Action]]]:
+    """What *prof*'s filter for this machine answers to each recorded call, per arch."""
+    from . import bpf
+    from . import profile as _profile
+
+    flt = prof.compile(caps=_profile.CONTAINER_CAPS)
+    try:
+        program = flt.export_bpf_bytes()
+    finally:
+        flt.release()
+    out: Dict[Arch, List[Tuple[int, Tuple[int, ...], Action]]] = {}
+    for arch in rec.arches:
+        calls = [(nr, args) for nr, seen in sorted(rec.calls[arch].items()) for args in seen]
+        out[arch] = [(nr, args, action) for (nr, args), action in
+                     zip(calls, bpf.evaluate_many(program, calls, arch=arch))]
+    return out
 
 
 def _name(nr: int, arch: Arch) -> str:
@@ -149,86 +160,48 @@ def _name(nr: int, arch: Arch) -> str:
         return str(nr)
 
 
-def _caps() -> FrozenSet[str]:
-    """Profiles are checked as `seccomp run` applies them: for an unprivileged container."""
-    from . import profile as _profile
-
-    return _profile.CONTAINER_CAPS
-
-
 def _arg_index(name: str, arch: Arch) -> Optional[int]:
     index = _ARG_INDEX_BY_ARCH.get((name, arch))
     return ARG_INDEXES.get(name) if index is None else index
 
 
-def _build(rec: Recording, default: Action, base: Optional["Profile"], oci: bool) -> "Profile":
+def _build(rec: Recording, default: Action, base: Optional["Profile"]) -> "Profile":
     from . import profile as _profile
 
-    Rule, Arg, Match = _profile.Rule, _profile.Arg, _profile.Match
-    arches = rec.arches
-    rules: List[_profile.Rule] = []
-    # the calls the base profile already allows need no rule
-    needed: Dict[Arch, Dict[int, List[Tuple[int, ...]]]] = {}
-    for arch in arches:
-        allowed = _allowed_by(base, rec, arch) if base is not None else set()
-        needed[arch] = {nr: [a for i, a in enumerate(seen) if (nr, i) not in allowed]
-                        for nr, seen in rec.calls[arch].items()}
-    plain: Dict[Arch, Set[str]] = {}
-    conditional: Dict[Tuple[str, int, int], Set[Arch]] = {}
-    for arch in arches:
-        names = plain.setdefault(arch, set())
-        for nr, seen in needed[arch].items():
-            if not seen:
-                continue
+    allowed: Set[Tuple[Arch, int, Tuple[int, ...]]] = set()
+    if base is not None:  # the calls the base profile already allows need no rule
+        allowed = {(arch, nr, args) for arch, calls in _verdicts(base, rec).items()
+                   for nr, args, action in calls if action in (Action.ALLOW, Action.LOG)}
+    names: Set[str] = set()
+    values: Set[Tuple[str, int, int]] = set()
+    for arch in rec.arches:
+        for nr, seen in rec.calls[arch].items():
             name = _name(nr, arch)
             if not name[0].isalpha():
-                continue  # unknown to libseccomp: a profile cannot name it (reported by check)
+                continue  # unknown to libseccomp: a profile cannot name it (check reports it)
             index = _arg_index(name, arch) if rec.args else None
-            if index is None:
-                names.add(name)
-            else:
-                for args in seen:
-                    conditional.setdefault((name, index, args[index]), set()).add(arch)
-    everywhere = (set.union if oci else set.intersection)(*plain.values()) if plain else set()
-    if everywhere:
-        rules.append(Rule(tuple(sorted(everywhere)), Action.ALLOW,
-                          comment="recorded: %s" % " ".join(rec.argv)[:200]))
-    for arch in arches:
-        rest = plain[arch] - everywhere
-        if rest:
-            rules.append(Rule(tuple(sorted(rest)), Action.ALLOW, comment="recorded on %s" % arch,
-                              includes=Match(arches=(arch,))))
-    for (name, index, value), on in sorted(conditional.items()):
-        rules.append(Rule((name,), Action.ALLOW, (Arg(index, value, Op.EQ),),
-                          includes=Match(arches=tuple(sorted(on)))
-                          if set(on) != set(arches) and not oci else Match()))
+            for args in seen:
+                if (arch, nr, args) in allowed:
+                    continue
+                if index is None:
+                    names.add(name)
+                else:
+                    values.add((name, index, args[index]))
+    values = {v for v in values if v[0] not in names}  # allowed whatever the value elsewhere
+    rules = []
+    if names:
+        rules.append(_profile.Rule(tuple(sorted(names)), Action.ALLOW,
+                                   comment="recorded: %s" % " ".join(rec.argv)[:200]))
+    for name, index, value in sorted(values):
+        rules.append(_profile.Rule((name,), Action.ALLOW, (_profile.Arg(index, value, Op.EQ),)))
     if base is None:
-        return _profile.Profile(default, tuple(rules), arches,
+        return _profile.Profile(default, tuple(rules), rec.arches,
                                 comment="Recorded by seccomp record from: %s"
                                         % " ".join(rec.argv)[:200])
-    merged = base.architectures
+    arches = base.architectures
     if not base.arch_map:
-        merged = tuple(merged) + tuple(a for a in arches if a not in merged)
-    return replace(base, rules=tuple(base.rules) + tuple(rules),
-                   architectures=merged)
-
-
-def _allowed_by(base: "Profile", rec: Recording, arch: Arch) -> Set[Tuple[int, int]]:
-    """The recorded calls (number, index among its calls) that *base* already allows."""
-    from . import bpf
-
-    try:
-        flt = base.compile(arch=arch, caps=_caps())
-    except SeccompError:
-        return set()  # the base profile does not cover this architecture
-    try:
-        program = flt.export_bpf_bytes()
-    finally:
-        flt.release()
-    keys = [(nr, i) for nr, seen in rec.calls[arch].items() for i in range(len(seen))]
-    calls = [(nr, rec.calls[arch][nr][i]) for nr, i in keys]
-    return {k for k, action in zip(keys, bpf.evaluate_many(program, calls, arch=arch))
-            if action in (Action.ALLOW, Action.LOG)}
+        arches = tuple(arches) + tuple(a for a in rec.arches if a not in arches)
+    return replace(base, rules=tuple(base.rules) + tuple(rules), architectures=arches)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -173,3 +173,31 @@ def test_recorded_profile_denies_what_the_run_did_not_do(tmp_path):
     r = run_under(path, "sh", "-c", "ls / | sort >/dev/null; mkdir %s" % target)
     assert r.returncode != 0 and not target.exists()
     assert b"Operation not permitted" in r.stderr
+
+
+I386_GETPID = """
+import ctypes, mmap, os
+code = bytes([0xb8, 20, 0, 0, 0, 0xcd, 0x80, 0xc3])  # mov eax, 20 (i386 getpid); int 0x80; ret
+m = mmap.mmap(-1, 4096, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
+m.write(code)
+f = ctypes.CFUNCTYPE(ctypes.c_int)(ctypes.addressof(ctypes.c_char.from_buffer(m)))
+assert f() == os.getpid()
+"""
+
+
+@pytest.mark.skipif(NATIVE != Arch.X86_64, reason="i386 syscalls from an x86_64 process")
+def test_syscalls_of_another_architecture_are_recorded(tmp_path):
+    if subprocess.run([PY, "-c", I386_GETPID], capture_output=True).returncode != 0:
+        pytest.skip("this kernel runs no i386 syscalls (no IA32 emulation)")
+    rec = record.record([PY, "-c", I386_GETPID])
+    assert rec.arches == (Arch.X86_64, Arch.X86)
+    assert rec.syscalls(Arch.X86) == {"getpid": 20}
+    prof = rec.profile()
+    assert prof.architectures == (Arch.X86_64, Arch.X86)
+    path = tmp_path / "i386.json"
+    path.write_text(prof.to_json())
+    r = run_under(path, PY, "-c", I386_GETPID)
+    assert r.returncode == 0, r.stderr.decode()
+    # the same profile without x86: the i386 syscall is refused (the process is killed)
+    native_only = profile.load(dict(prof.to_dict(), architectures=["SCMP_ARCH_X86_64"]))
+    assert rec.check(native_only) and all(f.startswith("x86:") for f in rec.check(native_only))
