@@ -34,7 +34,8 @@ from ._enums import Action, Arch, Op
 if TYPE_CHECKING:
     from .profile import Profile
 
-__all__ = ["record", "Recording", "ARG_INDEXES", "recording_filter", "RecordError"]
+__all__ = ["record", "Recording", "ARG_INDEXES", "ALWAYS_ALLOWED", "recording_filter",
+           "RecordError"]
 
 _X32_SYSCALL_BIT = 0x40000000
 _AUDIT_ARCH_LE = 0x40000000
@@ -48,6 +49,12 @@ ARG_INDEXES: Mapping[str, int] = {
 _ARG_INDEX_BY_ARCH: Mapping[Tuple[str, Arch], int] = {
     ("clone", Arch.S390): 1, ("clone", Arch.S390X): 1,
 }
+
+#: Allowed by every recorded profile: returning from a signal handler, restarting an
+#: interrupted syscall, ending a thread or the process. Whether a run makes them depends on
+#: timing (a signal arriving, a thread ending first), and denying them turns that into a crash.
+ALWAYS_ALLOWED: Tuple[str, ...] = ("rt_sigreturn", "sigreturn", "restart_syscall", "exit",
+                                   "exit_group")
 
 
 class RecordError(SeccompError):
@@ -100,7 +107,8 @@ class Recording:
                 merge: Any = None, check: bool = True) -> "Profile":
         """The smallest profile that lets this run pass, as a `seccomp.profile.Profile`.
 
-        Its architectures are those seen, and it allows every syscall seen (by name: a
+        Its architectures are those seen, and it allows `ALWAYS_ALLOWED` and every syscall
+        seen (by name: a
         profile's names apply to all its architectures, and Docker's ``includes.arches``
         names the machine's architecture, not the one of a syscall); with ``args=True``
         recordings, the syscalls of `ARG_INDEXES` only for the argument values seen. *merge*
@@ -113,13 +121,26 @@ class Recording:
         base = None
         if merge is not None:
             base = merge if isinstance(merge, _profile.Profile) else _profile.load(merge)
-        prof = _build(self, default_action, base)
+        prof = _build(self._with_always_allowed(), default_action, base)
         if check:
             failures = self.check(prof)
             if failures:
                 raise SeccompError(_errno.EINVAL, "the recorded profile does not allow the "
                                    "recorded run: " + "; ".join(failures[:5]))
         return prof
+
+    def _with_always_allowed(self) -> "Recording":
+        """A copy with a call of each `ALWAYS_ALLOWED` syscall the architectures seen have."""
+        calls = {arch: dict(by_nr) for arch, by_nr in self.calls.items()}
+        for arch, by_nr in calls.items():
+            for name in ALWAYS_ALLOWED:
+                try:
+                    nr = _core.syscall_resolve_name(name, arch)
+                except SeccompError:
+                    continue
+                if nr >= 0:
+                    by_nr.setdefault(nr, [(0,) * 6])
+        return replace(self, calls=calls)
 
     def check(self, prof: "Profile") -> List[str]:
         """Evaluate every recorded call against *prof* compiled as `seccomp run` compiles it
