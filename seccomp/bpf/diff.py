@@ -114,9 +114,9 @@ def load_program(source: object, *, arch: ArchLike = None,
                  kernel: Union[str, Tuple[int, ...], None] = None
                  ) -> Tuple[bytes, Tuple[Arch, ...]]:
     """The BPF program *source* stands for, for target *arch*, and the architectures it
-    covers. *source*: a Profile, a Filter, BPF bytes, or a path or built-in profile name
-    (a file that is not JSON text is read as BPF). Profiles resolve for *caps* (default: an
-    unprivileged container's) and *kernel*."""
+    covers. *source*: a Profile, a `seccomp.policy` Policy, a Filter, BPF bytes, or a path
+    (a profile, another policy format `seccomp.policy` reads, or BPF) or built-in profile
+    name. Profiles resolve for *caps* (default: an unprivileged container's) and *kernel*."""
     from .. import profile as _profile
     from .._filter import Filter
     from ..dump import program_arches
@@ -137,16 +137,21 @@ def load_program(source: object, *, arch: ArchLike = None,
         flt = source.compile(arch=target, kernel=kernel,
                              caps=_profile.CONTAINER_CAPS if caps is None else
                              _profile.parse_caps(caps))
+    elif callable(getattr(source, "compile", None)):  # a seccomp.policy.Policy
+        flt = getattr(source, "compile")(arch=target)
+    else:
+        flt = None
+    if isinstance(flt, Filter):
         try:
             return flt.export_bpf_bytes(), tuple(flt.arches)
         finally:
             flt.release()
-    raise TypeError("a filter to compare is a Profile, a Filter, BPF bytes or a path, not %s"
-                    % type(source).__name__)
+    raise TypeError("a filter to compare is a Profile, a Policy, a Filter, BPF bytes or a "
+                    "path, not %s" % type(source).__name__)
 
 
 def _read(path: str) -> object:
-    """A profile (or another policy format this package reads) or BPF bytes from *path*."""
+    """A profile, a policy of another format, or BPF bytes, from *path*."""
     from .. import profile as _profile
 
     if not os.path.exists(path):
@@ -157,24 +162,26 @@ def _read(path: str) -> object:
     except OSError as exc:
         raise InvalidArgumentError(exc.errno or _errno.EIO, "cannot read %s: %s"
                                    % (path, exc.strerror)) from None
-    if data.lstrip()[:1] in (b"{", b"["):
-        return _profile.load(data)
     if b"\0" in data:  # BPF: every instruction of a real program has zero bytes
         return data
-    policy = _policy_reader()
-    if policy is not None:
-        return policy(path)
-    raise InvalidArgumentError(_errno.EINVAL, "%s is neither a JSON profile nor BPF" % path)
+    policy = _policy_module()
+    if policy is not None:  # minijail, gosecco, seccompiler JSON, or an OCI profile
+        text = data.decode("utf-8", errors="replace")
+        if policy.detect(text, path) != "oci":
+            return policy.load(path)
+    if data.lstrip()[:1] in (b"{", b"["):
+        return _profile.load(data)
+    raise InvalidArgumentError(_errno.EINVAL, "%s is neither a profile (or another policy "
+                                              "format this package reads) nor BPF" % path)
 
 
-def _policy_reader() -> Any:
-    """The reader of the other policy formats (seccomp.policy), where this build has it."""
+def _policy_module() -> Any:
+    """seccomp.policy (the other policy formats), where this version has it."""
     try:
         from .. import policy  # type: ignore[attr-defined]
     except ImportError:
         return None
-    reader = getattr(policy, "load", None)
-    return (lambda path: reader(path)) if callable(reader) else None
+    return policy
 
 
 # ---------------------------------------------------------------------------------------------
