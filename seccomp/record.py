@@ -345,6 +345,12 @@ def _supervise(pid: int, sock: socket.socket, argv: Tuple[str, ...], with_args: 
             _notify.serve(listener, wake_r, {}, on_syscall)
         except BaseException as exc:  # reported by the caller
             error.append(exc)
+            # nobody answers any more: end the command (the others under the filter get
+            # ENOSYS once the listener is closed)
+            try:
+                os.kill(pid, 9)
+            except ProcessLookupError:
+                pass
 
     _notify.set_sync_wake_up(listener)
     thread = threading.Thread(target=serve, name="seccomp-record", daemon=True)

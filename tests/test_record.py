@@ -206,3 +206,19 @@ def test_syscalls_of_another_architecture_are_recorded(tmp_path):
     # the same profile without x86: the i386 syscall is refused (the process is killed)
     native_only = profile.load(dict(prof.to_dict(), architectures=["SCMP_ARCH_X86_64"]))
     assert rec.check(native_only) and all(f.startswith("x86:") for f in rec.check(native_only))
+
+
+def test_a_failing_recorder_does_not_leave_the_command_hanging(monkeypatch):
+    calls = []
+
+    def broken(n):
+        calls.append(n)
+        if len(calls) > 20:
+            raise RuntimeError("recorder bug")
+        return record._notify.CONTINUE
+
+    real_serve = record._notify.serve
+    monkeypatch.setattr(record._notify, "serve",
+                        lambda fd, wake, handlers, default: real_serve(fd, wake, handlers, broken))
+    with pytest.raises(RuntimeError, match="recorder bug"):
+        record.record(["sh", "-c", "ls / >/dev/null; ls / >/dev/null"])
