@@ -1,17 +1,28 @@
 """The `seccomp` command (also `python -m seccomp`).
 
-Each subcommand is a function ``_cmd_NAME(args) -> int`` registered by an ``_add_NAME(sub)``
-function listed in ``_SUBCOMMANDS``; the exit status is the command's.
+One module per group of subcommands. Each module has, per subcommand, an ``add_NAME(sub)``
+that registers its parser and sets ``func`` to a ``_cmd_NAME(args) -> int`` whose return value
+is the exit status. To add a subcommand, write its ``add_NAME`` and list it in ``SUBCOMMANDS``.
 """
 from __future__ import annotations
 
 import argparse
 import sys
-from typing import Callable, List, Optional
+from typing import Any, Callable, List, Optional
 
-from . import _core
+from .. import _core
+from . import bpf, export, info, resolve, run
 
-_SUBCOMMANDS: List[Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]] = []
+#: The registration list: each function adds one subcommand (in this order in ``--help``).
+SUBCOMMANDS: List[Callable[[Any], None]] = [
+    run.add_run,
+    export.add_export,
+    resolve.add_resolve,
+    info.add_info,
+    bpf.add_disasm,
+    bpf.add_check,
+    bpf.add_explain,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -20,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="seccomp", description="Build, inspect and apply seccomp filters.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for add in _SUBCOMMANDS:
+    for add in SUBCOMMANDS:
         add(sub)
     return parser
 
@@ -34,15 +45,3 @@ def main(argv: Optional[List[str]] = None) -> int:
     except _core.SeccompError as exc:
         print("seccomp: error: %s" % (exc.strerror or exc), file=sys.stderr)
         return 1
-
-
-from . import _cli_profile  # noqa: E402  (profile subcommands: run, export, resolve, info)
-
-_SUBCOMMANDS.append(_cli_profile.add_run)
-_SUBCOMMANDS.append(_cli_profile.add_export)
-_SUBCOMMANDS.append(_cli_profile.add_resolve)
-_SUBCOMMANDS.append(_cli_profile.add_info)
-
-from . import _cli_bpf  # noqa: E402  (BPF subcommands: disasm, check, explain)
-
-_SUBCOMMANDS.extend(_cli_bpf.SUBCOMMANDS)

@@ -1,13 +1,13 @@
-"""The `seccomp` command's BPF subcommands: disasm, check, explain (see `seccomp.bpf`)."""
+"""``seccomp disasm``, ``check`` and ``explain``: what a filter does, without loading it."""
 from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any, List, Optional, Tuple
+from typing import Any, Tuple
 
-from . import bpf
-from ._cli_profile import _profile_options, _resolved
-from ._enums import Arch
+from .. import bpf
+from .._enums import Arch
+from .options import _profile_options, _resolved
 
 
 def _source_options(p: argparse.ArgumentParser, file_help: bool = True) -> None:
@@ -105,5 +105,3 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     sys.stdout.write(e.table(only_non_default=not args.all))
     return 0
 
-
-SUBCOMMANDS: List[Any] = [add_disasm, add_check, add_explain]

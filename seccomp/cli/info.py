@@ -1,0 +1,88 @@
+"""``seccomp info``: what this host supports, as JSON."""
+from __future__ import annotations
+
+import argparse
+import ctypes
+import errno
+import json
+import os
+from typing import Any, Dict
+
+from .. import _core
+from .._enums import Action, Arch, Op
+from .._info import action_available, api_level, library_version, syscall_number
+
+
+def add_info(sub: Any) -> None:
+    """Register ``seccomp info``."""
+    p = sub.add_parser(
+        "info", help="library version, API level, the kernel's actions and flags (JSON)",
+        description="Print what this host supports as JSON: libseccomp's version and API "
+                    "level, and a 'seccomp' object in the shape of the OCI runtime-spec "
+                    "features.json (actions, operators, archs, knownFlags, supportedFlags).")
+    p.set_defaults(func=_cmd_info)
+
+
+def info() -> Dict[str, Any]:
+    """What this host supports, as data (the output of ``seccomp info``)."""
+    from .. import profile
+
+    actions = [name for name, act in sorted(_oci_actions().items()) if _safe_available(act)]
+    seccomp_obj = {
+        "enabled": _seccomp_enabled(),
+        "actions": actions,
+        "operators": ["SCMP_CMP_" + op.name for op in Op],
+        "archs": ["SCMP_ARCH_" + str(a).upper() for a in Arch.known()],
+        "knownFlags": list(profile.FLAGS),
+        "supportedFlags": [f for f in profile.FLAGS if _flag_supported(f)],
+    }
+    return {
+        "libseccomp": {"version": ".".join(map(str, library_version())),
+                       "compiledVersion": ".".join(map(str, _core.COMPILED_VERSION)),
+                       "apiLevel": api_level()},
+        "nativeArch": str(Arch.native()),
+        "kernel": os.uname().release,
+        "seccomp": seccomp_obj,
+        "profiles": list(profile.builtin_profiles()),
+        "groups": sorted(profile.GROUPS),
+    }
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    print(json.dumps(info(), indent=2))
+    return 0
+
+
+def _oci_actions() -> Dict[str, Action]:
+    return {"SCMP_ACT_KILL": Action.KILL_THREAD, "SCMP_ACT_KILL_PROCESS": Action.KILL_PROCESS,
+            "SCMP_ACT_KILL_THREAD": Action.KILL_THREAD, "SCMP_ACT_TRAP": Action.TRAP,
+            "SCMP_ACT_ERRNO": Action.ERRNO(1), "SCMP_ACT_TRACE": Action.TRACE(1),
+            "SCMP_ACT_ALLOW": Action.ALLOW, "SCMP_ACT_LOG": Action.LOG,
+            "SCMP_ACT_NOTIFY": Action.NOTIFY}
+
+
+def _safe_available(action: Action) -> bool:
+    try:
+        return action_available(action)
+    except _core.SeccompError:
+        return False
+
+
+def _seccomp_enabled() -> bool:
+    try:
+        with open("/proc/self/status") as fh:
+            return any(line.startswith("Seccomp:") for line in fh)
+    except OSError:
+        return False
+
+
+def _flag_supported(flag: str) -> bool:
+    """Ask the kernel: seccomp(SET_MODE_FILTER, flag, NULL) fails with EFAULT (the NULL
+    program) only once the flag has been accepted; EINVAL means it is unknown."""
+    value = _core.FILTER_FLAGS[flag[len("SECCOMP_FILTER_FLAG_"):]]
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    ctypes.set_errno(0)
+    rc = libc.syscall(ctypes.c_long(syscall_number("seccomp")), ctypes.c_long(1),
+                      ctypes.c_long(value), ctypes.c_void_p(None))
+    return rc == -1 and ctypes.get_errno() == errno.EFAULT
