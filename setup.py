@@ -60,7 +60,10 @@ def extensions():
         for pyx in sorted(glob.glob("src_c/*.pyx"))
     ]
     return cythonize(exts, language_level=3, include_path=["src_c"],
-                     compiler_directives={"embedsignature": True})
+                     compiler_directives={"embedsignature": True,
+                                          # methods as method descriptors: they check
+                                          # the type of self (a cyfunction does not)
+                                          "binding": False})
 
 
 setup(ext_modules=extensions())

@@ -15,11 +15,37 @@ from ._filter import Filter
 from ._compat import (ALLOW, EQ, ERRNO, GE, GT, KILL, KILL_PROCESS, LE, LOG, LT, MASKED_EQ, NE,
                       NOTIFY, TRACE, TRAP, Arg, SyscallFilter, c_str, get_api, resolve_syscall,
                       set_api, system_arch)
-from .notify import Notification, NotificationAddfd, NotificationResponse
 from ._info import (action_available, api_level, library_version, native_arch, set_api_level,
                     syscall_name, syscall_number)
 
 __version__ = "0.1.0"
+
+# The subpackages load on first use (``seccomp.notify`` imports asyncio, ``seccomp.profile``
+# json, ...): ``import seccomp`` stays cheap and leaves nothing that acts at exit.
+_SUBMODULES = frozenset({"bpf", "cli", "notify", "profile"})
+
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from . import bpf, cli, notify, profile  # noqa: F401
+    from ._notify import Notification, NotificationAddfd, NotificationResponse
+
+# libseccomp's module's notification classes: compiled, loaded when first named.
+_NOTIFY_NAMES = frozenset({"Notification", "NotificationResponse", "NotificationAddfd"})
+
+
+def __getattr__(name: str) -> object:
+    if name in _NOTIFY_NAMES:
+        from . import _notify
+        return getattr(_notify, name)
+    if name in _SUBMODULES:
+        import importlib
+        return importlib.import_module("." + name, __name__)
+    raise AttributeError("module 'seccomp' has no attribute %r" % (name,))
+
+
+def __dir__() -> "list[str]":
+    return sorted(set(globals()) | _NOTIFY_NAMES | _SUBMODULES)
 
 __all__ = [
     "Filter", "Program", "Cond", "Action", "Arch", "Op", "Attr",

@@ -8,14 +8,15 @@ README's "Coming from libseccomp's Python module" lists each difference.
 from __future__ import annotations
 
 import errno
-from typing import IO, Any, Dict, List, Optional, Tuple, Union
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
+if TYPE_CHECKING:
+    from typing import IO, Any, Dict, List, Optional, Tuple, Union
 
 from . import _core
 from ._core import Cond
 from ._errors import InvalidArgumentError, OutOfRangeError, SeccompError, invalid, require
 from ._enums import Action, Arch, Attr, Op
 from ._filter import Filter, Program
-from . import notify
 
 __all__ = [
     "KILL_PROCESS", "KILL", "TRAP", "LOG", "ALLOW", "NOTIFY", "ERRNO", "TRACE",
@@ -283,20 +284,24 @@ class SyscallFilter(Filter):
 
     def receive_notify(self, fd: Optional[int] = None) -> Any:
         """Wait for a notification on *fd* (default: this process's libseccomp fd)."""
-        return notify.receive(self.get_notify_fd() if fd is None else fd)
+        from . import _notify
+        return _notify.receive(self.get_notify_fd() if fd is None else fd)
 
     def respond_notify(self, response: Any, fd: Optional[int] = None) -> None:
         """Answer a notification with a `NotificationResponse`."""
-        notify.respond(self.get_notify_fd() if fd is None else fd, response)
+        from . import _notify
+        _notify.respond(self.get_notify_fd() if fd is None else fd, response)
 
     def notify_id_valid(self, id: int, fd: Optional[int] = None) -> bool:  # noqa: A002
         """Whether notification *id* is still pending (its target has not gone away)."""
-        return notify.id_valid(self.get_notify_fd() if fd is None else fd, id)
+        from . import _notify
+        return _notify.id_valid(self.get_notify_fd() if fd is None else fd, id)
 
     def notify_addfd(self, addfd: Any, fd: Optional[int] = None) -> int:
         """Install an fd in the target of a notification (`NotificationAddfd`); returns the
         fd number it got in the target."""
-        return notify.add_fd(self.get_notify_fd() if fd is None else fd, addfd)
+        from . import _notify
+        return _notify.add_fd(self.get_notify_fd() if fd is None else fd, addfd)
 
 
 # (arch, name) -> number and (arch, number) -> name, for those that resolved: they never

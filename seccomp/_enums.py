@@ -1,12 +1,15 @@
 """Actions, architectures, comparison operators and filter attributes.
 
 Their values are libseccomp's own numbers, so they mix freely with plain ints and with the
-constants of libseccomp's Python module.
+constants of libseccomp's Python module. `Arch`, `Op` and `Attr` behave as ``enum.IntEnum``
+classes do (members by name and value, iteration, ``len``, ``in``, ``.name``, ``.value``)
+without importing `enum`, which would be most of the cost of ``import seccomp``.
 """
 from __future__ import annotations
 
-import enum
-from typing import TYPE_CHECKING, Any, Dict, Iterator, Optional, Tuple, Union
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
+if TYPE_CHECKING:
+    from typing import Any, Dict, Iterator, Optional, Tuple, Union
 
 from . import _core
 from ._errors import MIN_VERSION, invalid
@@ -29,32 +32,31 @@ class Action(int):
 
     __slots__ = ()
 
-    KILL_PROCESS: "Action"
-    KILL_THREAD: "Action"
-    KILL: "Action"
-    TRAP: "Action"
-    NOTIFY: "Action"
-    LOG: "Action"
-    ALLOW: "Action"
+    KILL_PROCESS: Action
+    KILL_THREAD: Action
+    KILL: Action
+    TRAP: Action
+    NOTIFY: Action
+    LOG: Action
+    ALLOW: Action
 
-    _ERRNO_BASE = 0x00050000
-    _TRACE_BASE = 0x7FF00000
-
-    def __new__(cls, value: int) -> "Action":
-        if isinstance(value, Action):
+    def __new__(cls, value: int) -> Action:
+        if type(value) is cls:
             return value
-        _core.describe_action(_checked_u32(value))  # raises for invalid values
-        return super().__new__(cls, value)
+        return super().__new__(cls, _core.check_action(value))
 
-    @classmethod
-    def ERRNO(cls, code: int) -> "Action":
-        """Fail the syscall with errno *code* (0-65535) instead of running it."""
-        return cls(cls._ERRNO_BASE | _checked_data(code, "errno"))
+    if TYPE_CHECKING:
+        @staticmethod
+        def ERRNO(code: int) -> Action:
+            """Fail the syscall with errno *code* (0-65535) instead of running it."""
 
-    @classmethod
-    def TRACE(cls, code: int) -> "Action":
-        """Notify a ptrace tracer, passing *code* (0-65535); ENOSYS without a tracer."""
-        return cls(cls._TRACE_BASE | _checked_data(code, "trace message"))
+        @staticmethod
+        def TRACE(code: int) -> Action:
+            """Notify a ptrace tracer, passing *code* (0-65535); ENOSYS without a tracer."""
+    else:
+        # The core's functions themselves (no Python frame: rules are made by the thousand).
+        ERRNO = _core.action_errno
+        TRACE = _core.action_trace
 
     @property
     def kind(self) -> str:
@@ -64,8 +66,7 @@ class Action(int):
     @property
     def data(self) -> Optional[int]:
         """The errno of an ERRNO action, the message of a TRACE action, else None."""
-        base = int(self) & 0xFFFF0000
-        if base in (self._ERRNO_BASE, self._TRACE_BASE):
+        if int(self) & 0xFFFF0000 in (_core.ERRNO_BASE, _core.TRACE_BASE):
             return int(self) & 0xFFFF
         return None
 
@@ -79,25 +80,9 @@ class Action(int):
         return (Action, (int(self),))
 
     @classmethod
-    def members(cls) -> Dict[str, "Action"]:
+    def members(cls) -> Dict[str, Action]:
         """The plain actions by name (ERRNO and TRACE are made by their functions)."""
         return {name: cls(value) for name, value in _core.ACTIONS.items()}
-
-
-def _checked_u32(value: object) -> int:
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise TypeError("an action is an int, not %s" % type(value).__name__)
-    if not 0 <= value <= 0xFFFFFFFF:
-        invalid("invalid action %r" % (value,))
-    return value
-
-
-def _checked_data(code: object, what: str) -> int:
-    if not isinstance(code, int) or isinstance(code, bool):
-        raise TypeError("%s must be an int, not %s" % (what, type(code).__name__))
-    if not 0 <= code <= 0xFFFF:
-        invalid("%s %r is out of range 0-65535" % (what, code))
-    return code
 
 
 for _name, _value in _core.ACTIONS.items():
@@ -105,52 +90,136 @@ for _name, _value in _core.ACTIONS.items():
 Action.KILL = Action.KILL_THREAD
 
 
-# Common names for architectures (Debian, Go, uname -m, the OCI runtime-spec) -> libseccomp's.
+class _IntEnumType(type):
+    """The class of `Arch`, `Op` and `Attr`: what ``enum.EnumMeta`` gives an ``IntEnum``
+    (iteration in definition order, ``len``, ``in``, ``Op["EQ"]``, ``Op(4)``)."""
 
+    _members_: Dict[str, Any]
+    _by_value_: Dict[int, Any]
+    _names_: Dict[int, str]
+    _no_value_: Any  # the class's hooks, as enum's: Arch() is the native one
+    _missing_: Any
 
-class _ArchType(enum.EnumMeta):
-    """`Arch()` with no value is the native architecture, as in libseccomp's module."""
-
-    def __call__(cls, value: Any = _NO_VALUE, *args: Any, **kwargs: Any) -> Any:
+    def __call__(cls, value: Any = _NO_VALUE) -> Any:
         if value is _NO_VALUE:
-            return Arch.native()
-        return super().__call__(value, *args, **kwargs)
+            return cls._no_value_()
+        if type(value) is cls:
+            return value
+        try:
+            return cls._by_value_[value]
+        except (KeyError, TypeError):  # not a value, or unhashable: _missing_ says which
+            return cls._missing_(value)
+
+    def __iter__(cls) -> Iterator[Any]:
+        return iter(cls._by_value_.values())
+
+    def __reversed__(cls) -> Iterator[Any]:
+        return iter(list(cls._by_value_.values())[::-1])
+
+    def __len__(cls) -> int:
+        return len(cls._by_value_)
+
+    def __contains__(cls, value: object) -> bool:
+        try:
+            return value in cls._by_value_
+        except TypeError:
+            return False
+
+    def __getitem__(cls, name: str) -> Any:
+        return cls._members_[name]
+
+    @property
+    def __members__(cls) -> Dict[str, Any]:
+        """Every member by name (aliases included)."""
+        return dict(cls._members_)
 
 
-class Arch(enum.IntEnum, metaclass=_ArchType):
+class _IntEnum(int, metaclass=_IntEnumType):
+    """An int that is one of its class's named values."""
+
+    __slots__ = ()
+
+    @classmethod
+    def _no_value_(cls) -> Any:
+        raise TypeError("%s() needs a value" % cls.__name__)
+
+    @classmethod
+    def _missing_(cls, value: object) -> Any:
+        invalid("%r is not a valid %s" % (value, cls.__name__))
+
+    @property
+    def name(self) -> str:
+        """The member's name: 'X86_64', 'EQ', ..."""
+        names: Dict[int, str] = type(self)._names_
+        return names[int(self)]
+
+    @property
+    def value(self) -> int:
+        """The member's value, a plain int."""
+        return int(self)
+
+    def __repr__(self) -> str:
+        return "<%s.%s: %d>" % (type(self).__name__, self.name, self)
+
+    __str__ = int.__repr__
+    __format__ = int.__format__
+
+    def __reduce__(self) -> Tuple[type, Tuple[int]]:
+        return (type(self), (int(self),))
+
+
+def _set_members(cls: Any, values: Dict[str, int]) -> None:
+    """Make the members of an `_IntEnum` class from their names and values."""
+    cls._members_, cls._by_value_, cls._names_ = {}, {}, {}
+    for name, value in values.items():
+        member = cls._by_value_.get(value) or int.__new__(cls, value)  # a second name: an alias
+        cls._by_value_.setdefault(value, member)
+        cls._names_.setdefault(value, name)
+        cls._members_[name] = member
+        setattr(cls, name, member)
+
+
+class Arch(_IntEnum):
     """An architecture, valued by its libseccomp token (the kernel's AUDIT_ARCH value).
 
     ``Arch("amd64")`` and ``Arch("arm64")`` accept libseccomp's names, common aliases and the
-    OCI runtime-spec's ``SCMP_ARCH_*`` spellings. ``Arch.NATIVE`` (0) stands for the native one.
+    OCI runtime-spec's ``SCMP_ARCH_*`` spellings. ``Arch.NATIVE`` (0) stands for the native one,
+    and ``Arch()`` is the native architecture, as in libseccomp's module.
     """
 
-    if TYPE_CHECKING:  # Arch() is the native arch; Arch("amd64") takes names and aliases
-        def __new__(cls, value: Union[int, str, bytes] = ...) -> "Arch": ...
+    __slots__ = ()
 
-    NATIVE = 0
-    X86 = _core.ARCH_TOKENS["x86"]
-    X86_64 = _core.ARCH_TOKENS["x86_64"]
-    X32 = _core.ARCH_TOKENS["x32"]
-    ARM = _core.ARCH_TOKENS["arm"]
-    AARCH64 = _core.ARCH_TOKENS["aarch64"]
-    LOONGARCH64 = _core.ARCH_TOKENS["loongarch64"]
-    M68K = _core.ARCH_TOKENS["m68k"]
-    MIPS = _core.ARCH_TOKENS["mips"]
-    MIPS64 = _core.ARCH_TOKENS["mips64"]
-    MIPS64N32 = _core.ARCH_TOKENS["mips64n32"]
-    MIPSEL = _core.ARCH_TOKENS["mipsel"]
-    MIPSEL64 = _core.ARCH_TOKENS["mipsel64"]
-    MIPSEL64N32 = _core.ARCH_TOKENS["mipsel64n32"]
-    PPC = _core.ARCH_TOKENS["ppc"]
-    PPC64 = _core.ARCH_TOKENS["ppc64"]
-    PPC64LE = _core.ARCH_TOKENS["ppc64le"]
-    S390 = _core.ARCH_TOKENS["s390"]
-    S390X = _core.ARCH_TOKENS["s390x"]
-    PARISC = _core.ARCH_TOKENS["parisc"]
-    PARISC64 = _core.ARCH_TOKENS["parisc64"]
-    RISCV64 = _core.ARCH_TOKENS["riscv64"]
-    SH = _core.ARCH_TOKENS["sh"]
-    SHEB = _core.ARCH_TOKENS["sheb"]
+    if TYPE_CHECKING:  # Arch() is the native arch; Arch("amd64") takes names and aliases
+        def __new__(cls, value: Union[int, str, bytes] = ...) -> Arch: ...
+
+    NATIVE: Arch
+    X86: Arch
+    X86_64: Arch
+    X32: Arch
+    ARM: Arch
+    AARCH64: Arch
+    LOONGARCH64: Arch
+    M68K: Arch
+    MIPS: Arch
+    MIPS64: Arch
+    MIPS64N32: Arch
+    MIPSEL: Arch
+    MIPSEL64: Arch
+    MIPSEL64N32: Arch
+    PPC: Arch
+    PPC64: Arch
+    PPC64LE: Arch
+    S390: Arch
+    S390X: Arch
+    PARISC: Arch
+    PARISC64: Arch
+    RISCV64: Arch
+    SH: Arch
+    SHEB: Arch
+
+    @classmethod
+    def _no_value_(cls) -> Arch:
+        return cls.native()
 
     @classmethod
     def _missing_(cls, value: object) -> Optional["Arch"]:
@@ -193,34 +262,50 @@ class Arch(enum.IntEnum, metaclass=_ArchType):
         return self.libseccomp_name
 
 
-class Op(enum.IntEnum):
+_set_members(Arch, {"NATIVE": 0, **{name.upper(): token
+                                    for name, token in _core.ARCH_TOKENS.items()}})
+
+
+class Op(_IntEnum):
     """Comparison operators for `Cond`: the argument compared with the value."""
 
-    NE = _core.OPERATORS["NE"]
-    LT = _core.OPERATORS["LT"]
-    LE = _core.OPERATORS["LE"]
-    EQ = _core.OPERATORS["EQ"]
-    GE = _core.OPERATORS["GE"]
-    GT = _core.OPERATORS["GT"]
+    __slots__ = ()
+
+    NE: Op
+    LT: Op
+    LE: Op
+    EQ: Op
+    GE: Op
+    GT: Op
     #: (argument & value) == value2: the mask comes first.
-    MASKED_EQ = _core.OPERATORS["MASKED_EQ"]
+    MASKED_EQ: Op
 
 
-class Attr(enum.IntEnum):
+_set_members(Op, _core.OPERATORS)
+
+
+class Attr(_IntEnum):
     """Filter attributes (seccomp_attr_get/set). `Filter` exposes each as a property."""
 
-    ACT_DEFAULT = _core.ATTRIBUTES["ACT_DEFAULT"]
-    ACT_BADARCH = _core.ATTRIBUTES["ACT_BADARCH"]
-    CTL_NNP = _core.ATTRIBUTES["CTL_NNP"]
-    CTL_TSYNC = _core.ATTRIBUTES["CTL_TSYNC"]
-    API_TSKIP = _core.ATTRIBUTES["API_TSKIP"]
-    CTL_LOG = _core.ATTRIBUTES["CTL_LOG"]
-    CTL_SSB = _core.ATTRIBUTES["CTL_SSB"]
-    CTL_OPTIMIZE = _core.ATTRIBUTES["CTL_OPTIMIZE"]
-    API_SYSRAWRC = _core.ATTRIBUTES["API_SYSRAWRC"]
-    CTL_WAITKILL = _core.ATTRIBUTES["CTL_WAITKILL"]
+    __slots__ = ()
+
+    ACT_DEFAULT: Attr
+    ACT_BADARCH: Attr
+    CTL_NNP: Attr
+    CTL_TSYNC: Attr
+    API_TSKIP: Attr
+    CTL_LOG: Attr
+    CTL_SSB: Attr
+    CTL_OPTIMIZE: Attr
+    API_SYSRAWRC: Attr
+    CTL_WAITKILL: Attr
 
     @property
     def min_libseccomp(self) -> Tuple[int, int, int]:
         """The oldest libseccomp version that has this attribute."""
         return MIN_VERSION.get("attribute " + self.name, _OLDEST)
+
+
+_set_members(Attr, _core.ATTRIBUTES)
+
+_core.set_python_types(Action, Arch)  # the core's results (ERRNO(), Notification.arch)

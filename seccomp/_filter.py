@@ -1,9 +1,10 @@
 """`Filter`: a seccomp filter built rule by rule, exported or loaded."""
 from __future__ import annotations
 
-import contextlib
 import errno
-from typing import IO, Any, Iterator, Optional, Tuple, Union
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
+if TYPE_CHECKING:
+    from typing import IO, Any, Optional, Tuple, Union
 
 from . import _core
 from ._core import Cond, Program, SeccompError
@@ -11,7 +12,8 @@ from ._enums import Action, Arch, Attr
 
 __all__ = ["Filter", "Program"]
 
-Output = Union[int, IO[Any], None]
+if TYPE_CHECKING:
+    Output = Union[int, IO[Any], None]
 
 
 def _flag(attr: Attr, doc: str) -> property:
@@ -139,17 +141,10 @@ class Filter(_core.Context):
         from . import bpf
         return bpf.evaluate(self.export_bpf_bytes(), syscall, args, arch=arch, ip=ip)
 
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator["Filter"]:
+    def transaction(self) -> "_Transaction":
         """``with f.transaction():`` commits the changes made in the block, or rejects them
         all if it raises (libseccomp >= 2.6)."""
-        self.transaction_start()
-        try:
-            yield self
-        except BaseException:
-            self.transaction_reject()
-            raise
-        self.transaction_commit()
+        return _Transaction(self)
 
     # -- architectures -------------------------------------------------------------------
 
@@ -200,6 +195,25 @@ class Filter(_core.Context):
     def bad_arch_action(self, action: int) -> None:
         self.attr_set(Attr.ACT_BADARCH, action)
 
+
+
+class _Transaction:
+    """The context manager `Filter.transaction()` returns (contextlib costs import time)."""
+
+    __slots__ = ("_filter",)
+
+    def __init__(self, flt: Filter) -> None:
+        self._filter = flt
+
+    def __enter__(self) -> Filter:
+        self._filter.transaction_start()
+        return self._filter
+
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        if exc_type is None:
+            self._filter.transaction_commit()
+        else:
+            self._filter.transaction_reject()
 
 
 def _write_to(file: Output, write_fd: Any, make_bytes: Any) -> None:

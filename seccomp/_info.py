@@ -1,7 +1,9 @@
 """Syscall names and numbers on any architecture, versions and what the kernel supports."""
 from __future__ import annotations
 
-from typing import Tuple, Union
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
+if TYPE_CHECKING:
+    from typing import Tuple, Union
 
 from . import _core
 from ._enums import Action, Arch
@@ -9,7 +11,8 @@ from ._enums import Action, Arch
 __all__ = ["syscall_number", "syscall_name", "native_arch", "library_version", "api_level",
            "set_api_level", "action_available"]
 
-ArchLike = Union[Arch, int, str]
+if TYPE_CHECKING:
+    ArchLike = Union[Arch, int, str]
 
 
 # The core's functions themselves: no Python frame per call (arch: an Arch, name or token).

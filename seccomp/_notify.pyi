@@ -9,8 +9,6 @@ ADDFD_FLAG_SETFD: int
 ADDFD_FLAG_SEND: int
 CONTINUE: Any
 
-def set_arch_type(cls: Callable[[int], Any]) -> None: ...
-
 class Notification:
     id: int
     pid: int

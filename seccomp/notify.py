@@ -31,8 +31,7 @@ import socket
 import threading
 from typing import Any, Callable, Dict, Optional, Union
 
-from . import _core, _notify
-from ._enums import Arch
+from . import _core
 from ._errors import InvalidArgumentError, NotificationGone, SeccompError, TargetsGone
 from ._filter import Filter
 from ._info import syscall_number
@@ -40,8 +39,6 @@ from ._notify import (ADDFD_FLAG_SEND, ADDFD_FLAG_SETFD, CONTINUE, FLAG_CONTINUE
                       Notification, NotificationAddfd, NotificationResponse, add_fd, dispatch,
                       id_valid, read_memory, receive, respond, send, serve, set_sync_wake_up,
                       write_memory)
-
-_notify.set_arch_type(Arch)  # Notification.arch gives an Arch
 
 __all__ = [
     "Notification", "NotificationResponse", "NotificationAddfd", "NotificationGone",

@@ -109,6 +109,26 @@ ARCH_ALIASES = {
 }
 
 
+# The Python layer's `Action` and `Arch`, registered by seccomp._enums (the core never imports
+# it): what the core's results are made of (`action_errno`, `Notification.arch`).
+cdef object _action_type = int
+cdef object _arch_type = int
+
+
+def set_python_types(action, arch):
+    """Make the core return *action* (`Action`) and *arch* (`Arch`) objects."""
+    global _action_type, _arch_type
+    _action_type = action
+    _arch_type = arch
+    _errno_actions.clear()
+    _trace_actions.clear()
+
+
+def arch_object(uint32_t token):
+    """An architecture token as the Python layer's `Arch` (a plain int before it loads)."""
+    return _arch_type(token)
+
+
 def arch_token(arch):
     """The token of an architecture given as a token, libseccomp's name ('x86_64'), an alias
     ('amd64', 'arm64') or an OCI spelling ('SCMP_ARCH_AARCH64'); 0 and 'native' give 0."""
@@ -154,8 +174,11 @@ def arch_resolve_name(str name):
     return tok
 
 
-cdef uint32_t _ERRNO_BASE = 0x00050000U
-cdef uint32_t _TRACE_BASE = 0x7ff00000U
+# SCMP_ACT_ERRNO(0) and SCMP_ACT_TRACE(0): the low 16 bits carry the action's data.
+cdef uint32_t _ERRNO_BASE = SCMP_ACT_ERRNO(0)
+cdef uint32_t _TRACE_BASE = SCMP_ACT_TRACE(0)
+ERRNO_BASE = _ERRNO_BASE
+TRACE_BASE = _TRACE_BASE
 cdef dict _ACTION_NAMES = {
     SCMP_ACT_KILL_PROCESS: "KILL_PROCESS", SCMP_ACT_KILL_THREAD: "KILL_THREAD",
     SCMP_ACT_TRAP: "TRAP", SCMP_ACT_NOTIFY: "NOTIFY", SCMP_ACT_LOG: "LOG",
@@ -180,6 +203,42 @@ def describe_action(uint32_t action):
     if (action & 0xFFFF0000U) == _TRACE_BASE:
         return "TRACE(%d)" % (action & 0xFFFF)
     invalid("invalid action 0x%x" % action)
+
+
+def check_action(action):
+    """*action* if it is a valid action value (an int), else TypeError or
+    InvalidArgumentError naming it."""
+    _action(action)
+    return action
+
+
+# ERRNO(code) and TRACE(code) actions by code, made once: they are made for every rule.
+cdef dict _errno_actions = {}
+cdef dict _trace_actions = {}
+
+
+cdef object _data_action(dict made, uint32_t base, object code, str what):
+    cdef object act
+    if type(code) is int:
+        act = made.get(code)
+        if act is not None:
+            return act
+    cdef long v = _small_int(code, 0, 0xFFFF, what)
+    if v < 0:
+        invalid("%s %r is out of range 0-65535" % (what, code))
+    act = int.__new__(_action_type, base | <uint32_t>v)
+    made[v] = act
+    return act
+
+
+def action_errno(code):
+    """The action that fails the syscall with errno *code* (0-65535): ``Action.ERRNO``."""
+    return _data_action(_errno_actions, _ERRNO_BASE, code, "errno")
+
+
+def action_trace(code):
+    """The action that notifies a ptrace tracer with *code* (0-65535): ``Action.TRACE``."""
+    return _data_action(_trace_actions, _TRACE_BASE, code, "trace message")
 
 
 cdef uint32_t _action(object action) except? 0xFFFFFFFF:

@@ -15,7 +15,7 @@ from cpython.exc cimport PyErr_CheckSignals
 
 import time
 
-from seccomp._core import syscall_resolve_num
+from seccomp._core import arch_object, syscall_resolve_num
 from seccomp._errors import SeccompError, NotificationGone, TargetsGone, fail, invalid
 
 from libseccomp cimport seccomp_notif
@@ -38,17 +38,6 @@ cdef extern from "scmpy_notify.h" nogil:
 FLAG_CONTINUE = SECCOMP_USER_NOTIF_FLAG_CONTINUE
 ADDFD_FLAG_SETFD = SECCOMP_ADDFD_FLAG_SETFD
 ADDFD_FLAG_SEND = SECCOMP_ADDFD_FLAG_SEND
-
-
-# The Python layer's `Arch`, handed over by seccomp.notify when it loads (compiled code never
-# imports the Python layer); until then `Notification.arch` is the plain token.
-cdef object _arch_type = int
-
-
-def set_arch_type(cls):
-    """Make `Notification.arch` return *cls(token)* (seccomp.notify passes `Arch`)."""
-    global _arch_type
-    _arch_type = cls
 
 
 cdef class Notification:
@@ -85,7 +74,7 @@ cdef class Notification:
     @property
     def arch(self):
         """The architecture of the syscall, as an `Arch`."""
-        return _arch_type(self.syscall_arch)
+        return arch_object(self.syscall_arch)
 
     @property
     def ip(self):
