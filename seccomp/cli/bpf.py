@@ -7,7 +7,7 @@ from typing import Any, Tuple
 
 from .. import bpf
 from .._enums import Arch
-from .options import _profile_options, _resolved
+from .options import _compile, _profile_options, _resolved
 
 
 def _source_options(p: argparse.ArgumentParser, file_help: bool = True) -> None:
@@ -27,7 +27,7 @@ def _program(args: argparse.Namespace) -> Tuple[bytes, Arch]:
             return sys.stdin.buffer.read(), arch
         with open(args.file, "rb") as fh:
             return fh.read(), arch
-    flt = _resolved(args, arch=args.arch).compile(arch=args.arch)
+    flt = _compile(args, _resolved(args, arch=args.arch), arch=args.arch)
     try:
         return flt.export_bpf_bytes(), arch
     finally:
@@ -96,8 +96,7 @@ def _cmd_explain(args: argparse.Namespace) -> int:
         program, arch = _program(args)
         e = bpf.explain(program, [arch])
     else:
-        prof = _resolved(args, arch=args.arch)
-        flt = prof.compile(arch=args.arch)
+        flt = _compile(args, _resolved(args, arch=args.arch), arch=args.arch)
         try:
             e = bpf.explain(flt)
         finally:

@@ -5,7 +5,7 @@ import argparse
 import sys
 from typing import Any
 
-from .options import _profile_options, _resolved
+from .options import _compile, _profile_options, _resolved
 
 
 def add_export(sub: Any) -> None:
@@ -31,7 +31,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
     if args.format == "oci":
         data: bytes = prof.to_json(oci=True).encode()
     else:
-        flt = prof.compile(arch=args.arch)
+        flt = _compile(args, prof, arch=args.arch)
         data = flt.export_bpf() if args.format == "bpf" else flt.export_pfc().encode()
         flt.release()
     if args.output:

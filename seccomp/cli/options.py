@@ -3,16 +3,19 @@ from __future__ import annotations
 
 import argparse
 import errno
+import sys
 from typing import Any, Optional
 
+from .._core import InvalidArgumentError
 from .._enums import Action
 from .._info import syscall_name, syscall_number
 
 
 def _profile_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--profile", default="default", metavar="default|PATH",
-                   help="the profile: a built-in name or a Docker/Podman/OCI JSON file "
-                        "(default: %(default)s)")
+                   help="the profile: a built-in name, or the path of a Docker/Podman/OCI "
+                        "JSON file or OCI config.json (a path contains '/': ./default names "
+                        "a file, default the built-in profile) (default: %(default)s)")
     p.add_argument("--allow", action="append", default=[], metavar="NAME",
                    help="allow syscall NAME (or every syscall of an @group), whatever the "
                         "profile says; repeatable")
@@ -22,8 +25,12 @@ def _profile_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cap", action="append", default=[], metavar="CAP",
                    help="resolve the profile as if the process had capability CAP (e.g. "
                         "CAP_SYS_ADMIN, sys_admin, ALL), on top of an unprivileged container's "
-                        "default set; repeatable. Only changes which rules apply: it grants "
-                        "no capability")
+                        "default set (a config.json's bounding set when the profile is one); "
+                        "repeatable. Only changes which rules apply: it grants no capability")
+    p.add_argument("--strict", action="store_true",
+                   help="refuse a profile when a rule stricter than its default action names "
+                        "a syscall this libseccomp cannot add (by default the rule is left "
+                        "out with a warning on stderr)")
 
 
 def _resolved(args: argparse.Namespace, arch: Optional[str] = None,
@@ -32,7 +39,8 @@ def _resolved(args: argparse.Namespace, arch: Optional[str] = None,
     from .. import profile
 
     prof = profile.load(args.profile)
-    caps = profile.CONTAINER_CAPS | profile.parse_caps(args.cap)
+    base = profile.CONTAINER_CAPS if prof.caps is None else prof.caps
+    caps = base | profile.parse_caps(args.cap)
     prof = prof.resolve(arch=arch, caps=caps, kernel=kernel)
     for name in args.allow:
         prof = prof.with_rule([_syscall_arg(name)], Action.ALLOW)
@@ -52,5 +60,28 @@ def _syscall_arg(name: str) -> str:
     elif name.isdigit():
         return syscall_name(int(name))
     else:
-        syscall_number(name)  # raises for unknown names
+        try:
+            syscall_number(name)
+        except InvalidArgumentError:
+            from ..profile.newer_syscalls import NEWER_SYSCALLS
+            if name not in NEWER_SYSCALLS:  # newer than this libseccomp: compile resolves it
+                raise
     return name
+
+
+def _compile(args: argparse.Namespace, prof: Any, arch: Optional[str] = None) -> Any:
+    """Build the filter of a resolved profile as the options say: with --strict, a rule that
+    cannot be added is an error; without, a warning on stderr, every time."""
+    import warnings
+
+    from .. import profile
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", profile.SkippedSyscallWarning)
+        flt = prof.compile(arch=arch, strict=args.strict)
+    for w in caught:
+        if issubclass(w.category, profile.SkippedSyscallWarning):
+            print("seccomp: warning: %s" % w.message, file=sys.stderr)
+        else:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+    return flt

@@ -12,7 +12,7 @@ import sys
 from typing import Any, List, Optional
 
 from .._info import library_version
-from .options import _profile_options, _resolved
+from .options import _compile, _profile_options, _resolved
 
 
 def add_run(sub: Any) -> None:
@@ -49,7 +49,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print("seccomp run: %s: command not found" % argv[0], file=sys.stderr)
         return 127
     prof = _resolved(args)
-    flt = prof.compile()
+    flt = _compile(args, prof)
     if args.verbose and flt.skipped_syscalls:
         print("seccomp run: skipped syscalls unknown to libseccomp %s: %s" % (
             ".".join(map(str, library_version())), " ".join(flt.skipped_syscalls)),
