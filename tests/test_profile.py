@@ -790,11 +790,19 @@ def test_go_architecture_names_in_includes():
 
 @pytest.mark.skipif(seccomp.library_version() >= (2, 6, 0), reason="libseccomp 2.6 has both")
 def test_what_this_libseccomp_lacks_is_reported_by_place():
-    with pytest.raises(ProfileError, match=r"flags\[0\]: SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV: "
+    with pytest.raises(ProfileError, match=r"^flags\[0\]: SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV: "
                                            r".*needs libseccomp >= 2.6"):
         P.load(base(flags=["SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"])).compile()
-    with pytest.raises(ProfileError, match=r"architectures\[1\]: .*loongarch64 needs libseccomp"):
+    with pytest.raises(ProfileError, match=r"^architectures\[1\]: .*loongarch64 needs libseccomp"):
         P.load(base(architectures=["SCMP_ARCH_X86_64", "SCMP_ARCH_LOONGARCH64"])).compile()
+
+
+def test_one_filter_cannot_hold_both_byte_orders():
+    prof = P.load(base(architectures=["SCMP_ARCH_X86_64", "SCMP_ARCH_S390X"]))
+    with pytest.raises(ProfileError, match=r"^architectures\[1\]: s390x: one filter cannot hold "
+                                           r"both byte orders \(s390x is big-endian, x86_64 "
+                                           r"little\)"):
+        prof.compile(arch="x86_64")
 
 
 @pytest.mark.parametrize("arch", ["x86_64", "aarch64", "mips64", "mipsel64", "ppc64le", "s390x",

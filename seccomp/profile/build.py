@@ -122,21 +122,30 @@ def build(profile: Profile, target: Arch, no_new_privs: bool,
     skipped: List[Tuple[str, Arch, Rule]] = []
     result: Optional[ProfileFilter] = None
     for i, arch in enumerate(arches):
+        place = "architectures[%d]" % profile.architectures.index(arch) if i else "arch"
         try:
             f = _arch_filter(profile, arch, no_new_privs, skipped)
+            if result is None:
+                result = f
+            else:
+                result.merge(f)
+        except ProfileError:
+            if result is not None:
+                result.release()
+            raise
         except SeccompError as exc:
             if result is not None:
                 result.release()
-            place = "architectures[%d]" % profile.architectures.index(arch) if i else "arch"
-            raise ProfileError(place, "%s: %s" % (arch, exc.strerror)) from None
+            reason = str(exc.strerror)
+            if _little_endian(arch) != _little_endian(target):
+                reason = "one filter cannot hold both byte orders (%s is %s-endian, %s %s)" % (
+                    arch, "little" if _little_endian(arch) else "big", target,
+                    "little" if _little_endian(target) else "big")
+            raise ProfileError(place, "%s: %s" % (arch, reason)) from None
         except BaseException:
             if result is not None:
                 result.release()
             raise
-        if result is None:
-            result = f
-        else:
-            result.merge(f)
     assert result is not None
     names: Dict[str, None] = {}
     for name, _, _ in skipped:
@@ -154,6 +163,10 @@ def build(profile: Profile, target: Arch, no_new_privs: bool,
         result.enosys = enosys_.plan((n for r in profile.rules for n in r.names), result.arches,
                                      kernel)
     return result
+
+
+def _little_endian(arch: Arch) -> bool:
+    return bool(int(arch) & 0x40000000)  # __AUDIT_ARCH_LE in the audit architecture token
 
 
 def _arch_filter(profile: Profile, arch: Arch, no_new_privs: bool,
