@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import uuid
 import warnings
 
@@ -275,29 +276,39 @@ def runtime_or_skip(runtime, tmp_path):
     return path
 
 
+def cli(*args, **kw):
+    return subprocess.run([sys.executable, "-m", "seccomp"] + list(args), capture_output=True,
+                          text=True, timeout=60, check=False, **kw)
+
+
 @pytest.mark.timeout(240)
 @pytest.mark.parametrize("runtime", ["runc", "crun"])
 def test_runtime_runs_the_exported_profile(runtime, tmp_path):
     path = runtime_or_skip(runtime, tmp_path)
 
-    def run(args, prof):
+    def run(args, *options):
         bundle = tmp_path / uuid.uuid4().hex[:8]
         make_bundle(bundle, args)
-        B.write_bundle(bundle, prof, runtime=path)
+        out = cli("export", "--bundle", str(bundle), "--runtime", path, *options)
+        assert out.returncode == 0, out.stderr
         return run_runtime(path, bundle)
 
-    prof = P.load("default")
-    ls = run(["/bin/ls", "/"], prof)
+    ls = run(["/bin/ls", "/"])
     assert ls.returncode == 0 and "bin" in ls.stdout.split(), ls.stderr
-    userns = run(["/bin/unshare", "-U", "/bin/true"], prof)
+    userns = run(["/bin/unshare", "-U", "/bin/true"])
     assert userns.returncode != 0 and "Operation not permitted" in userns.stderr, userns
-    unconfined = run(["/bin/unshare", "-U", "/bin/true"], None)
+    unconfined = run(["/bin/unshare", "-U", "/bin/true"], "--profile", "unconfined")
     assert unconfined.returncode == 0, unconfined.stderr     # the profile did it, not the rest
-    denied = prof.with_rule(["mkdir", "mkdirat"], Action.ERRNO(errno.EACCES))
-    mk = run(["/bin/mkdir", "/x"], denied)
+    mk = run(["/bin/mkdir", "/x"], "--deny", "mkdir:EACCES", "--deny", "mkdirat:EACCES")
     assert mk.returncode != 0 and "Permission denied" in mk.stderr, mk.stderr
-    mk_plain = run(["/bin/mkdir", "/x"], prof)          # read-only root: EROFS, not EACCES
+    mk_plain = run(["/bin/mkdir", "/x"])                 # read-only root: EROFS, not EACCES
     assert "Read-only file system" in mk_plain.stderr, mk_plain.stderr
+    # the API writes the same
+    bundle = tmp_path / "api"
+    make_bundle(bundle, ["/bin/mkdir", "/x"])
+    B.write_bundle(bundle, P.load("default").with_rule(["mkdir", "mkdirat"],
+                                                        Action.ERRNO(errno.EACCES)), runtime=path)
+    assert "Permission denied" in run_runtime(path, bundle).stderr
 
 
 @pytest.mark.timeout(120)
@@ -321,3 +332,96 @@ def test_unconfined_is_not_a_profile():
     assert P.UNCONFINED == "unconfined"
     with pytest.raises(ProfileError, match="no seccomp filter"):
         P.load("unconfined")
+
+
+# ---------------------------------------------------------------------------------------------
+# The command line
+# ---------------------------------------------------------------------------------------------
+
+STATUS = "grep -E '^(Seccomp|NoNewPrivs):' /proc/self/status"
+
+
+def status_of(out):
+    return dict(line.split(":\t") for line in out.stdout.strip().splitlines())
+
+
+def test_cli_unconfined_and_no_new_privs():
+    assert status_of(cli("run", "--profile", "unconfined", "--", "sh", "-c", STATUS)) == \
+        {"Seccomp": "0", "NoNewPrivs": "0"}
+    assert status_of(cli("run", "--", "sh", "-c", STATUS)) == {"Seccomp": "2", "NoNewPrivs": "1"}
+    if not P.may_skip_no_new_privs():
+        pytest.skip("this process lacks CAP_SYS_ADMIN")
+    assert status_of(cli("run", "--skip-no-new-privs", "--", "sh", "-c", STATUS)) == \
+        {"Seccomp": "2", "NoNewPrivs": "0"}
+
+    def drop_sys_admin():
+        import ctypes
+        ctypes.CDLL(None).prctl(24, 21, 0, 0, 0)  # PR_CAPBSET_DROP CAP_SYS_ADMIN: gone at exec
+
+    out = cli("run", "--skip-no-new-privs", "--", "true", preexec_fn=drop_sys_admin)
+    assert out.returncode == 1 and "needs CAP_SYS_ADMIN" in out.stderr, out.stderr
+    out = cli("run", "--profile", "unconfined", "--deny", "mount", "--", "true")
+    assert out.returncode != 0 and "unconfined" in out.stderr
+
+
+def test_cli_capability_sets():
+    assert cli("run", "--", "unshare", "-U", "true").returncode != 0
+    assert cli("run", "--cap-drop", "ALL", "--cap", "SYS_ADMIN", "--",
+               "unshare", "-U", "true").returncode == 0
+    assert cli("run", "--caps", "podman", "--cap-add", "sys_admin", "--",
+               "unshare", "-U", "true").returncode == 0
+    assert cli("run", "--caps", "none", "--", "unshare", "-U", "true").returncode != 0
+    out = cli("run", "--cap", "CHOWN", "--cap-drop", "CHOWN", "--", "true")
+    assert out.returncode != 0 and "both added and dropped" in out.stderr
+
+
+def test_cli_export_enosys_and_kubernetes(tmp_path):
+    from seccomp.bpf import evaluate
+    small = tmp_path / "small.json"
+    small.write_text(json.dumps({"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [
+        {"names": ["read", "write", "exit_group", "getpid"], "action": "SCMP_ACT_ALLOW"}]}))
+    bpf = tmp_path / "f.bpf"
+
+    def answer(*options, nr):
+        out = cli("export", "--profile", str(small), "--format", "bpf", "-o", str(bpf),
+                  *options)
+        assert out.returncode == 0, out.stderr
+        return evaluate(bpf.read_bytes(), nr)
+
+    enosys, eperm = Action.ERRNO(errno.ENOSYS), Action.ERRNO(errno.EPERM)
+    assert answer(nr=1000) == enosys
+    assert answer("--no-enosys", nr=1000) == eperm
+    if P.load(str(small)).compile().has_arch("x86_64") and os.uname().machine == "x86_64":
+        assert answer("--kernel", "6.5", nr=452) == enosys     # fchmodat2 came in 6.6
+        assert answer("--kernel", "6.6", nr=452) == eperm
+    out = cli("export", "--format", "seccompprofile", "--name", "app", "--namespace", "prod",
+              "--deny", "getppid:EXDEV")
+    assert out.returncode == 0, out.stderr
+    back = K.from_resource(out.stdout)
+    assert any(r.action == Action.ERRNO(errno.EXDEV) and "getppid" in r.names
+               for r in back.rules)
+    assert cli("export", "--format", "seccompprofile").returncode == 2
+    assert cli("export", "--runtime", "runc").returncode == 2
+    out = cli("export", "--profile", "unconfined")
+    assert out.returncode == 1 and "no filter" in out.stderr
+
+
+def test_cli_bundle_capabilities_and_warnings(tmp_path):
+    config = {"ociVersion": "1.0.2", "process": {"capabilities": {"bounding": ["CAP_SYS_ADMIN"]}}}
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    prof = tmp_path / "flags.json"
+    prof.write_text(json.dumps(dict(P.load("default").resolve().to_dict(oci=True),
+                                    flags=["SECCOMP_FILTER_FLAG_SPEC_ALLOW"])))
+    out = cli("export", "--bundle", str(tmp_path), "--profile", str(prof), "--runtime", "runc")
+    assert out.returncode == 0, out.stderr
+    written = B.bundle_profile(tmp_path)
+    if (B.runtime_version("runc") or (1, 1)) < (1, 2):
+        assert "flags left out" in out.stderr and written.flags == ()
+    # resolved for the bundle's own bounding set: CAP_SYS_ADMIN re-allows mount
+    assert cli("export", "--bundle", str(tmp_path)).returncode == 0
+    written = B.bundle_profile(tmp_path)
+    assert any("mount" in r.names and r.action == Action.ALLOW and not r.args
+               for r in written.rules)
+    assert cli("export", "--bundle", str(tmp_path), "--profile", "unconfined").returncode == 0
+    with pytest.raises(ProfileError, match="has no linux.seccomp"):
+        B.bundle_profile(tmp_path)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from typing import Any
 
@@ -13,25 +14,55 @@ def add_export(sub: Any) -> None:
     p = sub.add_parser(
         "export", help="write a profile as BPF, PFC or resolved OCI JSON",
         description="Resolve a profile for a target and write it: as the BPF program the "
-                    "kernel loads (bpf), libseccomp's pseudo filter code (pfc), or the "
-                    "resolved profile as OCI runtime-spec JSON (oci). Resolved for an "
-                    "unprivileged container's capabilities unless --cap adds some.")
+                    "kernel loads (bpf, with the ENOSYS stub unless --no-enosys), "
+                    "libseccomp's pseudo filter code (pfc, without the stub), the resolved "
+                    "profile as OCI runtime-spec JSON (oci: also a kubelet localhost profile "
+                    "file), or a Security Profiles Operator SeccompProfile resource "
+                    "(seccompprofile, with --name). --bundle writes it into an OCI bundle's "
+                    "config.json instead. Resolved for an unprivileged container's "
+                    "capabilities unless --caps, --cap or --cap-drop say otherwise.")
     _profile_options(p)
-    p.add_argument("--format", choices=("bpf", "pfc", "oci"), default="pfc",
-                   help="output format (default: %(default)s)")
+    p.add_argument("--format", choices=("bpf", "pfc", "oci", "seccompprofile"),
+                   default="pfc", help="output format (default: %(default)s)")
+    p.add_argument("--name", help="the SeccompProfile resource's name (--format seccompprofile)")
+    p.add_argument("--namespace", help="the SeccompProfile resource's namespace")
+    p.add_argument("--bundle", metavar="DIR",
+                   help="write the resolved profile into DIR/config.json as linux.seccomp "
+                        "(resolved for the capabilities the bundle gives its process unless "
+                        "--caps, --cap or --cap-drop are given; unconfined removes it)")
+    p.add_argument("--runtime", metavar="runc|crun|PATH",
+                   help="with --bundle: leave out, with a warning, the fields this runtime "
+                        "rejects (runc before 1.2: flags); its version is asked")
     p.add_argument("--arch", help="target architecture (default: this machine's)")
     p.add_argument("--kernel", metavar="MAJOR.MINOR",
-                   help="target kernel version (default: the running kernel)")
+                   help="target kernel version (default: the running kernel); for bpf, also "
+                        "selects ENOSYS by that kernel's syscall table")
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
     p.set_defaults(func=_cmd_export)
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
+    if args.bundle:
+        return _export_bundle(args)
+    if args.runtime:
+        print("seccomp export: error: --runtime goes with --bundle", file=sys.stderr)
+        return 2
     prof = _resolved(args, arch=args.arch, kernel=args.kernel)
+    if prof is None:
+        print("seccomp export: error: 'unconfined' has no filter to export (with --bundle it "
+              "removes linux.seccomp)", file=sys.stderr)
+        return 1
     if args.format == "oci":
         data: bytes = prof.to_json(oci=True).encode()
+    elif args.format == "seccompprofile":
+        if not args.name:
+            print("seccomp export: error: --format seccompprofile needs --name", file=sys.stderr)
+            return 2
+        from ..profile import kubernetes
+        resource = kubernetes.to_resource(prof, args.name, namespace=args.namespace)
+        data = (json.dumps(resource, indent=2) + "\n").encode()
     else:
-        flt = _compile(args, prof, arch=args.arch)
+        flt = _compile(args, prof, arch=args.arch, kernel=args.kernel)
         data = flt.export_bpf() if args.format == "bpf" else flt.export_pfc().encode()
         flt.release()
     if args.output:
@@ -46,4 +77,22 @@ def _cmd_export(args: argparse.Namespace) -> int:
         sys.stdout.flush()
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
+    return 0
+
+
+def _export_bundle(args: argparse.Namespace) -> int:
+    """``--bundle DIR``: the profile into DIR/config.json."""
+    import warnings
+
+    from ..profile import bundle
+
+    config = bundle.read_config(args.bundle)
+    if args.caps is None and not args.cap and not args.cap_drop and args.profile != "unconfined":
+        args.caps = ",".join(sorted(bundle.bundle_caps(config))) or "none"
+    prof = _resolved(args, arch=args.arch, kernel=args.kernel)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", bundle.RuntimeFieldWarning)
+        bundle.write_bundle(args.bundle, prof, runtime=args.runtime)  # already resolved
+    for w in caught:
+        print("seccomp export: warning: %s" % w.message, file=sys.stderr)
     return 0

@@ -12,21 +12,32 @@ from .._info import syscall_name, syscall_number
 
 
 def _profile_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--profile", default="default", metavar="default|PATH",
-                   help="the profile: a built-in name, or the path of a Docker/Podman/OCI "
-                        "JSON file or OCI config.json (a path contains '/': ./default names "
-                        "a file, default the built-in profile) (default: %(default)s)")
+    p.add_argument("--profile", default="default", metavar="default|unconfined|PATH",
+                   help="the profile: a built-in name, 'unconfined' (no filter at all), or the "
+                        "path of a Docker/Podman/OCI JSON file, OCI config.json or "
+                        "SeccompProfile resource (a path contains '/': ./default names a file, "
+                        "default the built-in profile) (default: %(default)s)")
     p.add_argument("--allow", action="append", default=[], metavar="NAME",
                    help="allow syscall NAME (or every syscall of an @group), whatever the "
                         "profile says; repeatable")
     p.add_argument("--deny", action="append", default=[], metavar="NAME[:ERRNO]",
                    help="make syscall NAME (or an @group) fail with ERRNO (a name such as "
                         "EACCES or a number; default EPERM); repeatable")
-    p.add_argument("--cap", action="append", default=[], metavar="CAP",
-                   help="resolve the profile as if the process had capability CAP (e.g. "
-                        "CAP_SYS_ADMIN, sys_admin, ALL), on top of an unprivileged container's "
-                        "default set (a config.json's bounding set when the profile is one); "
-                        "repeatable. Only changes which rules apply: it grants no capability")
+    p.add_argument("--caps", metavar="SET|LIST",
+                   help="resolve the profile for exactly this capability set: docker (the "
+                        "default: an unprivileged container's), podman, none, all, or a "
+                        "comma-separated list (CHOWN,SYS_ADMIN); --cap and --cap-drop apply "
+                        "on top. Only changes which rules apply: it grants no capability")
+    p.add_argument("--cap", "--cap-add", action="append", default=[], metavar="CAP",
+                   dest="cap",
+                   help="add capability CAP (CAP_SYS_ADMIN, sys_admin, ALL) to the set; "
+                        "repeatable")
+    p.add_argument("--cap-drop", action="append", default=[], metavar="CAP|ALL",
+                   help="drop capability CAP from the set (ALL: every one, before --cap "
+                        "adds); repeatable")
+    p.add_argument("--no-enosys", action="store_true",
+                   help="leave libseccomp's program as it is: syscalls the profile does not "
+                        "know get its default errno instead of ENOSYS")
     p.add_argument("--strict", action="store_true",
                    help="refuse a profile when a rule stricter than its default action names "
                         "a syscall this libseccomp cannot add (by default the rule is left "
@@ -35,12 +46,19 @@ def _profile_options(p: argparse.ArgumentParser) -> None:
 
 def _resolved(args: argparse.Namespace, arch: Optional[str] = None,
               kernel: Optional[str] = None) -> Any:
-    """The profile named by the options, resolved and with --allow/--deny applied."""
+    """The profile named by the options, resolved and with --allow/--deny applied; None for
+    ``--profile unconfined`` (no filter)."""
     from .. import profile
 
+    if args.profile == profile.UNCONFINED:
+        if args.allow or args.deny:
+            raise InvalidArgumentError(errno.EINVAL, "--allow and --deny need a profile: "
+                                                     "'unconfined' has no filter")
+        return None
     prof = profile.load(args.profile)
-    base = profile.CONTAINER_CAPS if prof.caps is None else prof.caps
-    caps = base | profile.parse_caps(args.cap)
+    # the base set: --caps, else a config.json's bounding set, else an unprivileged container's
+    base = args.caps or ("docker" if prof.caps is None else sorted(prof.caps))
+    caps = profile.capabilities(base, add=args.cap, drop=args.cap_drop)
     prof = prof.resolve(arch=arch, caps=caps, kernel=kernel)
     for name in args.allow:
         prof = prof.with_rule([_syscall_arg(name)], Action.ALLOW)
@@ -69,16 +87,19 @@ def _syscall_arg(name: str) -> str:
     return name
 
 
-def _compile(args: argparse.Namespace, prof: Any, arch: Optional[str] = None) -> Any:
+def _compile(args: argparse.Namespace, prof: Any, arch: Optional[str] = None,
+             kernel: Optional[str] = None, no_new_privs: bool = True) -> Any:
     """Build the filter of a resolved profile as the options say: with --strict, a rule that
-    cannot be added is an error; without, a warning on stderr, every time."""
+    cannot be added is an error; without, a warning on stderr, every time. The ENOSYS stub
+    unless --no-enosys, by *kernel*'s syscall table when one is given."""
     import warnings
 
     from .. import profile
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", profile.SkippedSyscallWarning)
-        flt = prof.compile(arch=arch, strict=args.strict)
+        flt = prof.compile(arch=arch, strict=args.strict, kernel=kernel,
+                           no_new_privs=no_new_privs, enosys=not args.no_enosys)
     for w in caught:
         if issubclass(w.category, profile.SkippedSyscallWarning):
             print("seccomp: warning: %s" % w.message, file=sys.stderr)

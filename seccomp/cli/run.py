@@ -31,6 +31,9 @@ def add_run(sub: Any) -> None:
     _profile_options(p)
     p.add_argument("-v", "--verbose", action="store_true",
                    help="report the profile's syscall names libseccomp does not know")
+    p.add_argument("--skip-no-new-privs", action="store_true",
+                   help="load the filter without setting no_new_privs, as Docker does unless "
+                        "told otherwise (setuid programs keep working); needs CAP_SYS_ADMIN")
     p.add_argument("command", nargs=argparse.REMAINDER, metavar="-- CMD ARGS...",
                    help="the command to run")
     p.set_defaults(func=_cmd_run)
@@ -49,7 +52,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print("seccomp run: %s: command not found" % argv[0], file=sys.stderr)
         return 127
     prof = _resolved(args)
-    flt = _compile(args, prof)
+    if prof is None:  # --profile unconfined: no filter
+        return _exec(path, argv)
+    if args.skip_no_new_privs:
+        from ..profile import require_skip_no_new_privs
+        require_skip_no_new_privs()
+    flt = _compile(args, prof, no_new_privs=not args.skip_no_new_privs)
     if args.verbose and flt.skipped_syscalls:
         print("seccomp run: skipped syscalls unknown to libseccomp %s: %s" % (
             ".".join(map(str, library_version())), " ".join(flt.skipped_syscalls)),
@@ -72,6 +80,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
     listener = program.load()
     if agent is not None and not _send_listener(agent, listener, message):
         return 1
+    return _exec(path, argv)
+
+
+def _exec(path: str, argv: List[str]) -> int:
+    sys.stdout.flush()
+    sys.stderr.flush()
     try:
         os.execv(path, argv)
     except OSError as exc:
