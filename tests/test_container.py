@@ -146,6 +146,7 @@ def test_security_profiles_operator_resource_round_trip(tmp_path):
     f.write_text(json.dumps(res))
     assert oci(K.from_resource(str(f))) == want
     assert K.resource_localhost_profile(res) == "operator/prod/app.json"
+    assert oci(P.load(str(f))) == want              # load() knows the resource too
 
 
 def test_resource_refusals():

@@ -43,7 +43,8 @@ def load(source: Source) -> Profile:
     - JSON text (str or bytes, starting with ``{``) or the decoded dict.
 
     A whole OCI ``config.json`` is accepted too: its ``linux.seccomp`` is the profile and its
-    ``process.capabilities.bounding`` becomes the profile's `Profile.caps`."""
+    ``process.capabilities.bounding`` becomes the profile's `Profile.caps`; so is a Security
+    Profiles Operator ``SeccompProfile`` resource (`seccomp.profile.kubernetes`)."""
     if isinstance(source, Mapping):
         return _from_data(source, "profile")
     if isinstance(source, os.PathLike):
@@ -99,6 +100,9 @@ _CONFIG_KEYS = ("ociVersion", "linux", "process", "root")
 
 
 def _from_data(data: Any, origin: str) -> Profile:
+    if isinstance(data, Mapping) and data.get("kind") == "SeccompProfile":
+        from .kubernetes import from_resource  # the Security Profiles Operator's resource
+        return from_resource(data)
     if not isinstance(data, Mapping) or "defaultAction" in data or \
             not any(k in data for k in _CONFIG_KEYS):
         return _parse(data, "")
