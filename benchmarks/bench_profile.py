@@ -12,9 +12,9 @@ an argument repeats, skip names libseccomp does not know, binary tree optimisati
 
 Each number is the minimum over N runs, taken in alternating rounds of both sides (the machine
 is shared; the minimum is the least disturbed run). Also printed: the part of our time that is
-pure Python (reading, validating, resolving), i.e. the overhead beyond libseccomp's own work. By default ours runs under the same
-interpreter as libseccomp's module (/usr/bin/python3, in a child); --ours-here times it in the
-interpreter running this script instead.
+pure Python (reading, validating, resolving), i.e. the overhead beyond libseccomp's own work.
+By default ours runs under the same interpreter as libseccomp's module (/usr/bin/python3, in a
+child); --ours-here times it in the interpreter running this script instead.
 """
 from __future__ import annotations
 
