@@ -252,3 +252,22 @@ def test_kernel_seccomp_run_gives_enosys(tmp_path):
     out = subprocess.run([sys.executable, "-m", "seccomp", "run", "--", sys.executable, "-c",
                           script], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == str(errno.ENOSYS), out.stderr
+
+
+@pytest.mark.parametrize("arch", ["x86", "s390", "s390x", "ppc64le"])
+def test_multiplexed_socketcall_and_ipc_keep_their_rules(arch):
+    """socket and shmget reach these kernels through socketcall/ipc too: libseccomp's rules
+    there (on the multiplexer's first argument) keep their answers; pseudo numbers do not move
+    the horizon."""
+    prof = P.load({"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [
+        {"names": ["read", "socket", "shmget"], "action": "SCMP_ACT_ALLOW"}]})
+    socketcall = seccomp._core.syscall_resolve_name("socketcall", arch)
+    ipc = seccomp._core.syscall_resolve_name("ipc", arch)
+    for kernel in (None, "6.1"):
+        plain = prof.compile(arch=arch, enosys=False).export_bpf()
+        patched = prof.compile(arch=arch, kernel=kernel).export_bpf()
+        for nr, args in ((socketcall, [1]), (socketcall, [2]), (ipc, [23]), (ipc, [1])):
+            assert evaluate_many(patched, [(nr, args)], arch=arch) == \
+                evaluate_many(plain, [(nr, args)], arch=arch), (arch, kernel, nr, args)
+        assert evaluate_many(patched, [(socketcall, [1])], arch=arch) == [Action.ALLOW]
+        assert evaluate_many(patched, ["socket", 1000], arch=arch) == [Action.ALLOW, ENOSYS]
