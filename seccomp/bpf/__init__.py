@@ -12,9 +12,9 @@
 
 Modules: `emulator` (check, evaluate, disassemble), `analysis` (explain and its audit).
 """
-from .analysis import Explanation, SyscallVerdict, explain
+from .analysis import Explanation, SyscallVerdict, arches_checked, explain
 from .emulator import (MAX_INSTRUCTIONS, check, decode_action, disassemble, evaluate,
                        evaluate_many)
 
 __all__ = ["evaluate", "evaluate_many", "check", "disassemble", "explain", "Explanation",
-           "SyscallVerdict", "decode_action", "MAX_INSTRUCTIONS"]
+           "SyscallVerdict", "arches_checked", "decode_action", "MAX_INSTRUCTIONS"]

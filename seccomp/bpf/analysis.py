@@ -10,7 +10,7 @@ from .._core import InvalidArgumentError, SeccompError
 from .._enums import Action, Arch
 from .emulator import _X32_SYSCALL_BIT, ArchLike, _arch, _program, _target, decode_action
 
-__all__ = ["explain", "Explanation", "SyscallVerdict"]
+__all__ = ["explain", "Explanation", "SyscallVerdict", "arches_checked"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -195,6 +195,38 @@ def explain(source: object, arches: Optional[Iterable[ArchLike]] = None) -> Expl
                                                   tuple(sorted(args))))
     result.warnings = _audit(program, covered, result)
     return result
+
+
+def arches_checked(program: bytes) -> List[Arch]:
+    """The architectures a BPF program compares ``seccomp_data.arch`` with, in program order
+    (x32 shares x86_64's audit value and is not listed separately). Empty for a program that
+    never checks the architecture."""
+    for target in (_target(None), _target(Arch.S390X), _target(Arch.X86_64)):  # BE, then LE
+        try:
+            c = _program(program, target)
+        except InvalidArgumentError:
+            continue
+        # Forward pass (BPF only jumps forward): on which instructions A holds the arch.
+        n = len(c)
+        a_is_arch = [False] * (n + 1)
+        tokens: List[int] = []
+        for pc in range(n):
+            code, jt, jf, k = c.instruction(pc)
+            here = a_is_arch[pc]
+            if code == 0x15 and here and k not in tokens:  # jeq #k with A = arch
+                tokens.append(k)
+            if code & 0x07 == 0x05:  # jumps keep A
+                targets = [pc + 1 + k] if code == 0x05 else [pc + 1 + jt, pc + 1 + jf]
+                for t in targets:
+                    a_is_arch[min(t, n)] |= here
+            elif code & 0x07 != 0x06:  # ret ends a path; ld, alu, txa change A
+                changes = code & 0x07 in (0x00, 0x04) or code == 0x87
+                a_is_arch[pc + 1] |= (code == 0x20 and k == 4) if changes else here
+        by_token = {int(a): a for a in Arch.known() if a is not Arch.X32}
+        found = [by_token[t] for t in tokens if t in by_token]
+        if found:
+            return found
+    return []
 
 
 def _source(source: object, arches: Optional[Iterable[ArchLike]]) -> Tuple[bytes, List[Arch]]:

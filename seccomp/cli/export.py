@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from typing import Any
 
+from .common import CommandError, add_output_option, warn, write_output
 from .options import _compile, _profile_options, _resolved
 
 
@@ -20,7 +19,10 @@ def add_export(sub: Any) -> None:
                     "file), or a Security Profiles Operator SeccompProfile resource "
                     "(seccompprofile, with --name). --bundle writes it into an OCI bundle's "
                     "config.json instead. Resolved for an unprivileged container's "
-                    "capabilities unless --caps, --cap or --cap-drop say otherwise.")
+                    "capabilities unless --caps, --cap or --cap-drop say otherwise. Binary BPF "
+                    "is not written to a terminal.",
+        epilog="example (bubblewrap): seccomp export --format bpf -o filter.bpf && "
+               "bwrap --seccomp 10 10<filter.bpf ...")
     _profile_options(p)
     p.add_argument("--format", choices=("bpf", "pfc", "oci", "seccompprofile"),
                    default="pfc", help="output format (default: %(default)s)")
@@ -37,7 +39,7 @@ def add_export(sub: Any) -> None:
     p.add_argument("--kernel", metavar="MAJOR.MINOR",
                    help="target kernel version (default: the running kernel); for bpf, also "
                         "selects ENOSYS by that kernel's syscall table")
-    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+    add_output_option(p)
     p.set_defaults(func=_cmd_export)
 
 
@@ -45,19 +47,18 @@ def _cmd_export(args: argparse.Namespace) -> int:
     if args.bundle:
         return _export_bundle(args)
     if args.runtime:
-        print("seccomp export: error: --runtime goes with --bundle", file=sys.stderr)
-        return 2
+        raise CommandError("--runtime goes with --bundle", 2)
     prof = _resolved(args, arch=args.arch, kernel=args.kernel)
     if prof is None:
-        print("seccomp export: error: 'unconfined' has no filter to export (with --bundle it "
-              "removes linux.seccomp)", file=sys.stderr)
-        return 1
+        raise CommandError("'unconfined' has no filter to export (with --bundle it removes "
+                           "linux.seccomp)")
     if args.format == "oci":
         data: bytes = prof.to_json(oci=True).encode()
     elif args.format == "seccompprofile":
         if not args.name:
-            print("seccomp export: error: --format seccompprofile needs --name", file=sys.stderr)
-            return 2
+            raise CommandError("--format seccompprofile needs --name", 2)
+        import json
+
         from ..profile import kubernetes
         resource = kubernetes.to_resource(prof, args.name, namespace=args.namespace)
         data = (json.dumps(resource, indent=2) + "\n").encode()
@@ -65,18 +66,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
         flt = _compile(args, prof, arch=args.arch, kernel=args.kernel)
         data = flt.export_bpf() if args.format == "bpf" else flt.export_pfc().encode()
         flt.release()
-    if args.output:
-        try:
-            with open(args.output, "wb") as fh:
-                fh.write(data)
-        except OSError as exc:
-            print("seccomp export: cannot write %s: %s" % (args.output, exc.strerror),
-                  file=sys.stderr)
-            return 1
-    else:
-        sys.stdout.flush()
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
+    write_output(args.output, data, binary=args.format == "bpf")
     return 0
 
 
@@ -94,5 +84,5 @@ def _export_bundle(args: argparse.Namespace) -> int:
         warnings.simplefilter("always", bundle.RuntimeFieldWarning)
         bundle.write_bundle(args.bundle, prof, runtime=args.runtime)  # already resolved
     for w in caught:
-        print("seccomp export: warning: %s" % w.message, file=sys.stderr)
+        warn(str(w.message))
     return 0

@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 import argparse
-import ctypes
 import errno
-import json
 import os
 from typing import Any, Dict
 
@@ -49,6 +47,8 @@ def info() -> Dict[str, Any]:
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
+    import json
+
     print(json.dumps(info(), indent=2))
     return 0
 
@@ -79,6 +79,8 @@ def _seccomp_enabled() -> bool:
 def _flag_supported(flag: str) -> bool:
     """Ask the kernel: seccomp(SET_MODE_FILTER, flag, NULL) fails with EFAULT (the NULL
     program) only once the flag has been accepted; EINVAL means it is unknown."""
+    import ctypes
+
     value = _core.FILTER_FLAGS[flag[len("SECCOMP_FILTER_FLAG_"):]]
     libc = ctypes.CDLL(None, use_errno=True)
     libc.syscall.restype = ctypes.c_long

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import argparse
 import errno
-import sys
 from typing import Any, Optional
 
 from .._core import InvalidArgumentError
 from .._enums import Action
 from .._info import syscall_name, syscall_number
+from .common import is_number, parse_int, warn
 
 
 def _profile_options(p: argparse.ArgumentParser) -> None:
@@ -75,8 +75,8 @@ def _syscall_arg(name: str) -> str:
 
     if name.startswith("@"):
         profile.expand(name)  # raises for unknown groups
-    elif name.isdigit():
-        return syscall_name(int(name))
+    elif is_number(name):
+        return syscall_name(parse_int(name, "syscall number"))
     else:
         try:
             syscall_number(name)
@@ -102,7 +102,7 @@ def _compile(args: argparse.Namespace, prof: Any, arch: Optional[str] = None,
                            no_new_privs=no_new_privs, enosys=not args.no_enosys)
     for w in caught:
         if issubclass(w.category, profile.SkippedSyscallWarning):
-            print("seccomp: warning: %s" % w.message, file=sys.stderr)
+            warn(str(w.message))
         else:
             warnings.showwarning(w.message, w.category, w.filename, w.lineno)
     return flt

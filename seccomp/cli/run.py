@@ -2,17 +2,17 @@
 from __future__ import annotations
 
 import argparse
-import array
 import errno
-import json
 import os
-import shutil
-import socket
 import sys
-from typing import Any, List, Optional
+from typing import TYPE_CHECKING, Any, List
 
 from .._info import library_version
+from .common import CommandError, warn
 from .options import _compile, _profile_options, _resolved
+
+if TYPE_CHECKING:
+    import socket
 
 
 def add_run(sub: Any) -> None:
@@ -44,13 +44,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if argv and argv[0] == "--":
         argv = argv[1:]
     if not argv:
-        print("seccomp run: error: no command given (seccomp run [OPTIONS] -- CMD ARGS...)",
-              file=sys.stderr)
-        return 2
-    path = shutil.which(argv[0])
-    if path is None:
-        print("seccomp run: %s: command not found" % argv[0], file=sys.stderr)
-        return 127
+        raise CommandError("no command given (seccomp run [OPTIONS] -- CMD ARGS...)", 2)
+    path = find_command(argv[0])
     prof = _resolved(args)
     if prof is None:  # --profile unconfined: no filter
         return _exec(path, argv)
@@ -59,27 +54,24 @@ def _cmd_run(args: argparse.Namespace) -> int:
         require_skip_no_new_privs()
     flt = _compile(args, prof, no_new_privs=not args.skip_no_new_privs)
     if args.verbose and flt.skipped_syscalls:
-        print("seccomp run: skipped syscalls unknown to libseccomp %s: %s" % (
-            ".".join(map(str, library_version())), " ".join(flt.skipped_syscalls)),
-            file=sys.stderr)
+        warn("skipped syscalls unknown to libseccomp %s: %s" % (
+            ".".join(map(str, library_version())), " ".join(flt.skipped_syscalls)))
     agent = None
     message = b""
     if flt.has_notify_rules:
         if not prof.listener_path:
-            print("seccomp run: error: the profile uses SCMP_ACT_NOTIFY but sets no "
-                  "listenerPath for a seccomp agent to answer it", file=sys.stderr)
-            return 2
+            raise CommandError("the profile uses SCMP_ACT_NOTIFY but sets no listenerPath for "
+                               "a seccomp agent to answer it", 2)
         agent = _connect_agent(prof.listener_path)  # before the filter may forbid it
-        if agent is None:
-            return 1
         message = _agent_message(prof.listener_metadata)
     program = flt.compile()
     flt.release()
+    _check_exec_allowed(program.bpf, argv[0])
     sys.stdout.flush()
     sys.stderr.flush()
     listener = program.load()
-    if agent is not None and not _send_listener(agent, listener, message):
-        return 1
+    if agent is not None:
+        _send_listener(agent, listener, message)
     return _exec(path, argv)
 
 
@@ -89,26 +81,67 @@ def _exec(path: str, argv: List[str]) -> int:
     try:
         os.execv(path, argv)
     except OSError as exc:
-        print("seccomp run: %s: %s" % (argv[0], exc.strerror), file=sys.stderr)
-        return 127 if exc.errno == errno.ENOENT else 126
+        raise CommandError("%s: %s" % (argv[0], exc.strerror),
+                           127 if exc.errno == errno.ENOENT else 126) from None
     return 0  # not reached
 
 
-def _connect_agent(path: str) -> Optional[socket.socket]:
+def find_command(name: str) -> str:
+    """The file ``execvp`` would run for *name*, or a `CommandError` with env's exit status:
+    127 when there is none, 126 when it is there but cannot be executed."""
+    if "/" in name:
+        candidates = [name]
+    else:
+        candidates = [os.path.join(d or ".", name)
+                      for d in os.environ.get("PATH", os.defpath).split(os.pathsep)]
+    denied = None
+    for path in candidates:
+        if os.path.isfile(path) and os.access(path, os.X_OK):
+            return path
+        if os.path.exists(path):
+            denied = path
+    if denied is not None:
+        reason = "Is a directory" if os.path.isdir(denied) else "Permission denied"
+        raise CommandError("%s: %s" % (name, reason), 126)
+    if "/" in name:
+        raise CommandError("%s: No such file or directory" % name, 127)
+    raise CommandError("%s: command not found" % name, 127)
+
+
+# Actions under which execve does run: anything else means the command never starts.
+_EXEC_RUNS = ("ALLOW", "LOG", "NOTIFY", "TRACE")
+
+
+def _check_exec_allowed(program: bytes, name: str) -> None:
+    """Refuse, before loading, a filter under which execve itself fails or kills (the
+    command would never start: a silent exit 159 for SIGSYS)."""
+    from .. import bpf
+
+    action = bpf.evaluate(program, "execve")
+    if action.kind not in _EXEC_RUNS:
+        raise CommandError("the profile does not allow execve (it answers %s), so %s cannot "
+                           "be started under it: allow it with --allow execve" % (action, name),
+                           126)
+
+
+def _connect_agent(path: str) -> socket.socket:
     """Connect to the seccomp agent at an OCI listenerPath."""
+    import socket
+
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
     try:
         sock.connect(path)
     except OSError as exc:
         sock.close()
-        print("seccomp run: cannot connect to the seccomp agent at %s: %s"
-              % (path, exc.strerror), file=sys.stderr)
-        return None
+        raise CommandError("cannot connect to the seccomp agent at %s: %s"
+                           % (path, exc.strerror)) from None
     return sock
 
 
 def _agent_message(metadata: str) -> bytes:
     """The OCI runtime-spec's container process state for the seccomp agent."""
+    import json
+
     pid = os.getpid()
     return json.dumps({
         "ociVersion": "1.0.2", "fds": ["seccompFd"], "pid": pid, "metadata": metadata,
@@ -116,18 +149,19 @@ def _agent_message(metadata: str) -> bytes:
                   "pid": pid, "bundle": os.getcwd()}}).encode()
 
 
-def _send_listener(agent: socket.socket, listener: int, message: bytes) -> bool:
+def _send_listener(agent: socket.socket, listener: int, message: bytes) -> None:
     """Hand the notification fd to the agent as the OCI runtime-spec says: the container
     process state as JSON, the fd attached with SCM_RIGHTS. The profile must allow sendmsg
     and close, which the filter now governs."""
+    import array
+    import socket
+
     try:
         agent.sendmsg([message],
                       [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [listener]))])
     except OSError as exc:
-        print("seccomp run: cannot send the notification fd to the seccomp agent: %s "
-              "(does the profile allow sendmsg?)" % exc.strerror, file=sys.stderr)
-        return False
+        raise CommandError("cannot send the notification fd to the seccomp agent: %s (does "
+                           "the profile allow sendmsg?)" % exc.strerror) from None
     finally:
         agent.close()
         os.close(listener)
-    return True

@@ -79,12 +79,21 @@ def _builtin_path(name: str) -> str:
                        % (name, ", ".join(known), hint))
 
 
+# The largest profile read (the biggest real ones are a few hundred KiB): a bound that stops
+# /dev/zero or a runaway pipe before it takes all memory.
+MAX_PROFILE_BYTES = 64 << 20
+
+
 def _read(path: str) -> str:
     try:
         with open(path, "rb") as fh:
-            return fh.read().decode("utf-8", errors="replace")
+            data = fh.read(MAX_PROFILE_BYTES + 1)
     except OSError as exc:
         raise ProfileError("", "cannot read profile %r: %s" % (path, exc.strerror)) from None
+    if len(data) > MAX_PROFILE_BYTES:
+        raise ProfileError("", "profile %r is larger than %d MiB"
+                           % (path, MAX_PROFILE_BYTES >> 20))
+    return data.decode("utf-8", errors="replace")
 
 
 def _decode(text: str, origin: str) -> Any:
@@ -93,6 +102,10 @@ def _decode(text: str, origin: str) -> Any:
     except json.JSONDecodeError as exc:
         raise ProfileError(origin, "invalid JSON at line %d column %d: %s"
                            % (exc.lineno, exc.colno, exc.msg)) from None
+    except RecursionError:
+        raise ProfileError(origin, "invalid profile: JSON nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer of more digits than Python converts
+        raise ProfileError(origin, "invalid JSON: %s" % exc) from None
 
 
 # The fields that mark a whole OCI config.json (as opposed to a profile).
@@ -170,7 +183,7 @@ def parse_errno(value: Union[int, str], place: str = "errno") -> int:
     """An errno given as a number or a name (``"EPERM"``), checked to be 0-65535."""
     if isinstance(value, str):
         name = value.strip()
-        if name.isdigit():
+        if name.isascii() and name.isdigit():
             return _uint(int(name), place, 0xFFFF)
         code = getattr(_errno, name.upper(), None)
         if not isinstance(code, int) or not name.upper().startswith("E"):

@@ -1,0 +1,112 @@
+"""What every subcommand shares: the error it raises, reading inputs, writing outputs, --json.
+
+A subcommand reports a failure by raising `CommandError` (or letting a library exception
+through): `seccomp.cli.main` is the one place that prints ``seccomp: error: ...`` and picks
+the exit status.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any, Optional, Union
+
+# The most a command reads from one file or stdin: far above any real profile or program
+# (a BPF program is at most 4096 * 8 bytes), and it stops /dev/zero or a runaway pipe.
+MAX_INPUT = 64 << 20
+
+
+class CommandError(Exception):
+    """A failure the command reports as ``seccomp: error: MESSAGE``, exiting with *status*."""
+
+    def __init__(self, message: str, status: int = 1) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def error(message: str) -> None:
+    """Print ``seccomp: error: MESSAGE`` to stderr, for a failure the command goes on after
+    (failures that end it are raised as `CommandError`). An over-long message (one that
+    quotes a 5000-digit input) is shortened in the middle."""
+    message = message.strip()
+    if len(message) > 400:
+        message = message[:250] + " [...] " + message[-100:]
+    sys.stdout.flush()
+    print("seccomp: error: " + message, file=sys.stderr)
+
+
+def parse_int(text: str, what: str = "number") -> int:
+    """An integer written in ASCII: decimal, 0x hex, 0o octal or 0b binary, maybe negative.
+
+    Python's int() also takes other digits ('²', Arabic-Indic digits) and underscores; the
+    command line takes only what C tools take."""
+    body = text[1:] if text[:1] in "+-" else text
+    if not body or not body.isascii() or "_" in body or not body[:1].isdigit():
+        raise CommandError("%s: not an integer: %r" % (what, text))
+    try:
+        return int(text, 0)
+    except ValueError:
+        raise CommandError("%s: not an integer: %r" % (what, text)) from None
+
+
+def is_number(text: str) -> bool:
+    """Whether a command-line word is meant as a number (ASCII digits after an optional -)."""
+    body = text[1:] if text[:1] == "-" else text
+    return body[:1].isascii() and body[:1].isdigit()
+
+
+def read_input(path: str, what: str = "file") -> bytes:
+    """The bytes of *path* (``-``: stdin), read up to `MAX_INPUT`; a `CommandError` naming
+    the file for anything that cannot be read."""
+    if path == "-":
+        data = sys.stdin.buffer.read(MAX_INPUT + 1)
+    else:
+        try:
+            with open(path, "rb") as fh:
+                data = fh.read(MAX_INPUT + 1)
+        except OSError as exc:
+            raise CommandError("cannot read %s %s: %s" % (what, path, exc.strerror)) from None
+    if len(data) > MAX_INPUT:
+        raise CommandError("%s %s is larger than %d MiB" % (what, path, MAX_INPUT >> 20))
+    return data
+
+
+def add_output_option(p: argparse.ArgumentParser) -> None:
+    """Add ``-o/--output FILE`` (``-`` or absent: stdout)."""
+    p.add_argument("-o", "--output", metavar="FILE", default="-",
+                   help="write to FILE instead of stdout (- means stdout)")
+
+
+def write_output(path: Optional[str], data: Union[bytes, str], *, binary: bool = False) -> None:
+    """Write *data* to *path* (``-`` or None: stdout). Binary data is refused on a terminal."""
+    raw = data.encode() if isinstance(data, str) else data
+    if path in (None, "-"):
+        if binary and sys.stdout.isatty():
+            raise CommandError("refusing to write binary data to a terminal: redirect it or "
+                               "use -o FILE")
+        sys.stdout.flush()
+        sys.stdout.buffer.write(raw)
+        sys.stdout.buffer.flush()
+        return
+    assert path is not None
+    try:
+        with open(path, "wb") as fh:
+            fh.write(raw)
+    except OSError as exc:
+        raise CommandError("cannot write %s: %s" % (path, exc.strerror)) from None
+
+
+def add_json_option(p: argparse.ArgumentParser) -> None:
+    """Add ``--json``: print the answer as one JSON document (see `print_json`)."""
+    p.add_argument("--json", action="store_true", help="print the answer as JSON")
+
+
+def print_json(data: Any) -> None:
+    """Print *data* as indented JSON (Actions and Arches as their names)."""
+    import json
+
+    print(json.dumps(data, indent=2, default=str))
+
+
+def warn(message: str) -> None:
+    """Print ``seccomp: warning: MESSAGE`` to stderr."""
+    print("seccomp: warning: " + message, file=sys.stderr)
