@@ -127,3 +127,25 @@ def test_skipped_deny_rules_warn_on_stderr_every_time_and_strict_refuses(tmp_pat
 def _number(name):
     from seccomp.profile.newer_syscalls import NEWER_SYSCALLS
     return NEWER_SYSCALLS[name][str(seccomp.Arch.native())]
+
+
+@pytest.mark.skipif(seccomp.Arch.native() != seccomp.Arch.X86_64, reason="x86_64 numbers")
+def test_run_default_profile_current_syscalls_and_docker_s_denials(tmp_path):
+    """Under `seccomp run` (the default profile): fchmodat2 (452) changes a file's mode, and
+    socket(AF_ALG), socket(AF_VSOCK), kcmp (312) fail with EPERM, as under Docker."""
+    target = tmp_path / "f"
+    target.write_text("")
+    target.chmod(0o600)
+    code = ("import ctypes, os, socket; libc = ctypes.CDLL(None, use_errno=True)\n"
+            "def call(nr, *a):\n"
+            "    ctypes.set_errno(0); rc = libc.syscall(nr, *a)\n"
+            "    return 0 if rc >= 0 else ctypes.get_errno()\n"
+            "print(call(452, -100, %r.encode(), 0o640, 0),"
+            " call(41, 38, socket.SOCK_SEQPACKET, 0), call(41, 40, socket.SOCK_STREAM, 0),"
+            " call(312, os.getpid(), os.getpid(), 0, 0, 0))" % str(target))
+    r = seccomp_cmd("run", "--", sys.executable, "-c", code, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    fchmodat2, alg, vsock, kcmp = map(int, r.stdout.split())
+    assert (alg, vsock, kcmp) == (errno.EPERM,) * 3
+    if fchmodat2 != errno.ENOSYS:                      # a kernel older than 6.6 lacks it
+        assert fchmodat2 == 0 and target.stat().st_mode & 0o777 == 0o640
