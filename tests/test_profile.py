@@ -780,9 +780,10 @@ def test_default_profile_has_a_comment_on_every_entry():
 def test_go_architecture_names_in_includes():
     p = P.load(base(syscalls=[{"names": ["modify_ldt"], "action": "SCMP_ACT_ALLOW",
                                "includes": {"arches": ["386", "amd64", "arm64", "mips64le",
-                                                       "ppc64le", "SCMP_ARCH_S390X"]}}]))
+                                                       "ppc64le", "SCMP_ARCH_S390X",
+                                                       "loong64"]}}]))
     assert p.rules[0].includes.arches == (Arch.X86, Arch.X86_64, Arch.AARCH64, Arch.MIPSEL64,
-                                          Arch.PPC64LE, Arch.S390X)
+                                          Arch.PPC64LE, Arch.S390X, Arch.LOONGARCH64)
     assert P.load(p.to_json()) == p
     assert "modify_ldt" in names_of(p.resolve(arch="i386", caps=[], kernel="6.1"))
     assert "modify_ldt" not in names_of(p.resolve(arch="riscv64", caps=[], kernel="6.1"))

@@ -195,7 +195,7 @@ def parse_errno(value: Union[int, str], place: str = "errno") -> int:
 _ARCH_CACHE: Dict[str, Arch] = {}
 # Go's names (which Docker uses in includes/excludes) that libseccomp's aliases lack.
 _GO_ARCH = {"386": "x86", "mips64le": "mipsel64", "mipsle": "mipsel", "mips64p32": "mips64n32",
-            "mips64p32le": "mipsel64n32"}
+            "mips64p32le": "mipsel64n32", "loong64": "loongarch64"}
 
 
 def _arch(value: Any, place: str) -> Arch:
