@@ -115,16 +115,23 @@ def build(profile: Profile, target: Arch, no_new_privs: bool,
     the profile does not know get ENOSYS: those above the highest number it names, or, when
     the target *kernel* is given, those that kernel lacks (`seccomp.bpf.enosys`).
 
-    One filter per architecture, merged: a syscall libseccomp does not know is added by its
-    number from `NEWER_SYSCALLS`, which libseccomp accepts for the native architecture only
-    (it translates numbers for the others through its own names)."""
+    Syscalls libseccomp does not know are added by their numbers from `NEWER_SYSCALLS`,
+    which libseccomp accepts for the native architecture only, and only in a filter of that
+    architecture alone (it translates numbers for the others through its own names): when
+    such numbers are needed, the native architecture gets a filter of its own, merged with the
+    other architectures' one."""
     arches = [target] + [a for a in profile.architectures if a != target]
+    places = {a: ("architectures[%d]" % profile.architectures.index(a) if i else "arch")
+              for i, a in enumerate(arches)}
+    native = Arch.native()
+    groups = [arches]
+    if len(arches) > 1 and native in arches and _needs_native_numbers(profile, native):
+        groups = [[native], [a for a in arches if a != native]]
     skipped: List[Tuple[str, Arch, Rule]] = []
     result: Optional[ProfileFilter] = None
-    for i, arch in enumerate(arches):
-        place = "architectures[%d]" % profile.architectures.index(arch) if i else "arch"
+    for group in groups:
         try:
-            f = _arch_filter(profile, arch, no_new_privs, skipped)
+            f = _group_filter(profile, group, places, no_new_privs, skipped)
             if result is None:
                 result = f
             else:
@@ -133,15 +140,13 @@ def build(profile: Profile, target: Arch, no_new_privs: bool,
             if result is not None:
                 result.release()
             raise
-        except SeccompError as exc:
+        except SeccompError as exc:  # the merge
             if result is not None:
                 result.release()
             reason = str(exc.strerror)
-            if _little_endian(arch) != _little_endian(target):
-                reason = "one filter cannot hold both byte orders (%s is %s-endian, %s %s)" % (
-                    arch, "little" if _little_endian(arch) else "big", target,
-                    "little" if _little_endian(target) else "big")
-            raise ProfileError(place, "%s: %s" % (arch, reason)) from None
+            if _little_endian(group[0]) != _little_endian(target):
+                reason = _byte_orders(group[0], target)
+            raise ProfileError(places[group[0]], "%s: %s" % (group[0], reason)) from None
         except BaseException:
             if result is not None:
                 result.release()
@@ -169,30 +174,57 @@ def _little_endian(arch: Arch) -> bool:
     return bool(int(arch) & 0x40000000)  # __AUDIT_ARCH_LE in the audit architecture token
 
 
-def _arch_filter(profile: Profile, arch: Arch, no_new_privs: bool,
-                 skipped: List[Tuple[str, Arch, Rule]]) -> ProfileFilter:
-    """The profile's rules for one architecture."""
+def _byte_orders(arch: Arch, other: Arch) -> str:
+    def order(a: Arch) -> str:
+        return "little" if _little_endian(a) else "big"
+    return "one filter cannot hold both byte orders (%s is %s-endian, %s %s)" % (
+        arch, order(arch), other, order(other))
+
+
+def _needs_native_numbers(profile: Profile, native: Arch) -> bool:
+    """Whether a rule names a syscall libseccomp does not know but the newer table has for
+    the native architecture."""
+    from .newer_syscalls import NEWER_SYSCALLS
+
+    arch = str(native)
+    default = profile.default_action
+    return any(n in NEWER_SYSCALLS and arch in NEWER_SYSCALLS[n] and not _known(n)
+               for r in profile.rules if r.action != default for n in r.names)
+
+
+def _group_filter(profile: Profile, arches: List[Arch], places: Dict[Arch, str],
+                  no_new_privs: bool, skipped: List[Tuple[str, Arch, Rule]]) -> ProfileFilter:
+    """The profile's rules for some architectures, in one filter."""
     default = profile.default_action
     try:
         f = ProfileFilter(default)
     except SeccompError as exc:
         raise ProfileError("defaultAction", str(exc.strerror)) from None
     try:
-        _fill(f, profile, arch, no_new_privs, skipped)
+        _fill(f, profile, arches, places, no_new_privs, skipped)
     except BaseException:
         f.release()
         raise
     return f
 
 
-def _fill(f: ProfileFilter, profile: Profile, arch: Arch, no_new_privs: bool,
-          skipped: List[Tuple[str, Arch, Rule]]) -> None:
+def _fill(f: ProfileFilter, profile: Profile, arches: List[Arch], places: Dict[Arch, str],
+          no_new_privs: bool, skipped: List[Tuple[str, Arch, Rule]]) -> None:
+    native = Arch.native()
+    if native not in arches:
+        f.remove_arch(native)  # first: one filter cannot mix byte orders
+    for arch in arches:
+        if arch == native:
+            continue
+        try:
+            f.add_arch(arch)
+        except SeccompError as exc:
+            reason = str(exc.strerror)
+            if _little_endian(arch) != _little_endian(arches[0]):
+                reason = _byte_orders(arch, arches[0])
+            raise ProfileError(places[arch], "%s: %s" % (arch, reason)) from None
     default = profile.default_action
     f.no_new_privs = no_new_privs
-    native = Arch.native()
-    if arch != native:
-        f.remove_arch(native)  # first: one filter cannot mix byte orders
-        f.add_arch(arch)
     for i, flag in enumerate(profile.flags):
         try:
             _apply_flag(f, flag)
@@ -202,7 +234,7 @@ def _fill(f: ProfileFilter, profile: Profile, arch: Arch, no_new_privs: bool,
     if count >= BINARY_TREE_THRESHOLD:
         f.optimize = 2
     add = f.add_rule
-    arch_name = str(arch)
+    by_number = arches == [native]  # libseccomp takes raw numbers only here
     for r in profile.rules:
         if r.action == default:
             continue
@@ -216,11 +248,12 @@ def _fill(f: ProfileFilter, profile: Profile, arch: Arch, no_new_privs: bool,
                     if _known(name):
                         raise ProfileError(_place(r), "cannot add the rule for %r: %s"
                                            % (name, exc.strerror)) from None
-                    number = _newer(name, arch_name)
-                    if number is None or arch != native:
-                        if number is not None or not _newer_anywhere(name):
-                            skipped.append((name, arch, r))
-                        break  # else: not a syscall on this architecture, nothing to add
+                    number = _newer(name, str(native)) if by_number else None
+                    if number is None:
+                        skipped.extend((name, a, r) for a in arches
+                                       if _newer(name, str(a)) is not None
+                                       or not _newer_anywhere(name))
+                        break  # else: not a syscall on these architectures, nothing to add
                     add(action, number, *conds)
 
 
