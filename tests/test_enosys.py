@@ -271,3 +271,23 @@ def test_multiplexed_socketcall_and_ipc_keep_their_rules(arch):
                 evaluate_many(plain, [(nr, args)], arch=arch), (arch, kernel, nr, args)
         assert evaluate_many(patched, [(socketcall, [1])], arch=arch) == [Action.ALLOW]
         assert evaluate_many(patched, ["socket", 1000], arch=arch) == [Action.ALLOW, ENOSYS]
+
+
+def test_names_from_the_newer_table_count_as_named():
+    """A syscall this libseccomp does not know, numbered by the package's newer table, is
+    named by the profile: never ENOSYS, and it moves the horizon."""
+    from seccomp.profile.newer_syscalls import NEWER_SYSCALLS
+    native = Arch.native()
+    missing = [n for n in NEWER_SYSCALLS if str(native) in NEWER_SYSCALLS[n]
+               and not enosys._numbers(n, native)]
+    if not missing:
+        pytest.skip("this libseccomp knows every syscall of the newer table")
+    name = max(missing, key=lambda n: NEWER_SYSCALLS[n][str(native)])
+    number = NEWER_SYSCALLS[name][str(native)]
+    prof = P.load({"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [
+        {"names": ["read", name], "action": "SCMP_ACT_ERRNO", "errnoRet": errno.EACCES}]})
+    f = prof.compile()
+    assert number in f.enosys.named[native]
+    assert f.simulate(number) == Action.ERRNO(errno.EACCES)   # the rule, added by number
+    assert f.simulate(number - 1) in (EPERM, Action.ERRNO(errno.EACCES))  # below the horizon
+    assert f.simulate(number + 1000) == ENOSYS

@@ -117,19 +117,25 @@ class EnosysPlan:
 
 
 def plan(names: Iterable[str], arches: Iterable[ArchLike],
-         kernel: Optional[Tuple[int, int]] = None) -> EnosysPlan:
+         kernel: Optional[Tuple[int, int]] = None,
+         newer: Optional[Mapping[str, Mapping[str, int]]] = None) -> EnosysPlan:
     """The plan for a profile naming the syscalls *names*, built for *arches*. A name is
     resolved as the kernel sees it on each architecture: its own number, and for a name
     libseccomp reaches through a multiplexer (socketcall, ipc) both the direct number where
-    there is one and the multiplexer. Names libseccomp does not know are not counted (as in
-    runc): their numbers cannot be known."""
+    there is one and the multiplexer. A name libseccomp does not know is looked up in *newer*
+    (name -> {architecture: number}, the profile package's table of newer syscalls); without
+    a number there, it is not counted (as in runc)."""
     names = sorted(set(names))
     named: Dict[Arch, FrozenSet[int]] = {}
     for a in arches:
         arch = Arch(a).resolved
         numbers: Set[int] = set()
         for name in names:
-            numbers.update(_numbers(name, arch))
+            found = _numbers(name, arch)
+            if not found and newer is not None:
+                number = newer.get(name, {}).get(str(arch))
+                found = set() if number is None else {number}
+            numbers.update(found)
         named[arch] = frozenset(numbers)
     return EnosysPlan(named, None if kernel is None else (kernel[0], kernel[1]))
 

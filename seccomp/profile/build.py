@@ -165,8 +165,9 @@ def build(profile: Profile, target: Arch, no_new_privs: bool,
         _warn(message)
     if enosys:
         from ..bpf import enosys as enosys_
+        from .newer_syscalls import NEWER_SYSCALLS
         result.enosys = enosys_.plan((n for r in profile.rules for n in r.names), result.arches,
-                                     kernel)
+                                     kernel, NEWER_SYSCALLS)
     return result
 
 
