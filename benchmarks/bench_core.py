@@ -1,36 +1,70 @@
-"""Core benchmark: the C API from C, this package, libseccomp's own module and pyseccomp.
+"""Core benchmark: the C API from C, this package and libseccomp's own module, in one run.
 
-    python3 benchmarks/bench_core.py [--repeats N]
+    /usr/bin/python3 -m venv /tmp/bench && /tmp/bench/bin/pip install .
+    /tmp/bench/bin/python benchmarks/bench_core.py [--rounds N]
 
-Workloads (nanoseconds per operation, the minimum over N rounds, printed with the ratio to C):
+Run it under the interpreter Debian builds libseccomp's module (python3-seccomp) for: this
+package and that module are then both imported into this one process (the module from
+/usr/lib/python3/dist-packages under another name) and timed in interleaved rounds, with the
+C floor (benchmarks/c/bench_core.c) run once per round between them.
+
+Times are CPU time of the process (CLOCK_PROCESS_CPUTIME_ID on both sides), so other jobs on
+a shared machine slow the numbers less than they would wall-clock time.
+
+Workloads (nanoseconds per operation; the median over the rounds, with their spread):
+  errno    ERRNO(1): an action with data (``Action.ERRNO`` / the compatibility ``ERRNO``)
   build    create a filter, add ~370 rules (every syscall of the native arch; one in eight with
            an argument condition), release it
+  ten      create a filter, add its first 10 rules, release it
   small    create a filter, add one rule, release it
-  resolve  one syscall name to number on the native arch
-  load     seccomp_load() of the ~370-rule filter (libseccomp generates the BPF again each time)
+  resolve  one syscall name to its number on the native arch
+  load     load the ~370-rule filter (libseccomp generates the BPF again each time), in children
   program_load  this package's precomputed Program.load(): the BPF straight to seccomp(2)
-Loads run in child processes. libseccomp's module runs under /usr/bin/python3 (Debian's
-python3-seccomp) when that interpreter can import it; pyseccomp when it is installed.
 """
 import argparse
+import errno
+import glob
+import importlib.machinery
+import importlib.util
 import json
 import os
-import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-WORKER = os.path.join(HERE, "_core_worker.py")
-SYSTEM_PYTHON = "/usr/bin/python3"
+DEBIAN_MODULE = "/usr/lib/python3/dist-packages/seccomp.cpython-*.so"
+LOADS = 8  # loads stack, so each load measurement runs in a child that loads this many times
 # Syscalls the benchmark's children need after loading; they never get a condition.
 ESSENTIAL = {"read", "write", "close", "exit", "exit_group", "mmap", "munmap", "brk", "mprotect",
              "rt_sigreturn", "rt_sigaction", "rt_sigprocmask", "futex", "seccomp", "prctl",
              "getpid", "gettid", "clock_gettime", "fstat", "newfstatat", "madvise", "wait4"}
+COLUMNS = ["errno", "build", "ten", "small", "resolve", "load", "program_load"]
+# How many times one measurement runs each workload.
+BATCH = {"errno": 20000, "build": 10, "ten": 1000, "small": 2000, "resolve": 10}
 
 
-def make_spec(path: str) -> int:
+def import_libseccomp_module():
+    """libseccomp's own module, imported beside this package (both are named ``seccomp``)."""
+    paths = glob.glob(DEBIAN_MODULE)
+    if not paths:
+        return None
+    ours = {k: v for k, v in sys.modules.items() if k == "seccomp" or k.startswith("seccomp.")}
+    for k in ours:
+        del sys.modules[k]
+    try:
+        spec = importlib.util.spec_from_file_location(
+            "seccomp", paths[0], loader=importlib.machinery.ExtensionFileLoader("seccomp", paths[0]))
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+    finally:
+        sys.modules.update(ours)
+
+
+def make_rules():
     import seccomp
     names = []
     for nr in range(1024):
@@ -38,17 +72,17 @@ def make_spec(path: str) -> int:
             names.append(seccomp.syscall_name(nr))
         except seccomp.SeccompError:
             continue
-    names = names[:370]
+    return [(name, 0, 0xdead0000 + i) if i % 8 == 7 and name not in ESSENTIAL else (name,)
+            for i, name in enumerate(names[:370])]
+
+
+def write_spec(rules, path):
     with open(path, "w") as f:
-        for i, name in enumerate(names):
-            if i % 8 == 7 and name not in ESSENTIAL:
-                f.write("%s 0 %d\n" % (name, 0xdead0000 + i))
-            else:
-                f.write(name + "\n")
-    return len(names)
+        for rule in rules:
+            f.write(" ".join(map(str, rule)) + "\n")
 
 
-def build_c(tmp: str) -> str:
+def build_c(tmp):
     exe = os.path.join(tmp, "bench_core")
     flags = subprocess.run(["pkg-config", "--cflags", "--libs", "libseccomp"], check=True,
                            capture_output=True, text=True).stdout.split()
@@ -57,80 +91,166 @@ def build_c(tmp: str) -> str:
     return exe
 
 
-def run_json(cmd, cwd=None, env=None):
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, env=env)
-    if proc.returncode != 0:
-        return None, proc.stderr.strip().splitlines()[-1:] or ["exit %d" % proc.returncode]
-    return json.loads(proc.stdout), None
+def workloads_native(rules):
+    """This package's own API: Filter, Cond, Action.ERRNO, syscall_number."""
+    import seccomp
+    from seccomp import Action, Cond, Filter, Op
+    allow, deny, eq = Action.ALLOW, Action.ERRNO(errno.EPERM), Op.EQ
+
+    def build(rules=rules):
+        f = Filter(deny)
+        for rule in rules:
+            if len(rule) == 1:
+                f.add_rule(allow, rule[0])
+            else:
+                f.add_rule(allow, rule[0], Cond(rule[1], eq, rule[2]))
+        return f
+
+    def small():
+        f = Filter(allow)
+        f.add_rule(deny, "getpid")
+        f.release()
+
+    first10 = rules[:10]
+    program = build().compile()
+    return {"errno": lambda: Action.ERRNO(1), "build": lambda: build().release(),
+            "ten": lambda: build(first10).release(), "small": small,
+            "resolve": seccomp.syscall_number,
+            "load": lambda: build().load, "program_load": lambda: program.load}
 
 
-def same_abi(python: str) -> bool:
-    """Whether *python* is another interpreter that can import this build of the package."""
-    if not os.path.exists(python) or os.path.realpath(python) == os.path.realpath(sys.executable):
-        return False
-    probe = "import sys; print('%d.%d' % sys.version_info[:2])"
-    out = subprocess.run([python, "-c", probe], capture_output=True, text=True).stdout.strip()
-    return out == "%d.%d" % sys.version_info[:2]
+def workloads_compat(mod, rules):
+    """libseccomp's module's API (SyscallFilter, Arg, ERRNO, resolve_syscall), on *mod*."""
+    allow, deny, Arg, EQ, ERRNO = mod.ALLOW, mod.ERRNO(errno.EPERM), mod.Arg, mod.EQ, mod.ERRNO
+    SyscallFilter, resolve_syscall, native = mod.SyscallFilter, mod.resolve_syscall, mod.Arch.NATIVE
+
+    def build(rules=rules):
+        f = SyscallFilter(deny)
+        for rule in rules:
+            if len(rule) == 1:
+                f.add_rule(allow, rule[0])
+            else:
+                f.add_rule(allow, rule[0], Arg(rule[1], EQ, rule[2]))
+        return f
+
+    def small():
+        f = SyscallFilter(allow)
+        f.add_rule(deny, "getpid")
+        del f
+
+    first10 = rules[:10]
+    return {"errno": lambda: ERRNO(1), "build": lambda: build(), "ten": lambda: build(first10),
+            "small": small, "resolve": lambda name: resolve_syscall(native, name),
+            "load": lambda: build().load}
 
 
-def have_system_module() -> bool:
-    if not os.path.exists(SYSTEM_PYTHON):
-        return False
-    probe = "import seccomp, sys; sys.exit(hasattr(seccomp, 'Filter'))"
-    return subprocess.run([SYSTEM_PYTHON, "-c", probe], cwd="/",
-                          capture_output=True).returncode == 0
+def time_batch(fn, n):
+    t0 = time.process_time_ns()
+    for _ in range(n):
+        fn()
+    return (time.process_time_ns() - t0) / n
 
 
-def main() -> None:
+def time_resolve(resolve, names, n):
+    t0 = time.process_time_ns()
+    for _ in range(n):
+        for name in names:
+            resolve(name)
+    return (time.process_time_ns() - t0) / (n * len(names))
+
+
+def time_load(make_loader):
+    """The fastest of LOADS loads in a child (loading is irreversible)."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            load = make_loader()
+            best = min(time_batch(load, 1) for _ in range(LOADS))
+            os.write(w, repr(best).encode())
+        finally:
+            os._exit(0)
+    os.close(w)
+    with os.fdopen(r) as f:
+        text = f.read()
+    os.waitpid(pid, 0)
+    return float(text) if text else None
+
+
+def measure(work, names):
+    out = {}
+    for col in COLUMNS:
+        if col not in work:
+            continue
+        if col == "resolve":
+            out[col] = time_resolve(work[col], names, BATCH[col])
+        elif col in ("load", "program_load"):
+            out[col] = time_load(work[col])
+        else:
+            out[col] = time_batch(work[col], BATCH[col])
+    return out
+
+
+def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--rounds", type=int, default=9)
     args = ap.parse_args()
-    reps = str(args.repeats)
+    import seccomp
+    if not hasattr(seccomp, "Filter"):
+        sys.exit("this interpreter imports libseccomp's module as seccomp: install this package")
+    debian = import_libseccomp_module()
+    rules = make_rules()
+    names = [r[0] for r in rules]
+    impls = {"seccomp.Filter (ours)": workloads_native(rules),
+             "compatibility names (ours)": workloads_compat(seccomp, rules)}
+    if debian is not None:
+        impls["libseccomp's module"] = workloads_compat(debian, rules)
+    else:
+        print("libseccomp's module: skipped (no %s)" % DEBIAN_MODULE)
+    samples = {name: {} for name in ["C (libseccomp)", *impls]}
     with tempfile.TemporaryDirectory() as tmp:
         spec = os.path.join(tmp, "rules.txt")
-        nrules = make_spec(spec)
-        results = {}
-        results["C (libseccomp)"], err = run_json([build_c(tmp), spec, reps])
-        if err:
-            sys.exit("C benchmark failed: %s" % err)
-        # Interpreters differ in speed (Debian's is built with PGO, pyenv's is not), so this
-        # package also runs under the system interpreter, beside libseccomp's own module.
-        pythons = [(sys.executable, "")]
-        if same_abi(SYSTEM_PYTHON):
-            pythons.append((SYSTEM_PYTHON, " [%s]" % SYSTEM_PYTHON))
-        env = dict(os.environ, PYTHONPATH=ROOT)
-        for python, tag in pythons:
-            for impl, label in (("ours", "seccomp.Filter"), ("ours-compat", "SyscallFilter")):
-                res, err = run_json([python, WORKER, impl, spec, reps], cwd=ROOT, env=env)
-                if res:
-                    results["%s (ours)%s" % (label, tag)] = res
-                else:
-                    print("%s%s: skipped (%s)" % (label, tag, err and err[0]))
-        if have_system_module():
-            results["libseccomp's module [%s]" % SYSTEM_PYTHON], err = run_json(
-                [SYSTEM_PYTHON, WORKER, "libseccomp", spec, reps], cwd="/")
-        else:
-            print("libseccomp's module: skipped (%s cannot import it)" % SYSTEM_PYTHON)
-        pys, err = run_json([sys.executable, WORKER, "pyseccomp", spec, reps], cwd=ROOT)
-        if pys:
-            results["pyseccomp"] = pys
-        else:
-            print("pyseccomp: skipped (%s)" % (err and err[0]))
+        write_spec(rules, spec)
+        exe = build_c(tmp)
+        for rnd in range(args.rounds):
+            order = list(impls.items())
+            if rnd % 2:
+                order.reverse()  # neither side always runs first
+            c = json.loads(subprocess.run([exe, spec, "1"], check=True, capture_output=True,
+                                          text=True).stdout)
+            for col, value in c.items():
+                samples["C (libseccomp)"].setdefault(col, []).append(value)
+            for name, work in order:
+                for col, value in measure(work, names).items():
+                    if value is not None:
+                        samples[name].setdefault(col, []).append(value)
 
-    c = results["C (libseccomp)"]
-    cols = ["build", "small", "resolve", "load", "program_load"]
-    print("%d rules, %s repeats, ns per operation (ratio to C)" % (nrules, reps))
-    print("| implementation | " + " | ".join(cols) + " |")
-    print("|---" * (len(cols) + 1) + "|")
-    for impl, res in results.items():
+    def median(name, col):
+        values = samples[name].get(col)
+        return statistics.median(values) if values else None
+
+    print("%d rules, %d interleaved rounds, %s; ns per operation: median [min-max] (ratio of "
+          "medians to C, or to libseccomp's module for errno)"
+          % (len(rules), args.rounds, sys.executable))
+    print("| implementation | " + " | ".join(COLUMNS) + " |")
+    print("|---" * (len(COLUMNS) + 1) + "|")
+    for name, cols in samples.items():
         cells = []
-        for col in cols:
-            if not res or col not in res:
+        for col in COLUMNS:
+            values = cols.get(col)
+            if not values:
                 cells.append("-")
                 continue
-            base = c.get(col) or c["load"]  # program_load is compared with seccomp_load from C
-            cells.append("%.0f (%.2fx)" % (res[col], res[col] / base))
-        print("| %s | %s |" % (impl, " | ".join(cells)))
+            base_name, base_col = "C (libseccomp)", col
+            if col == "errno":
+                base_name = "libseccomp's module"
+            elif col == "program_load":
+                base_col = "load"  # compared with seccomp_load from C
+            base = median(base_name, base_col)
+            ratio = " (%.2fx)" % (statistics.median(values) / base) if base else ""
+            cells.append("%.0f [%.0f-%.0f]%s" % (statistics.median(values), min(values),
+                                                 max(values), ratio))
+        print("| %s | %s |" % (name, " | ".join(cells)))
 
 
 if __name__ == "__main__":

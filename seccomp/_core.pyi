@@ -54,6 +54,7 @@ class Cond:
 
 class Context:
     has_notify_rules: bool
+    tsync_refused: bool
     def __init__(self, default_action: int, *, tsync: bool = ...) -> None: ...
     @property
     def released(self) -> bool: ...

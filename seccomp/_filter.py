@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import errno
+import os
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
 if TYPE_CHECKING:
     from typing import IO, Any, Optional, Tuple, Union
 
 from . import _core
-from ._core import Cond, Program, SeccompError
+from ._core import Cond, Program
+from ._errors import SeccompError, UnsupportedError
 from ._enums import Action, Arch, Attr
 
 __all__ = ["Filter", "Program"]
@@ -95,7 +97,11 @@ class Filter(_core.Context):
         """Load the filter into the kernel for this process (with TSYNC, for all its threads).
 
         Irreversible. A failure names its cause: a program over the kernel's 4096
-        instructions, or the thread TSYNC could not synchronise."""
+        instructions, or the thread TSYNC could not synchronise. Where libseccomp or the
+        kernel refused TSYNC, loading is refused while other threads run (they would stay
+        unfiltered) and warned about otherwise."""
+        if self.tsync_refused:
+            _without_tsync()
         try:
             _core.Context.load(self)
         except SeccompError as exc:
@@ -195,6 +201,22 @@ class Filter(_core.Context):
     def bad_arch_action(self, action: int) -> None:
         self.attr_set(Attr.ACT_BADARCH, action)
 
+
+
+def _without_tsync() -> None:
+    """Refuse to load a filter meant for every thread when it can only cover this one and
+    other threads exist; warn when this is the only thread."""
+    import threading
+    me = threading.get_native_id()
+    others = sorted(int(t) for t in os.listdir("/proc/self/task") if int(t) != me)
+    if others:
+        raise UnsupportedError(errno.EOPNOTSUPP, "libseccomp or the kernel cannot synchronise "
+                               "the filter to every thread (TSYNC), and threads %s would run "
+                               "unfiltered: load before starting threads, or make the filter "
+                               "with tsync=False" % ", ".join(map(str, others)))
+    import warnings
+    warnings.warn("TSYNC is unavailable: the filter covers only the calling thread (the only "
+                  "thread now)", RuntimeWarning, stacklevel=3)
 
 
 class _Transaction:

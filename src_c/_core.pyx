@@ -24,7 +24,7 @@ cdef extern from "scmpy_lock.h" nogil:
 
 scmpy_lock_install_fork_handler()
 
-from libc.errno cimport EINVAL, EEXIST, EACCES, EOPNOTSUPP, ESRCH, EBUSY
+from libc.errno cimport EINVAL, EEXIST, EACCES, ENOSYS, EOPNOTSUPP, ESRCH, EBUSY
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int64_t
 from libc.stdlib cimport free
 from libc.string cimport memcpy
@@ -456,6 +456,10 @@ cdef class Context:
     cdef bint merged
     cdef bint want_tsync
     cdef readonly bint has_notify_rules
+    #: True when TSYNC was asked for and libseccomp or the kernel refused it: `load()` then
+    #: filters only the calling thread (seccomp.Filter refuses when other threads run).
+    cdef readonly bint tsync_refused
+    cdef bint has_rules  # libseccomp 2.5 corrupts a filter that loses an arch after rules
 
     def __cinit__(self):
         # Takes no arguments, so Cython ignores the constructor's: __init__ parses them.
@@ -465,7 +469,8 @@ cdef class Context:
         """A filter whose *default_action* applies to every syscall no rule matches.
 
         With *tsync* (the default) `load()` puts the filter on every thread of the process;
-        a kernel or library that cannot is tolerated (the filter is made without it)."""
+        where the kernel or library cannot, `tsync_refused` is set and `seccomp.Filter`
+        refuses to load while other threads run."""
         cdef uint32_t act = _action(default_action)
         if self.ctx != NULL:
             invalid("filter is already initialised; use reset() to start over")
@@ -477,9 +482,9 @@ cdef class Context:
             self._enable_tsync()
 
     cdef void _enable_tsync(self):
-        # Caller holds the context; a library or kernel without TSYNC makes a
-        # single-thread filter, as libseccomp-golang does.
-        seccomp_attr_set(self.ctx, SCMP_FLTATR_CTL_TSYNC, 1)
+        # Caller holds the context. A library or kernel without TSYNC leaves a single-thread
+        # filter: recorded, so that loading can refuse or warn instead of dropping it silently.
+        self.tsync_refused = seccomp_attr_set(self.ctx, SCMP_FLTATR_CTL_TSYNC, 1) < 0
 
     def __dealloc__(self):
         if self.ctx != NULL:
@@ -521,15 +526,16 @@ cdef class Context:
     def reset(self, default_action=None):
         """Remove every rule, architecture and attribute setting. The default action stays
         unless a new one is given; TSYNC is set again if the filter was made with it."""
-        cdef uint32_t act
-        cdef int rc
+        cdef uint32_t act = 0
+        cdef int rc = 0
+        if default_action is not None:
+            # Converted before taking the lock: its error message calls repr(), Python code
+            # that may use this filter (and would wait for the lock for ever).
+            act = _action(default_action)
         self._lock()
         try:
             if default_action is None:
                 rc = seccomp_attr_get(self.ctx, SCMP_FLTATR_ACT_DEFAULT, &act)
-            else:
-                act = _action(default_action)
-                rc = 0
             if rc == 0:
                 rc = seccomp_reset(self.ctx, act)
             if rc == 0 and self.want_tsync:
@@ -539,6 +545,7 @@ cdef class Context:
         if rc < 0:
             fail(rc, "cannot reset filter to %s" % (describe_action(act),))
         self.has_notify_rules = False
+        self.has_rules = False
 
     def merge(self, Context other not None):
         """Merge *other* into this filter. *other* is consumed: unusable afterwards.
@@ -568,6 +575,7 @@ cdef class Context:
                                                  "architecture in common")
             fail(rc, "cannot merge filters")
         self.has_notify_rules |= other.has_notify_rules
+        self.has_rules |= other.has_rules
 
     # -- architectures -----------------------------------------------------------------------
 
@@ -605,6 +613,13 @@ cdef class Context:
         """Remove an architecture token; returns False if absent (an error unless missing_ok)."""
         cdef uint32_t tok = _arch_token(arch)
         cdef int rc
+        if self.has_rules and not supported("removing an architecture from a filter with rules"):
+            # libseccomp 2.5.4 then corrupts its memory: a later rule (add x86 and x32, a rule
+            # with a condition, remove x32, another rule) crashes the process.
+            raise UnsupportedError(ENOSYS, "cannot remove architecture %s from a filter that "
+                                   "has rules: libseccomp %s corrupts the filter doing so; "
+                                   "remove architectures before adding rules"
+                                   % (arch_name(tok), ".".join(map(str, LIBRARY_VERSION))))
         self._lock()
         try:
             rc = seccomp_arch_remove(self.ctx, tok)
@@ -702,6 +717,7 @@ cdef class Context:
             self._unlock()
         if rc < 0:
             self._rule_error(rc, act, syscall, nr, conds, exact)
+        self.has_rules = True
         if act == SCMP_ACT_NOTIFY:
             self.has_notify_rules = True
         return 0

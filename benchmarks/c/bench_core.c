@@ -3,7 +3,7 @@
  * usage: bench_core SPEC_FILE REPEATS
  * SPEC_FILE has one rule per line: "NAME" (allow unconditionally) or "NAME ARG VALUE"
  * (allow when argument ARG equals VALUE). Prints one JSON object of nanoseconds per operation,
- * the minimum over REPEATS rounds.
+ * the minimum over REPEATS rounds (benchmarks/bench_core.py runs it with 1, once per round).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -23,14 +23,14 @@ static int nrules;
 static double now_ns(void)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts); /* CPU time: the machine may be shared */
 	return ts.tv_sec * 1e9 + ts.tv_nsec;
 }
 
-static scmp_filter_ctx build(void)
+static scmp_filter_ctx build_n(int n)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ERRNO(EPERM));
-	for (int i = 0; i < nrules; i++) {
+	for (int i = 0; i < n; i++) {
 		int rc, nr = seccomp_syscall_resolve_name(rules[i].name);
 		if (rules[i].arg < 0)
 			rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
@@ -43,6 +43,11 @@ static scmp_filter_ctx build(void)
 		}
 	}
 	return ctx;
+}
+
+static scmp_filter_ctx build(void)
+{
+	return build_n(nrules);
 }
 
 /* Loading stacks filters, so each measurement runs in a child that loads LOADS times. */
@@ -104,7 +109,8 @@ int main(int argc, char **argv)
 	}
 	fclose(f);
 
-	double build_best = 1e18, small_best = 1e18, resolve_best = 1e18, load_best = 1e18;
+	double build_best = 1e18, small_best = 1e18, ten_best = 1e18, resolve_best = 1e18;
+	double load_best = 1e18;
 	for (int rep = 0; rep < repeats; rep++) {
 		double t0 = now_ns();
 		for (int i = 0; i < 20; i++)
@@ -123,6 +129,13 @@ int main(int argc, char **argv)
 		if (t < small_best)
 			small_best = t;
 
+		t0 = now_ns();
+		for (int i = 0; i < 2000; i++)
+			seccomp_release(build_n(10));
+		t = (now_ns() - t0) / 2000;
+		if (t < ten_best)
+			ten_best = t;
+
 		volatile int sink = 0;
 		t0 = now_ns();
 		for (int k = 0; k < 20; k++)
@@ -136,7 +149,7 @@ int main(int argc, char **argv)
 		if (t > 0 && t < load_best)
 			load_best = t;
 	}
-	printf("{\"build\": %.1f, \"small\": %.1f, \"resolve\": %.1f, \"load\": %.1f}\n",
-	       build_best, small_best, resolve_best, load_best);
+	printf("{\"build\": %.1f, \"small\": %.1f, \"ten\": %.1f, \"resolve\": %.1f, "
+	       "\"load\": %.1f}\n", build_best, small_best, ten_best, resolve_best, load_best);
 	return 0;
 }
