@@ -459,7 +459,11 @@ cdef class Context:
     #: True when TSYNC was asked for and libseccomp or the kernel refused it: `load()` then
     #: filters only the calling thread (seccomp.Filter refuses when other threads run).
     cdef readonly bint tsync_refused
-    cdef bint has_rules  # libseccomp 2.5 corrupts a filter that loses an arch after rules
+    cdef bint has_rules
+    # The architecture removed from this filter after it had rules, while libseccomp would
+    # corrupt its memory on the next rule (2.5.4: add x86 and arm, a rule, remove arm, a rule
+    # crashes the process); None when rules can be added.
+    cdef object removed_after_rules
 
     def __cinit__(self):
         # Takes no arguments, so Cython ignores the constructor's: __init__ parses them.
@@ -546,6 +550,7 @@ cdef class Context:
             fail(rc, "cannot reset filter to %s" % (describe_action(act),))
         self.has_notify_rules = False
         self.has_rules = False
+        self.removed_after_rules = None
 
     def merge(self, Context other not None):
         """Merge *other* into this filter. *other* is consumed: unusable afterwards.
@@ -576,6 +581,8 @@ cdef class Context:
             fail(rc, "cannot merge filters")
         self.has_notify_rules |= other.has_notify_rules
         self.has_rules |= other.has_rules
+        if self.removed_after_rules is None:
+            self.removed_after_rules = other.removed_after_rules
 
     # -- architectures -----------------------------------------------------------------------
 
@@ -613,13 +620,6 @@ cdef class Context:
         """Remove an architecture token; returns False if absent (an error unless missing_ok)."""
         cdef uint32_t tok = _arch_token(arch)
         cdef int rc
-        if self.has_rules and not supported("removing an architecture from a filter with rules"):
-            # libseccomp 2.5.4 then corrupts its memory: a later rule (add x86 and x32, a rule
-            # with a condition, remove x32, another rule) crashes the process.
-            raise UnsupportedError(ENOSYS, "cannot remove architecture %s from a filter that "
-                                   "has rules: libseccomp %s corrupts the filter doing so; "
-                                   "remove architectures before adding rules"
-                                   % (arch_name(tok), ".".join(map(str, LIBRARY_VERSION))))
         self._lock()
         try:
             rc = seccomp_arch_remove(self.ctx, tok)
@@ -629,6 +629,8 @@ cdef class Context:
             return False
         if rc < 0:
             fail(rc, "cannot remove architecture %s" % (arch_name(tok),))
+        if self.has_rules and not supported("a rule after removing an architecture"):
+            self.removed_after_rules = arch_name(tok)
         return True
 
     # -- attributes --------------------------------------------------------------------------
@@ -698,6 +700,12 @@ cdef class Context:
         cdef int rc
         if n > 6:
             invalid("a rule takes at most 6 conditions, not %d" % n)
+        if self.removed_after_rules is not None:
+            raise UnsupportedError(ENOSYS, "cannot add a rule after architecture %s was removed "
+                                   "from a filter with rules: libseccomp %s corrupts its memory "
+                                   "then; remove architectures before adding rules, or reset()"
+                                   % (self.removed_after_rules,
+                                      ".".join(map(str, LIBRARY_VERSION))))
         for i in range(n):
             if not isinstance(conds[i], Cond):
                 raise TypeError("rule conditions must be Cond objects, not %s"

@@ -118,9 +118,9 @@ MIN_VERSION = {
     "transactions": (2, 6, 0),
     "precompute": (2, 6, 0),
     "attribute CTL_WAITKILL": (2, 6, 0),
-    # 2.5.4 corrupts its memory (a later rule crashes): refused on the 2.5 series, where that
-    # was seen
-    "removing an architecture from a filter with rules": (2, 6, 0),
+    # 2.5.4 corrupts its memory when a rule is added after an architecture was removed from a
+    # filter with rules (the process crashes): refused on the 2.5 series, where that was seen
+    "a rule after removing an architecture": (2, 6, 0),
     "architecture loongarch64": (2, 6, 0),
     "architecture m68k": (2, 6, 0),
     "architecture sh": (2, 6, 0),
