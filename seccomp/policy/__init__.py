@@ -1,0 +1,151 @@
+"""Seccomp policies in every format, through one model.
+
+Read a policy in any supported format, check it, compile it to a `seccomp.Filter`, or write it
+in another format::
+
+    import seccomp.policy as sp
+    pol = sp.load("app.policy")                          # minijail, detected
+    f = pol.compile()                                    # checked against the policy
+    print(sp.dumps(pol, "seccompiler"))                  # the same policy as seccompiler JSON
+    vmm = sp.load("firecracker.json", thread="vmm")      # one thread category
+
+Formats: ``oci`` (OCI runtime-spec / Docker / Podman profiles, `seccomp.profile`), ``gosecco``
+(gosecco's policy language), ``minijail`` (minijail ``.policy`` files) and ``seccompiler``
+(rust-vmm seccompiler / Firecracker JSON). The model is `Policy`: per syscall an ordered list of
+rules (first match wins) and a default action; see `seccomp.policy.model`.
+"""
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Dict, Optional, Union
+
+from .model import Place, Policy, PolicyError, PolicyFilter, Rule
+
+__all__ = ["FORMATS", "load", "load_all", "loads", "dumps", "detect", "Policy", "Rule",
+           "Place", "PolicyError", "PolicyFilter", "from_profile", "to_profile"]
+
+#: The formats `load` reads and `dumps` writes.
+FORMATS = ("oci", "gosecco", "minijail", "seccompiler")
+
+_EXTENSIONS = {".policy": "minijail", ".seccomp": "gosecco"}
+
+
+def detect(text: str, path: str = "") -> str:
+    """The format of policy *text* (from *path*'s extension where it tells)."""
+    ext = os.path.splitext(path)[1].lower()
+    if ext in _EXTENSIONS:
+        return _EXTENSIONS[ext]
+    stripped = text.lstrip()
+    if stripped.startswith(("{", "[")):
+        from . import seccompiler
+        try:
+            data = json.loads(text)
+        except ValueError:
+            return "oci"
+        return "seccompiler" if seccompiler.looks_like(data) else "oci"
+    from . import gosecco, minijail
+    if gosecco.looks_like(text) and not minijail.looks_like(text):
+        return "gosecco"
+    return "minijail"
+
+
+def _read(source: str) -> tuple:
+    """(text, path) of a source: text itself (several lines, JSON, ``{inline}...``) or a
+    path. A bare name (no '/') that is not JSON or text names a built-in profile."""
+    from .gosecco import INLINE_MARKER
+    if source.startswith(INLINE_MARKER):
+        return source[len(INLINE_MARKER):], "<inline>"
+    if "\n" in source or source.lstrip().startswith(("{", "[")):
+        return source, "<text>"
+    if os.sep not in source:
+        return None, source  # a built-in profile name
+    try:
+        with open(source, encoding="utf-8") as fh:
+            return fh.read(), source
+    except OSError as exc:
+        raise PolicyError(Place(source), "cannot read the policy: %s" % exc.strerror) from None
+
+
+def load_all(source: str, *, format: Optional[str] = None, **options: Any) -> Dict[str, Policy]:
+    """Every filter of a policy source by name: seccompiler's thread categories, or one
+    entry named "" for the single-filter formats. *format* forces one of `FORMATS`;
+    *options* go to the format's reader (gosecco's settings, ``arch`` for minijail, the
+    resolution target ``arch``/``caps``/``kernel`` for OCI profiles)."""
+    text, path = _read(source)
+    if text is None:
+        fmt = "oci"
+    else:
+        fmt = format or detect(text, path)
+    if fmt not in FORMATS:
+        raise PolicyError(None, "unknown policy format %r (expected one of %s)"
+                          % (fmt, ", ".join(FORMATS)))
+    if fmt == "seccompiler":
+        from . import seccompiler
+        return seccompiler.parse(text, file=path)
+    if fmt == "gosecco":
+        from . import gosecco
+        return {"": gosecco.parse(text, file=path, **options)}
+    if fmt == "minijail":
+        from . import minijail
+        return {"": minijail.parse(text, file=path, **options)}
+    from .. import profile
+    from .oci import from_profile
+    prof = profile.load(source if text is None else path if not path.startswith("<") else text)
+    return {"": from_profile(prof, **options)}
+
+
+def load(source: str, *, format: Optional[str] = None, thread: Optional[str] = None,
+         **options: Any) -> Policy:
+    """A policy from a path, text, ``{inline}`` text or a built-in profile name. For a
+    seccompiler file *thread* names the category (required when it has several)."""
+    policies = load_all(source, format=format, **options)
+    if thread is not None:
+        if thread not in policies:
+            raise PolicyError(None, "no thread category %r (the file has: %s)"
+                              % (thread, ", ".join(sorted(policies)) or "none"))
+        return policies[thread]
+    if len(policies) != 1:
+        raise PolicyError(None, "the file has several thread categories (%s): choose one"
+                          % ", ".join(sorted(policies)))
+    return next(iter(policies.values()))
+
+
+def loads(text: str, format: Optional[str] = None, **options: Any) -> Policy:
+    """A policy from its text (see `load`)."""
+    from .gosecco import INLINE_MARKER
+    return load(INLINE_MARKER + text, format=format, **options)
+
+
+def dumps(policy: Union[Policy, Dict[str, Policy]], format: str) -> str:
+    """*policy* (or seccompiler categories by name) written in *format* (one of `FORMATS`)."""
+    if format == "seccompiler":
+        from . import seccompiler
+        policies = policy if isinstance(policy, dict) else {policy.name or "main": policy}
+        return seccompiler.dumps(policies)
+    if isinstance(policy, dict):
+        if len(policy) != 1:
+            raise PolicyError(None, "%s holds one filter; this has %d" % (format, len(policy)))
+        policy = next(iter(policy.values()))
+    if format == "gosecco":
+        from . import gosecco
+        return gosecco.dump(policy)
+    if format == "minijail":
+        from . import minijail
+        return minijail.dump(policy)
+    if format == "oci":
+        return to_profile(policy).to_json()
+    raise PolicyError(None, "unknown policy format %r (expected one of %s)"
+                      % (format, ", ".join(FORMATS)))
+
+
+def from_profile(profile: Any, **options: Any) -> Policy:
+    """A `seccomp.profile.Profile` as a policy (see `seccomp.policy.oci.from_profile`)."""
+    from .oci import from_profile as convert
+    return convert(profile, **options)
+
+
+def to_profile(policy: Policy) -> Any:
+    """A policy as a resolved `seccomp.profile.Profile`."""
+    from .oci import to_profile as convert
+    return convert(policy)

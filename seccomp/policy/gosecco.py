@@ -1,0 +1,718 @@
+"""gosecco's policy language (``docs/seccomp-policy-language.md`` in gosecco): read and write.
+
+::
+
+    DEFAULT_POSITIVE = allow
+    DEFAULT_NEGATIVE = kill
+    # comments start with '#'
+    limit = 4096
+    small(x) = x < limit
+    read: arg0 == 0 || small(argL2)
+    write[+allow, -EBADF]: in(arg0, 1, 2)
+    ioctl: arg1 &? 0x5400; return 25
+    kill: return EPERM
+
+One line, one unit: a comment, an assignment (a variable or a macro ``f(x, y) = ...``, inlined
+where it is used, also read from extra definition files), a default action
+(``DEFAULT_POSITIVE``, ``DEFAULT_NEGATIVE``, ``DEFAULT_POLICY``) or a rule
+``name[+ACTION, -ACTION]: expression``, ``name: return ERRNO`` or ``name: expression; return
+ERRNO``. A rule's positive action applies when its expression holds, its negative action when
+not, the policy action to syscalls without a rule. Actions: ``allow``, ``kill``, ``trap``,
+``trace``, an errno number or name. Expressions: ``arg0``-``arg5`` (64 bits), ``argL0``/
+``argH0`` (their low and high 32 bits), numbers (decimal, 0x hex, 0 octal, 0b binary), named
+constants, ``+ - * / % & | ^ ~ << >>``, ``== != < <= > >=``, ``&?`` (any bit set),
+``in(x, a, b)``/``notIn(x, ...)``, ``&& || !``, ``true``/``false``, with the document's
+precedence (operators of one level group left to right, as in C). Constants are folded at
+compile time. Where gosecco's own code departs from its document, this follows the document
+(see the documentation's list).
+"""
+from __future__ import annotations
+
+import errno as _errno
+import re
+from dataclasses import dataclass
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+
+from .._core import InvalidArgumentError, syscall_resolve_name
+from .._enums import Action
+from . import constants
+from .model import (FALSE, TRUE, And, Arg, Atom, BinOp, Bool, Cmp, Expr, Inv, Not, Num, Or,
+                    Place, Policy, PolicyError, Rule, U32, U64, fold)
+
+__all__ = ["parse", "load", "dump", "INLINE_MARKER", "looks_like"]
+
+#: A source or extra definition starting with this is text, not a path (as in gosecco).
+INLINE_MARKER = "{inline}"
+
+_TOKEN = re.compile(r"""
+    (?P<ws>[ \t]+)
+  | (?P<num>0[bB][01]+|0[xX][0-9a-fA-F]+|0[0-7]+|[1-9][0-9]*|0)
+  | (?P<ident>[_a-zA-Z][_a-zA-Z0-9]*)
+  | (?P<op>&\?|&&|\|\||<<|>>|==|<=|>=|!=|[-+*/%&|^~<>!(),\[\]])
+""", re.VERBOSE)
+_ARG = re.compile(r"arg([HL]?)([0-5])\Z")
+
+
+@dataclass(frozen=True)
+class _Var(Expr):
+    name: str
+    pos: Place
+
+
+@dataclass(frozen=True)
+class _Call(Expr):
+    name: str
+    args: Tuple[Expr, ...]
+    pos: Place
+
+
+@dataclass
+class _Macro:
+    name: str
+    params: Tuple[str, ...]
+    body: Expr
+    ret: Optional[int]
+    place: Place
+
+
+_LEVELS: Tuple[Tuple[str, ...], ...] = (
+    ("||",), ("&&",), ("==", "!=", "&?"), ("<", "<=", ">", ">="), ("|",), ("^",), ("&",),
+    ("<<", ">>"), ("+", "-"), ("*", "/", "%"))
+
+
+class _Expr:
+    """A recursive-descent parser for one expression (the document's precedence table)."""
+
+    def __init__(self, text: str, file: str, line: int, offset: int) -> None:
+        self.toks: List[Tuple[str, str, int]] = []
+        self.file, self.line = file, line
+        pos = 0
+        while pos < len(text):
+            m = _TOKEN.match(text, pos)
+            if m is None:
+                raise PolicyError(Place(file, line, offset + pos + 1),
+                                  "unexpected character %r" % text[pos])
+            if m.lastgroup != "ws":
+                self.toks.append((m.lastgroup or "", m.group(), offset + pos + 1))
+            pos = m.end()
+        self.end_col = offset + len(text) + 1
+        self.i = 0
+
+    def place(self) -> Place:
+        col = self.toks[self.i][2] if self.i < len(self.toks) else self.end_col
+        return Place(self.file, self.line, col)
+
+    def peek(self) -> str:
+        return self.toks[self.i][1] if self.i < len(self.toks) else ""
+
+    def error(self, expected: str) -> PolicyError:
+        found = repr(self.peek()) if self.i < len(self.toks) else "the end of the line"
+        return PolicyError(self.place(), "expected %s, found %s" % (expected, found))
+
+    def parse(self) -> Expr:
+        if not self.toks:
+            raise PolicyError(self.place(), "empty expression")
+        e = self.binary(0)
+        if self.i < len(self.toks):
+            raise self.error("an operator or the end of the expression")
+        return e
+
+    def binary(self, level: int) -> Expr:
+        if level == len(_LEVELS):
+            return self.unary()
+        left = self.binary(level + 1)
+        ops = _LEVELS[level]
+        while self.peek() in ops and self.toks[self.i][0] == "op":
+            pos = self.place()
+            op = self.toks[self.i][1]
+            self.i += 1
+            right = self.binary(level + 1)
+            left = _combine(op, left, right, pos)
+        return left
+
+    def unary(self) -> Expr:
+        if self.peek() in ("!", "~"):
+            op = self.peek()
+            pos = self.place()
+            self.i += 1
+            operand = self.unary()
+            return _Not(operand, pos) if op == "!" else _Inv(operand, pos)
+        return self.primary()
+
+    def primary(self) -> Expr:
+        if self.i >= len(self.toks):
+            raise self.error("a value")
+        kind, tok, _ = self.toks[self.i]
+        pos = self.place()
+        if tok == "(":
+            self.i += 1
+            e = self.binary(0)
+            if self.peek() != ")":
+                raise self.error("')'")
+            self.i += 1
+            return e
+        if kind == "num":
+            self.i += 1
+            value = int(tok, 0) if not (len(tok) > 1 and tok[0] == "0" and tok[1] in
+                                        "01234567") else int(tok, 8)
+            if value > U64:
+                raise PolicyError(pos, "%s does not fit in 64 bits" % tok)
+            return Num(value)
+        if kind == "ident":
+            self.i += 1
+            m = _ARG.match(tok)
+            if m:
+                return _At(Arg(int(m.group(2)), {"H": "hi", "L": "lo", "": ""}[m.group(1)]),
+                           pos)
+            low = tok.lower()
+            if low in ("true", "false"):
+                return TRUE if low == "true" else FALSE
+            if self.peek() == "(":
+                args = self.arguments()
+                if low in ("in", "notin"):
+                    if len(args) < 2:
+                        raise PolicyError(pos, "%s needs a value and at least one candidate"
+                                          % tok)
+                    return _In(low == "in", args[0], tuple(args[1:]), pos)
+                return _Call(tok, tuple(args), pos)
+            if low in ("in", "notin"):
+                raise self.error("'(' after %s" % tok)
+            return _Var(tok, pos)
+        raise self.error("a value")
+
+    def arguments(self) -> List[Expr]:
+        self.i += 1  # (
+        args: List[Expr] = []
+        if self.peek() == ")":
+            self.i += 1
+            return args
+        while True:
+            args.append(self.binary(0))
+            if self.peek() == ",":
+                self.i += 1
+                continue
+            if self.peek() == ")":
+                self.i += 1
+                return args
+            raise self.error("',' or ')'")
+
+
+# Parse-tree nodes that carry a place until they are checked and become model nodes.
+@dataclass(frozen=True)
+class _At(Expr):
+    arg: Arg
+    pos: Place
+
+
+@dataclass(frozen=True)
+class _Not(Expr):
+    operand: Expr
+    pos: Place
+
+
+@dataclass(frozen=True)
+class _Inv(Expr):
+    operand: Expr
+    pos: Place
+
+
+@dataclass(frozen=True)
+class _Bin(Expr):
+    op: str
+    left: Expr
+    right: Expr
+    pos: Place
+
+
+@dataclass(frozen=True)
+class _In(Expr):
+    positive: bool
+    left: Expr
+    rights: Tuple[Expr, ...]
+    pos: Place
+
+
+def _combine(op: str, left: Expr, right: Expr, pos: Place) -> Expr:
+    return _Bin(op, left, right, pos)
+
+
+# ---------------------------------------------------------------------------------------------
+# Resolving names and checking types
+# ---------------------------------------------------------------------------------------------
+
+_BOOL_OPS = ("||", "&&")
+_CMP_OPS = ("==", "!=", "<", "<=", ">", ">=", "&?")
+
+
+class _Resolver:
+    def __init__(self, macros: Dict[str, _Macro]) -> None:
+        self.macros = macros
+
+    def numeric(self, e: Expr, env: Dict[str, Expr], in_arith: bool = False) -> Expr:
+        t = type(e)
+        if t is Num:
+            return e
+        if t is _At:
+            if in_arith and not e.arg.half:
+                raise PolicyError(e.pos, "arg%d is 64 bits: arithmetic is only allowed on its "
+                                         "32-bit halves argL%d and argH%d"
+                                  % (e.arg.index, e.arg.index, e.arg.index))
+            return e.arg
+        if t is _Inv:
+            return Inv(self.numeric(e.operand, env, True))
+        if t is _Bin and e.op not in _BOOL_OPS + _CMP_OPS:
+            return BinOp(e.op, self.numeric(e.left, env, True), self.numeric(e.right, env, True),
+                         e.pos)
+        if t in (_Var, _Call):
+            return self.numeric(self.expand(e, env), env, in_arith)
+        raise PolicyError(_pos(e), "expected a number, found a condition")
+
+    def boolean(self, e: Expr, env: Dict[str, Expr]) -> Expr:
+        t = type(e)
+        if t is Bool:
+            return e
+        if t is _Not:
+            return Not(self.boolean(e.operand, env))
+        if t is _Bin and e.op in _BOOL_OPS:
+            items = (self.boolean(e.left, env), self.boolean(e.right, env))
+            return And(items) if e.op == "&&" else Or(items)
+        if t is _Bin and e.op in _CMP_OPS:
+            left, right = self.numeric(e.left, env), self.numeric(e.right, env)
+            if e.op == "&?":
+                if _full_arg(left) or _full_arg(right):
+                    raise PolicyError(e.pos, "&? on a 64-bit argument: use its halves argL/argH")
+                return Cmp("!=", BinOp("&", left, right, e.pos), Num(0), e.pos)
+            return Cmp(e.op, left, right, e.pos)
+        if t is _In:
+            left = self.numeric(e.left, env)
+            rights = [self.numeric(r, env) for r in e.rights]
+            if e.positive:
+                return Or(tuple(Cmp("==", left, r, e.pos) for r in rights))
+            return And(tuple(Cmp("!=", left, r, e.pos) for r in rights))
+        if t in (_Var, _Call):
+            return self.boolean(self.expand(e, env), env)
+        raise PolicyError(_pos(e), "expected a condition, found a number")
+
+    def expand(self, e: Expr, env: Dict[str, Expr]) -> Expr:
+        name = e.name  # type: ignore[attr-defined]
+        if type(e) is _Var and name in env:
+            return env[name]
+        m = self.macros.get(name)
+        if m is None:
+            if type(e) is _Var:
+                value = constants.lookup(name)
+                if value is not None:
+                    return Num(value)
+                raise PolicyError(e.pos, "variable %r is not defined" % name)  # type: ignore
+            raise PolicyError(e.pos, "macro %r is not defined" % name)  # type: ignore
+        args = e.args if type(e) is _Call else ()  # type: ignore[attr-defined]
+        if len(args) != len(m.params):
+            raise PolicyError(e.pos, "%s takes %d argument%s, %d given" % (  # type: ignore
+                name, len(m.params), "" if len(m.params) == 1 else "s", len(args)))
+        if m.ret is not None:
+            raise PolicyError(e.pos, "%s ends in 'return', so it can only be a rule's whole "  # type: ignore
+                                     "expression" % name)
+        # alpha renaming: the arguments are expressions of the caller's scope
+        bound = {p: _Closure(a, env) for p, a in zip(m.params, args)}
+        return _Scoped(m.body, bound)
+
+
+@dataclass(frozen=True)
+class _Closure(Expr):
+    expr: Expr
+    env: Dict[str, Expr]
+
+    def __hash__(self) -> int:
+        return id(self)
+
+
+@dataclass(frozen=True)
+class _Scoped(Expr):
+    expr: Expr
+    env: Dict[str, Expr]
+
+    def __hash__(self) -> int:
+        return id(self)
+
+
+def _full_arg(e: Expr) -> bool:
+    return type(e) is Arg and not e.half
+
+
+def _pos(e: Expr) -> Optional[Place]:
+    return getattr(e, "pos", None)
+
+
+# scoped evaluation: patch the resolver to unwrap closures and scopes
+_orig_numeric = _Resolver.numeric
+_orig_boolean = _Resolver.boolean
+
+
+def _numeric(self: _Resolver, e: Expr, env: Dict[str, Expr], in_arith: bool = False) -> Expr:
+    if type(e) is _Closure:
+        return _numeric(self, e.expr, e.env, in_arith)
+    if type(e) is _Scoped:
+        return _numeric(self, e.expr, e.env, in_arith)
+    return _orig_numeric(self, e, env, in_arith)
+
+
+def _boolean(self: _Resolver, e: Expr, env: Dict[str, Expr]) -> Expr:
+    if type(e) is _Closure:
+        return _boolean(self, e.expr, e.env)
+    if type(e) is _Scoped:
+        return _boolean(self, e.expr, e.env)
+    return _orig_boolean(self, e, env)
+
+
+_Resolver.numeric = _numeric  # type: ignore[assignment]
+_Resolver.boolean = _boolean  # type: ignore[assignment]
+
+
+# ---------------------------------------------------------------------------------------------
+# Lines
+# ---------------------------------------------------------------------------------------------
+
+_RULE_HEAD = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\[([^\]]*)\])?\s*\Z")
+_BINDING_HEAD = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\(([^)]*)\))?\s*\Z")
+_RETURN = re.compile(r"\s*return\s+([A-Za-z0-9_]+)\s*\Z")
+_TAIL_RETURN = re.compile(r";\s*return\s+([A-Za-z0-9_]+)\s*\Z")
+_DEFAULTS = ("DEFAULT_POSITIVE", "DEFAULT_NEGATIVE", "DEFAULT_POLICY")
+
+
+def action(text: str, place: Optional[Place] = None) -> Action:
+    """A gosecco action: allow, kill, trap, trace, an errno number or name."""
+    word = text.strip()
+    low = word.lower()
+    if low == "allow":
+        return Action.ALLOW
+    if low == "kill":
+        return Action.KILL_THREAD
+    if low == "trap":
+        return Action.TRAP
+    if low == "trace":
+        return Action.TRACE(0)
+    try:
+        code = int(word, 0)
+    except ValueError:
+        code = constants.errno_number(word.upper())  # type: ignore[assignment]
+        if code is None:
+            raise PolicyError(place, "invalid action %r (expected allow, kill, trap, trace, an "
+                                     "errno number or name)" % word) from None
+    if not 0 <= code <= 0xFFFF:
+        raise PolicyError(place, "errno %s is out of range 0-65535" % word)
+    return Action.ERRNO(code)
+
+
+def _errno_value(text: str, place: Place) -> int:
+    try:
+        code = int(text, 0)
+    except ValueError:
+        c = constants.errno_number(text)
+        if c is None:
+            raise PolicyError(place, "unknown errno %r" % text) from None
+        code = c
+    if not 0 <= code <= 0xFFFF:
+        raise PolicyError(place, "errno %s is out of range 0-65535" % text)
+    return code
+
+
+@dataclass
+class _RawRule:
+    name: str
+    positive: str
+    negative: str
+    body: Optional[Expr]
+    ret: Optional[int]
+    place: Place
+    text: str
+
+
+def _lines(text: str, file: str) -> Iterable[Tuple[object, Place]]:
+    """Parse each line: rules, bindings (macros/variables/defaults)."""
+    for number, raw in enumerate(text.split("\n"), 1):
+        line = raw.rstrip("\r")
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        place = Place(file, number, len(line) - len(line.lstrip()) + 1)
+        if ":" in line:
+            head, body = line.split(":", 1)
+            m = _RULE_HEAD.match(head)
+            if not m:
+                raise PolicyError(place, "invalid syscall name or actions in %r" % head.strip())
+            pos_act, neg_act = _rule_actions(m.group(2) or "", place)
+            offset = len(head) + 1
+            if not body.strip():
+                raise PolicyError(Place(file, number, offset + 1),
+                                  "no expression for rule %s" % m.group(1))
+            ret = None
+            r = _RETURN.match(body)
+            if r:
+                yield _RawRule(m.group(1), pos_act, neg_act, None,
+                               _errno_value(r.group(1), place), place, stripped), place
+                continue
+            r = _TAIL_RETURN.search(body)
+            if r:
+                ret = _errno_value(r.group(1), Place(file, number, offset + r.start() + 1))
+                body = body[:r.start()]
+            expr = _Expr(body, file, number, offset).parse()
+            yield _RawRule(m.group(1), pos_act, neg_act, expr, ret, place, stripped), place
+        elif "=" in line:
+            head, body = line.split("=", 1)
+            m = _BINDING_HEAD.match(head)
+            if not m:
+                raise PolicyError(place, "invalid name in assignment %r" % head.strip())
+            name = m.group(1)
+            offset = len(head) + 1
+            if name in _DEFAULTS:
+                yield (name, body.strip(), Place(file, number, offset + 1)), place
+                continue
+            params: Tuple[str, ...] = ()
+            if m.group(2) is not None and m.group(2).strip():
+                params = tuple(p.strip() for p in m.group(2).split(","))
+                for p in params:
+                    if not re.match(r"[A-Za-z_][A-Za-z0-9_]*\Z", p):
+                        raise PolicyError(place, "invalid parameter name %r" % p)
+            ret = None
+            r = _TAIL_RETURN.search(body)
+            if r:
+                ret = _errno_value(r.group(1), Place(file, number, offset + r.start() + 1))
+                body = body[:r.start()]
+            expr = _Expr(body, file, number, offset).parse()
+            yield _Macro(name, params, expr, ret, place), place
+        else:
+            raise PolicyError(place, "cannot parse line %r: it is not a rule, an assignment or "
+                                     "a comment" % stripped)
+
+
+def _rule_actions(text: str, place: Place) -> Tuple[str, str]:
+    pos = neg = ""
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if part[0] == "+" and not pos:
+            pos = part[1:].strip()
+        elif part[0] == "-" and not neg:
+            neg = part[1:].strip()
+        else:
+            raise PolicyError(place, "invalid rule actions [%s] (expected +ACTION and/or "
+                                     "-ACTION, each once)" % text)
+    return pos, neg
+
+
+def _read_source(source: str) -> Tuple[str, str]:
+    if source.startswith(INLINE_MARKER):
+        return source[len(INLINE_MARKER):], "<inline>"
+    with open(source, encoding="utf-8") as fh:
+        return fh.read(), source
+
+
+def parse(text: str, *, file: str = "<policy>", extra_definitions: Sequence[str] = (),
+          default_positive: Optional[str] = None, default_negative: Optional[str] = None,
+          default_policy: Optional[str] = None, action_on_x32: Optional[str] = None,
+          action_on_audit_failure: Optional[str] = None, denylist: bool = False) -> Policy:
+    """A gosecco policy from its text, with gosecco's settings.
+
+    *extra_definitions* are paths of files (or ``{inline}`` texts) whose variables and macros
+    the policy may use (their rules are ignored; later ones override earlier ones, the
+    policy's own override them all). The default actions (``allow``, ``kill``, ``trap``,
+    ``trace``, an errno number or name) default to gosecco's ``Compile``: positive allow,
+    negative and policy kill; with *denylist*, to ``CompileBlacklist``: positive kill,
+    negative and policy allow, x32 kill. A ``DEFAULT_*`` line in the file overrides them.
+    *action_on_audit_failure* (default kill) is the action for other architectures."""
+    if denylist:
+        settings = {"DEFAULT_POSITIVE": "kill", "DEFAULT_NEGATIVE": "allow",
+                    "DEFAULT_POLICY": "allow"}
+        x32 = action_on_x32 if action_on_x32 is not None else "kill"
+    else:
+        settings = {"DEFAULT_POSITIVE": "allow", "DEFAULT_NEGATIVE": "kill",
+                    "DEFAULT_POLICY": "kill"}
+        x32 = action_on_x32
+    for key, value in (("DEFAULT_POSITIVE", default_positive),
+                       ("DEFAULT_NEGATIVE", default_negative),
+                       ("DEFAULT_POLICY", default_policy)):
+        if value is not None:
+            settings[key] = value
+    macros: Dict[str, _Macro] = {}
+    for extra in extra_definitions:
+        try:
+            extra_text, extra_file = _read_source(extra)
+        except OSError as exc:
+            raise PolicyError(Place(extra), "cannot read extra definitions: %s"
+                              % exc.strerror) from None
+        for item, _ in _lines(extra_text, extra_file):
+            if isinstance(item, _Macro):
+                macros[item.name] = item
+    raw_rules: List[Tuple[_RawRule, Dict[str, _Macro], Dict[str, Tuple[str, Place]]]] = []
+    defaults = {k: (v, Place(file)) for k, v in settings.items()}
+    for item, place in _lines(text, file):
+        if isinstance(item, _Macro):
+            macros = dict(macros)
+            macros[item.name] = item
+        elif isinstance(item, tuple):
+            name, value, vplace = item
+            action(value, vplace)  # check it now
+            defaults = dict(defaults)
+            defaults[name] = (value, vplace)
+        else:
+            raw_rules.append((item, macros, defaults))  # type: ignore[arg-type]
+    rules: List[Rule] = []
+    seen: Dict[str, _RawRule] = {}
+    for raw, scope, defs in raw_rules:
+        first = seen.get(raw.name)
+        if first is not None:
+            if (first.text.replace(" ", "") != raw.text.replace(" ", "")):
+                raise PolicyError(raw.place, "second rule for %s (the first is at %s); a "
+                                             "policy has one rule per syscall" % (raw.name,
+                                                                                  first.place))
+            continue
+        seen[raw.name] = raw
+        _check_syscall(raw.name, raw.place)
+        pos_text = raw.positive or defs["DEFAULT_POSITIVE"][0]
+        neg_text = raw.negative or defs["DEFAULT_NEGATIVE"][0]
+        positive = action(pos_text, raw.place)
+        negative = action(neg_text, raw.place)
+        if raw.body is None:  # name: return N
+            rules.append(Rule(raw.name, TRUE, Action.ERRNO(raw.ret or 0), raw.place))
+            continue
+        resolver = _Resolver(scope)
+        body = raw.body
+        ret = raw.ret
+        if type(body) in (_Var, _Call) and body.name in scope and \
+                scope[body.name].ret is not None and len(scope[body.name].params) == len(
+                    getattr(body, "args", ())):
+            m = scope[body.name]
+            env = {p: _Closure(a, {}) for p, a in zip(m.params, getattr(body, "args", ()))}
+            body = _Scoped(m.body, env)  # type: ignore[assignment]
+            ret = ret if ret is not None else m.ret
+        if ret is not None:
+            negative = Action.ERRNO(ret)
+        cond = resolver.boolean(body, {})
+        rules.append(Rule(raw.name, cond, positive, raw.place))
+        rules.append(Rule(raw.name, TRUE, negative, raw.place))
+    policy_action = action(defaults["DEFAULT_POLICY"][0], defaults["DEFAULT_POLICY"][1])
+    return Policy(policy_action, tuple(rules),
+                  bad_arch_action=action(action_on_audit_failure or "kill", Place(file)),
+                  x32_action=action(x32, Place(file)) if x32 else None, source=file)
+
+
+def _check_syscall(name: str, place: Place) -> None:
+    try:
+        syscall_resolve_name(name)
+    except InvalidArgumentError:
+        raise PolicyError(place, "invalid syscall %r" % name) from None
+
+
+def load(source: str, **settings: object) -> Policy:
+    """A gosecco policy from a path, or from text after ``{inline}`` (see `parse`)."""
+    text, file = _read_source(source)
+    return parse(text, file=file, **settings)  # type: ignore[arg-type]
+
+
+def looks_like(text: str) -> bool:
+    """Whether *text* uses gosecco's own syntax (argH/argL, in()/notIn(), assignments,
+    [+action] heads, DEFAULT_* lines)."""
+    return bool(re.search(r"\barg[HL][0-5]\b|\b(in|notIn)\s*\(|^\s*DEFAULT_(POSITIVE|NEGATIVE"
+                          r"|POLICY)\s*=|^\s*[A-Za-z_]\w*\s*(\([^)]*\))?\s*=[^=]|"
+                          r"^\s*\w+\s*\[\s*[+-]|&\?", text, re.M))
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing
+# ---------------------------------------------------------------------------------------------
+
+def _action_text(a: Action) -> str:
+    if a.kind == "ERRNO":
+        return _errno.errorcode.get(a.data or 0, str(a.data))
+    names = {int(Action.ALLOW): "allow", int(Action.KILL_THREAD): "kill",
+             int(Action.TRAP): "trap", int(Action.TRACE(0)): "trace"}
+    if int(a) not in names:
+        raise PolicyError(None, "gosecco's language has no action %s" % a)
+    return names[int(a)]
+
+
+def _hex(v: int) -> str:
+    return str(v) if v < 10 else "0x%x" % v
+
+
+def _pattern_text(index: int, m: int, v: int) -> str:
+    parts = []
+    for half, hm, hv in (("L", m & U32, v & U32), ("H", m >> 32, v >> 32)):
+        if hm == U32:
+            parts.append("arg%s%d == %s" % (half, index, _hex(hv)))
+        elif hm:
+            parts.append("(arg%s%d & %s) == %s" % (half, index, _hex(hm), _hex(hv)))
+    return " && ".join(parts) or "true"
+
+
+def _atom_text(a: Atom) -> str:
+    if a.half or a.mask is None:
+        name = "arg%s%d" % ({"lo": "L", "hi": "H", "": ""}[a.half], a.index)
+        if a.mask is not None:
+            name = "(%s & %s)" % (name, _hex(a.mask))
+        return "%s %s %s" % (name, a.op, _hex(a.value))
+    # gosecco allows no arithmetic on a whole 64-bit argument: spell the mask on its halves
+    alts = ["(%s)" % _pattern_text(a.index, m, v) for m, v in a.patterns()]
+    if not alts:
+        return "false"
+    return alts[0] if len(alts) == 1 else "(%s)" % " || ".join(alts)
+
+
+def _expr_text(conjs: List[Tuple[Atom, ...]]) -> str:
+    if any(not c for c in conjs):
+        return "1"
+    if not conjs:
+        return "false"
+    parts = []
+    for c in conjs:
+        text = " && ".join(_atom_text(a) for a in c)
+        parts.append("(%s)" % text if len(conjs) > 1 and len(c) > 1 else text)
+    return " || ".join(parts)
+
+
+def dump(policy: Policy) -> str:
+    """*policy* in gosecco's language. Raises PolicyError for what it cannot state (more than
+    two outcomes for a syscall, actions gosecco lacks)."""
+    default = policy.default_action
+    out = ["# gosecco policy written by python-seccomp",
+           "DEFAULT_POSITIVE = allow",
+           "DEFAULT_NEGATIVE = %s" % _action_text(default),
+           "DEFAULT_POLICY = %s" % _action_text(default)]
+    if policy.x32_action is not None:
+        out.append("# ActionOnX32 = %s (a compile setting)" % _action_text(policy.x32_action))
+    if policy.bad_arch_action is not None:
+        out.append("# ActionOnAuditFailure = %s (a compile setting)"
+                   % _action_text(policy.bad_arch_action))
+    for name in policy.syscalls():
+        entries = [(a, c, fold(r.condition) == TRUE)
+                   for a, c, r in policy.disjoint(name) if c]
+        if not entries:
+            continue
+        otherwise = default
+        if entries[-1][2]:
+            otherwise = entries[-1][0]
+            entries = entries[:-1]
+        kinds = {int(a) for a, _, _ in entries}
+        if not entries:
+            if otherwise.kind == "ERRNO":
+                out.append("%s: return %s" % (name, _action_text(otherwise)))
+            elif otherwise != default:
+                out.append("%s[+%s]: 1" % (name, _action_text(otherwise)))
+            continue
+        if len(kinds) > 1:
+            raise PolicyError(policy.source, "gosecco's language cannot state the rules for %s "
+                                             "(more than two outcomes)" % name)
+        positive = entries[0][0]
+        conjs = [c for _, cs, _ in entries for c in cs]
+        head = name
+        acts = []
+        if positive != Action.ALLOW:
+            acts.append("+" + _action_text(positive))
+        if otherwise != default:
+            acts.append("-" + _action_text(otherwise))
+        if acts:
+            head += "[%s]" % ", ".join(acts)
+        out.append("%s: %s" % (head, _expr_text(conjs)))
+    return "\n".join(out) + "\n"
+

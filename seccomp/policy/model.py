@@ -1,0 +1,876 @@
+"""One model of a seccomp policy, whatever format it was written in.
+
+A `Policy` is a default action and, per syscall, an ordered list of `Rule`s: the first rule
+whose condition holds gives the action; when none holds, the default action applies. A
+condition is an expression over the syscall's six 64-bit arguments (`Arg`, also their 32-bit
+halves), numbers, arithmetic and bit operations, comparisons and boolean operators.
+
+Compiling lowers each syscall's rules to libseccomp rules: constants are folded, every
+condition becomes a disjunction of conjunctions of comparisons of one argument (or a half of
+it, or its bits under a mask) with a constant, the rules of different actions are made
+disjoint (a rule only applies where no earlier rule of another action does), and each
+argument's comparisons within a conjunction are merged into what one libseccomp condition can
+say (ranges, masked patterns). What cannot be lowered is refused with the place and the
+reason. The compiled filter is checked against this model with the emulator before it is
+returned.
+"""
+from __future__ import annotations
+
+import errno as _errno
+import itertools
+from dataclasses import dataclass, field, replace
+from typing import (Any, Dict, FrozenSet, Iterable, Iterator, List, Optional, Sequence, Set,
+                    Tuple, Union)
+
+from .._core import Cond, InvalidArgumentError, SeccompError
+from .._enums import Action, Arch, Op
+
+__all__ = ["Place", "PolicyError", "Expr", "Num", "Arg", "BinOp", "Inv", "Cmp", "And", "Or",
+           "Not", "Bool", "TRUE", "FALSE", "Rule", "Policy", "Atom", "fold", "evaluate",
+           "action_rank", "PolicyFilter", "dnf", "dnf_expr", "atom_expr"]
+
+U64 = (1 << 64) - 1
+U32 = (1 << 32) - 1
+
+#: Most conjunctions a condition may lower to, and most libseccomp rules per syscall.
+MAX_CONJUNCTS = 4096
+MAX_RULES_PER_SYSCALL = 512
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where something was written: file, line and column (1-based; 0 when unknown)."""
+
+    file: str = ""
+    line: int = 0
+    column: int = 0
+
+    def __str__(self) -> str:
+        out = self.file or "<policy>"
+        if self.line:
+            out += ":%d" % self.line
+            if self.column:
+                out += ":%d" % self.column
+        return out
+
+
+class PolicyError(InvalidArgumentError):
+    """A policy is invalid or cannot be compiled: `place` says where, `reason` why."""
+
+    def __init__(self, place: Union[Place, str, None], reason: str) -> None:
+        self.place = place
+        self.reason = reason
+        where = str(place) if place else ""
+        super().__init__(_errno.EINVAL, "%s: %s" % (where, reason) if where else reason)
+
+    def __str__(self) -> str:
+        return str(self.strerror)
+
+
+# ---------------------------------------------------------------------------------------------
+# Expressions
+# ---------------------------------------------------------------------------------------------
+
+class Expr:
+    """An expression of a condition (numbers and booleans; see the subclasses)."""
+
+    __slots__ = ()
+
+
+@dataclass(frozen=True)
+class Num(Expr):
+    """A 64-bit unsigned number."""
+
+    value: int
+
+
+@dataclass(frozen=True)
+class Arg(Expr):
+    """Syscall argument *index* (0-5): the whole 64 bits, or its ``"lo"``/``"hi"`` half."""
+
+    index: int
+    half: str = ""
+
+
+@dataclass(frozen=True)
+class BinOp(Expr):
+    """Arithmetic or bit operation: ``+ - * / % & | ^ << >>`` (64-bit, wrapping)."""
+
+    op: str
+    left: Expr
+    right: Expr
+    pos: Optional[Place] = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class Inv(Expr):
+    """Bitwise complement (``~``) over 64 bits."""
+
+    operand: Expr
+
+
+@dataclass(frozen=True)
+class Cmp(Expr):
+    """Unsigned comparison: ``== != < <= > >=``."""
+
+    op: str
+    left: Expr
+    right: Expr
+    pos: Optional[Place] = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class And(Expr):
+    """All of *items* hold."""
+
+    items: Tuple[Expr, ...]
+
+
+@dataclass(frozen=True)
+class Or(Expr):
+    """Any of *items* holds."""
+
+    items: Tuple[Expr, ...]
+
+
+@dataclass(frozen=True)
+class Not(Expr):
+    """*operand* does not hold."""
+
+    operand: Expr
+
+
+@dataclass(frozen=True)
+class Bool(Expr):
+    """A constant truth value."""
+
+    value: bool
+
+
+TRUE = Bool(True)
+FALSE = Bool(False)
+
+_NEGATED = {"==": "!=", "!=": "==", "<": ">=", ">=": "<", "<=": ">", ">": "<="}
+_FLIPPED = {"==": "==", "!=": "!=", "<": ">", ">": "<", "<=": ">=", ">=": "<="}
+_COMPARE = {
+    "==": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
+}
+
+
+def _arith(op: str, a: int, b: int, pos: Optional[Place]) -> int:
+    if op in ("/", "%") and b == 0:
+        raise PolicyError(pos, "division by zero")
+    if op in ("<<", ">>"):
+        if b >= 64:
+            return 0
+        return (a << b) & U64 if op == "<<" else a >> b
+    return {"+": a + b, "-": a - b, "*": a * b, "/": a // b if b else 0,
+            "%": a % b if b else 0, "&": a & b, "|": a | b, "^": a ^ b}[op] & U64
+
+
+def evaluate(expr: Expr, args: Sequence[int]) -> Union[int, bool]:
+    """The value of *expr* for syscall arguments *args* (six 64-bit values): the model's own
+    meaning, independent of any compilation."""
+    t = type(expr)
+    if t is Cmp:
+        return _COMPARE[expr.op](evaluate(expr.left, args), evaluate(expr.right, args))
+    if t is Arg:
+        v = args[expr.index] & U64
+        return v & U32 if expr.half == "lo" else v >> 32 if expr.half == "hi" else v
+    if t is Num:
+        return expr.value
+    if t is And:
+        return all(evaluate(i, args) for i in expr.items)
+    if t is Or:
+        return any(evaluate(i, args) for i in expr.items)
+    if t is Not:
+        return not evaluate(expr.operand, args)
+    if t is Bool:
+        return expr.value
+    if t is BinOp:
+        return _arith(expr.op, evaluate(expr.left, args), evaluate(expr.right, args), expr.pos)
+    if t is Inv:
+        return ~evaluate(expr.operand, args) & U64
+    raise TypeError("not an expression: %r" % (expr,))
+
+
+def fold(expr: Expr) -> Expr:
+    """*expr* with constants folded and boolean constants simplified away (what gosecco's
+    simplifier does at compile time)."""
+    t = type(expr)
+    if t is BinOp:
+        left, right = fold(expr.left), fold(expr.right)
+        if type(left) is Num and type(right) is Num:
+            return Num(_arith(expr.op, left.value, right.value, expr.pos))
+        if expr.op == "&" and (left == Num(0) or right == Num(0)):
+            return Num(0)
+        return BinOp(expr.op, left, right, expr.pos)
+    if t is Inv:
+        operand = fold(expr.operand)
+        return Num(~operand.value & U64) if type(operand) is Num else Inv(operand)
+    if t is Cmp:
+        left, right = fold(expr.left), fold(expr.right)
+        if type(left) is Num and type(right) is Num:
+            return Bool(_COMPARE[expr.op](left.value, right.value))
+        return Cmp(expr.op, left, right, expr.pos)
+    if t is Not:
+        operand = fold(expr.operand)
+        if type(operand) is Bool:
+            return Bool(not operand.value)
+        if type(operand) is Not:
+            return operand.operand
+        return Not(operand)
+    if t is And or t is Or:
+        neutral = t is And
+        items: List[Expr] = []
+        for i in expr.items:
+            f = fold(i)
+            if type(f) is Bool:
+                if f.value != neutral:
+                    return Bool(not neutral)
+                continue
+            items.extend(f.items if type(f) is t else (f,))
+        if not items:
+            return Bool(neutral)
+        return items[0] if len(items) == 1 else t(tuple(items))
+    return expr
+
+
+# ---------------------------------------------------------------------------------------------
+# Atoms: one argument (or half, or masked bits) compared with a constant
+# ---------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Atom:
+    """``(arg[.half] & mask) op value``: the comparisons libseccomp-style filters are made of.
+    *half* is "" (64 bits), "lo" or "hi" (32 bits); *mask* None means no mask."""
+
+    index: int
+    op: str
+    value: int
+    half: str = ""
+    mask: Optional[int] = None
+    pos: Optional[Place] = field(default=None, compare=False)
+
+    @property
+    def width(self) -> int:
+        return 64 if not self.half else 32
+
+    def negated(self) -> "Atom":
+        return replace(self, op=_NEGATED[self.op])
+
+    def holds(self, args: Sequence[int]) -> bool:
+        x = args[self.index] & U64
+        x = x & U32 if self.half == "lo" else x >> 32 if self.half == "hi" else x
+        if self.mask is not None:
+            x &= self.mask
+        return _COMPARE[self.op](x, self.value)
+
+    def patterns(self) -> List[Tuple[int, int]]:
+        """The argument values that satisfy the atom as (mask, value) patterns over the 64-bit
+        argument: x satisfies when ``x & mask == value`` for one of them."""
+        w = self.width
+        top = (1 << w) - 1
+        shift = 32 if self.half == "hi" else 0
+        m = top if self.mask is None else self.mask & top
+        out: List[Tuple[int, int]] = []
+        if self.op == "==" and self.mask is not None:
+            out = [(m, self.value)] if self.value & ~m == 0 else []
+        elif self.op == "!=" and self.mask is not None:
+            if self.value & ~m:
+                out = [(0, 0)]
+            else:
+                out = [(b, ~self.value & b) for b in _bits(m)]
+        else:
+            for lo, hi in _intervals(self.op, self.value, top):
+                for pm, pv in _prefixes(lo, hi, w):
+                    if pv & pm & ~m:
+                        continue  # the masked value has 0 there
+                    out.append((pm & m, pv & m))
+        return [(pm << shift, pv << shift) for pm, pv in out]
+
+
+def _bits(m: int) -> Iterator[int]:
+    while m:
+        b = m & -m
+        yield b
+        m ^= b
+
+
+def _intervals(op: str, c: int, top: int) -> List[Tuple[int, int]]:
+    """The values 0..top that satisfy ``x op c`` as closed intervals."""
+    spans = {"==": [(c, c)], "!=": [(0, c - 1), (c + 1, top)], "<": [(0, c - 1)],
+             "<=": [(0, c)], ">": [(c + 1, top)], ">=": [(c, top)]}[op]
+    return [(max(lo, 0), min(hi, top)) for lo, hi in spans if max(lo, 0) <= min(hi, top)]
+
+
+def _prefixes(lo: int, hi: int, width: int) -> List[Tuple[int, int]]:
+    """The interval lo..hi as (mask, value) prefix patterns over *width* bits."""
+    out = []
+    top = (1 << width) - 1
+    while lo <= hi:
+        size = lo & -lo if lo else 1 << width
+        while size > hi - lo + 1:
+            size >>= 1
+        out.append((top & ~(size - 1), lo))
+        lo += size
+    return out
+
+
+def _intersect(a: List[Tuple[int, int]], b: List[Tuple[int, int]]) -> List[Tuple[int, int]]:
+    out = set()
+    for m1, v1 in a:
+        for m2, v2 in b:
+            if (v1 ^ v2) & m1 & m2 == 0:
+                out.add((m1 | m2, v1 | v2))
+                if len(out) > MAX_RULES_PER_SYSCALL:
+                    raise _TooLarge()
+    return sorted(out)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class _Unlowerable(Exception):
+    def __init__(self, pos: Optional[Place], reason: str) -> None:
+        super().__init__(reason)
+        self.pos = pos
+        self.reason = reason
+
+
+def _operand(e: Expr) -> Optional[Tuple[int, str, Optional[int]]]:
+    """(index, half, mask) when *e* is an argument, a half, or one of them ``& constant``."""
+    if type(e) is Arg:
+        return e.index, e.half, None
+    if type(e) is BinOp and e.op == "&":
+        for x, y in ((e.left, e.right), (e.right, e.left)):
+            if type(x) is Arg and type(y) is Num:
+                return x.index, x.half, y.value
+            inner = _operand(x) if type(y) is Num else None
+            if inner is not None and inner[2] is not None:
+                return inner[0], inner[1], inner[2] & y.value  # type: ignore[union-attr]
+    return None
+
+
+def _atom(c: Cmp) -> Union[Atom, Bool]:
+    for x, y, op in ((c.left, c.right, c.op), (c.right, c.left, _FLIPPED[c.op])):
+        if type(y) is not Num:
+            continue
+        operand = _operand(x)
+        if operand is None:
+            continue
+        index, half, mask = operand
+        atom = Atom(index, op, y.value, half, mask, c.pos)
+        if atom.width == 32 and y.value > U32 or mask is not None and y.value > mask and \
+                op in ("==", "!="):
+            # a 32-bit or masked quantity never equals a larger constant: fold the comparison
+            return Bool(_COMPARE[op](0, 1) if op in ("<", "<=") else op == "!=")
+        return atom
+    if _has_arg(c.left) and _has_arg(c.right):
+        raise _Unlowerable(c.pos, "compares two arguments, which libseccomp cannot state")
+    raise _Unlowerable(c.pos, "computes with an argument (only a comparison of an argument, "
+                              "a half of it or its bits under a mask with a constant can be "
+                              "compiled)")
+
+
+def _has_arg(e: Expr) -> bool:
+    t = type(e)
+    if t is Arg:
+        return True
+    if t is BinOp:
+        return _has_arg(e.left) or _has_arg(e.right)
+    if t is Inv:
+        return _has_arg(e.operand)
+    return False
+
+
+Conj = Tuple[Atom, ...]
+
+
+def dnf(expr: Expr, negate: bool = False) -> List[Conj]:
+    """*expr* (folded) as a disjunction of conjunctions of atoms (of its negation when
+    *negate*). Raises PolicyError for what has no such form or grows too large."""
+    t = type(expr)
+    if t is Bool:
+        return [()] if expr.value != negate else []
+    if t is Not:
+        return dnf(expr.operand, not negate)
+    if t is Cmp:
+        a = _atom(expr)
+        if type(a) is Bool:
+            return [()] if a.value != negate else []
+        return [(a.negated() if negate else a,)]  # type: ignore[union-attr]
+    if t is And or t is Or:
+        conjunctive = (t is And) != negate
+        parts = [dnf(i, negate) for i in expr.items]
+        if not conjunctive:
+            return [c for p in parts for c in p]
+        out: List[Conj] = [()]
+        for p in parts:
+            out = [a + b for a in out for b in p if _satisfiable(a + b)]
+            if len(out) > MAX_CONJUNCTS:
+                raise _TooLarge()
+        return out
+    if t in (Num, Arg, BinOp, Inv):
+        raise _Unlowerable(getattr(expr, "pos", None), "a number is not a condition: "
+                                                        "compare it with something")
+    raise TypeError("not an expression: %r" % (expr,))
+
+
+def _satisfiable(conj: Conj) -> bool:
+    by_arg: Dict[int, List[Atom]] = {}
+    for a in conj:
+        by_arg.setdefault(a.index, []).append(a)
+    try:
+        return all(_arg_set(atoms) for atoms in by_arg.values() if len(atoms) > 1)
+    except _TooLarge:
+        return True
+
+
+def _arg_set(atoms: List[Atom]) -> Union[List[Tuple[int, int]], "Intervals"]:
+    """The values of one argument satisfying all *atoms*: intervals when they are plain
+    64-bit (or high-half) ranges, else (mask, value) patterns. Empty: unsatisfiable."""
+    if all(a.mask is None and a.half != "lo" for a in atoms):
+        iv = Intervals.full()
+        for a in atoms:
+            iv = iv.intersect(Intervals.of(a))
+        return iv
+    pats: List[Tuple[int, int]] = [(0, 0)]
+    for a in atoms:
+        pats = _intersect(pats, a.patterns())
+        if not pats:
+            break
+    return pats
+
+
+class Intervals:
+    """A set of 64-bit values as sorted disjoint closed intervals."""
+
+    __slots__ = ("spans",)
+
+    def __init__(self, spans: List[Tuple[int, int]]) -> None:
+        self.spans = spans
+
+    @classmethod
+    def full(cls) -> "Intervals":
+        return cls([(0, U64)])
+
+    @classmethod
+    def of(cls, a: Atom) -> "Intervals":
+        if a.half == "hi":  # (x >> 32) op c: whole blocks of 2**32 values
+            return cls([(lo << 32, (hi << 32) | U32) for lo, hi in _intervals(a.op, a.value, U32)])
+        return cls(_intervals(a.op, a.value, U64))
+
+    def intersect(self, other: "Intervals") -> "Intervals":
+        out = []
+        for a, b in self.spans:
+            for c, d in other.spans:
+                lo, hi = max(a, c), min(b, d)
+                if lo <= hi:
+                    out.append((lo, hi))
+        return Intervals(sorted(out))
+
+    def __bool__(self) -> bool:
+        return bool(self.spans)
+
+    def conditions(self, index: int) -> List[Optional[Cond]]:
+        """The set as alternatives of one libseccomp condition each (None: no condition)."""
+        spans = self.spans
+        if spans == [(0, U64)]:
+            return [None]
+        if len(spans) == 2 and spans[0][0] == 0 and spans[1][1] == U64 and \
+                spans[0][1] + 2 == spans[1][0]:
+            return [Cond(index, Op.NE, spans[0][1] + 1)]
+        out: List[Optional[Cond]] = []
+        for lo, hi in spans:
+            if lo == hi:
+                out.append(Cond(index, Op.EQ, lo))
+            elif lo == 0:
+                out.append(Cond(index, Op.LE, hi))
+            elif hi == U64:
+                out.append(Cond(index, Op.GE, lo))
+            else:
+                out.extend(_masked(index, m, v) for m, v in _prefixes(lo, hi, 64))
+        return out
+
+
+def _masked(index: int, m: int, v: int) -> Optional[Cond]:
+    if m == 0:
+        return None
+    if m == U64:
+        return Cond(index, Op.EQ, v)
+    return Cond(index, Op.MASKED_EQ, m, v)
+
+
+def _direct(a: Atom) -> Optional[Cond]:
+    """The one libseccomp condition for an atom alone, where there is one."""
+    if not a.half and a.mask is None:
+        return Cond(a.index, Op[{"==": "EQ", "!=": "NE", "<": "LT", "<=": "LE", ">": "GT",
+                                  ">=": "GE"}[a.op]], a.value)
+    if a.op == "==" and (a.mask is not None or a.half == "lo"):
+        pats = a.patterns()
+        if len(pats) == 1:
+            return _masked(a.index, *pats[0])
+    return None
+
+
+def lower_conj(conj: Conj) -> List[Tuple[Cond, ...]]:
+    """A conjunction as libseccomp rules (alternatives, each a tuple of conditions with at
+    most one per argument)."""
+    by_arg: Dict[int, List[Atom]] = {}
+    for a in conj:
+        by_arg.setdefault(a.index, []).append(a)
+    per_arg: List[List[Optional[Cond]]] = []
+    for index in sorted(by_arg):
+        atoms = by_arg[index]
+        direct = _direct(atoms[0]) if len(atoms) == 1 else None
+        if direct is not None:
+            per_arg.append([direct])
+            continue
+        s = _arg_set(atoms)
+        if not s:
+            return []
+        if isinstance(s, Intervals):
+            per_arg.append(s.conditions(index))
+        else:
+            per_arg.append([_masked(index, m, v) for m, v in s])
+    rules = []
+    for combo in itertools.product(*per_arg):
+        rules.append(tuple(c for c in combo if c is not None))
+        if len(rules) > MAX_RULES_PER_SYSCALL:
+            raise _TooLarge()
+    return rules
+
+
+# ---------------------------------------------------------------------------------------------
+# Rules and policies
+# ---------------------------------------------------------------------------------------------
+
+def action_rank(action: int) -> int:
+    """How restrictive an action is, as the kernel orders them across stacked filters
+    (lower: more restrictive)."""
+    full = action & 0xFFFF0000
+    signed = full - (1 << 32) if full & 0x80000000 else full
+    return signed
+
+
+@dataclass(frozen=True)
+class Rule:
+    """*action* for *syscall* when *condition* holds (checked in order, first match wins)."""
+
+    syscall: str
+    condition: Expr
+    action: Action
+    place: Optional[Place] = field(default=None, compare=False)
+    comment: str = field(default="", compare=False)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A policy: rules per syscall in order (first match wins), the default action for calls
+    no rule matches, and the filter's settings.
+
+    *arches* lists the architectures the filter covers (empty: the native one);
+    *bad_arch_action* is the action for other architectures (None: the library's default,
+    KILL_THREAD); *x32_action* the action for x32 syscalls on x86_64 (None: like any other
+    foreign architecture); *name* is a seccompiler thread category."""
+
+    default_action: Action
+    rules: Tuple[Rule, ...] = ()
+    arches: Tuple[Arch, ...] = ()
+    bad_arch_action: Optional[Action] = None
+    x32_action: Optional[Action] = None
+    name: str = ""
+    source: str = field(default="", compare=False)
+
+    # -- queries ------------------------------------------------------------------------------
+
+    def syscalls(self) -> List[str]:
+        """The syscalls the rules name, in first-seen order."""
+        return list(dict.fromkeys(r.syscall for r in self.rules))
+
+    def rules_for(self, syscall: str) -> List[Rule]:
+        return [r for r in self.rules if r.syscall == syscall]
+
+    def decide(self, syscall: str, args: Sequence[int] = ()) -> Action:
+        """The action the policy means for *syscall* with *args* (the model, not the BPF)."""
+        full = (tuple(args) + (0,) * 6)[:6]
+        for r in self.rules:
+            if r.syscall == syscall and evaluate(r.condition, full):
+                return r.action
+        return self.default_action
+
+    # -- lowering -------------------------------------------------------------------------------
+
+    def lowered(self) -> Dict[str, List[Tuple[Action, List[Tuple[Cond, ...]]]]]:
+        """Per syscall, the libseccomp rules that implement it: (action, condition tuples),
+        the rules of different actions disjoint, none with the default action."""
+        out: Dict[str, List[Tuple[Action, List[Tuple[Cond, ...]]]]] = {}
+        for name in self.syscalls():
+            out[name] = self._lower_syscall(name)
+        return out
+
+    def disjoint(self, syscall: str) -> List[Tuple[Action, List[Conj], Rule]]:
+        """The syscall's rules as (action, DNF of the part where this rule decides, rule)."""
+        entries: List[Tuple[Action, List[Conj], Rule]] = []
+        earlier: List[Tuple[Action, Expr]] = []
+        for r in self.rules_for(syscall):
+            try:
+                cond = fold(r.condition)
+                others = tuple(Not(c) for a, c in earlier if a != r.action)
+                if others:
+                    cond = fold(And((cond,) + others))
+                conjs = dnf(cond)
+            except _Unlowerable as exc:
+                raise PolicyError(exc.pos or r.place, "%s: %s" % (syscall, exc.reason)) from None
+            except _TooLarge:
+                raise PolicyError(r.place, "%s: the conditions grow too large to state as "
+                                           "libseccomp rules (more than %d)"
+                                  % (syscall, MAX_RULES_PER_SYSCALL)) from None
+            entries.append((r.action, conjs, r))
+            earlier.append((r.action, fold(r.condition)))
+            if fold(r.condition) == TRUE:
+                break  # later rules for this syscall can never decide
+        return entries
+
+    def _lower_syscall(self, name: str) -> List[Tuple[Action, List[Tuple[Cond, ...]]]]:
+        out = []
+        total = 0
+        for action, conjs, r in self.disjoint(name):
+            if action == self.default_action:
+                continue
+            rules: List[Tuple[Cond, ...]] = []
+            try:
+                for c in conjs:
+                    rules.extend(lower_conj(c))
+                    total += len(rules)
+                    if total > MAX_RULES_PER_SYSCALL:
+                        raise _TooLarge()
+            except _TooLarge:
+                raise PolicyError(r.place, "%s: the conditions grow too large to state as "
+                                           "libseccomp rules (more than %d)"
+                                  % (name, MAX_RULES_PER_SYSCALL)) from None
+            if rules:
+                out.append((action, _dedupe(rules)))
+        return out
+
+    # -- compiling ------------------------------------------------------------------------------
+
+    def compile(self, *, arch: Union[Arch, str, int, None] = None, check: bool = True,
+                strict: bool = False) -> "PolicyFilter":
+        """The policy as a `seccomp.Filter`, checked against this model with the emulator
+        (a mismatch raises PolicyError naming architecture, syscall, arguments, expected and
+        actual action). Syscall names libseccomp does not know are skipped with a warning
+        (and listed in ``skipped_syscalls``); *strict* refuses them instead."""
+        import warnings
+
+        target = Arch.native() if arch is None else Arch(arch).resolved
+        lowered = self.lowered()
+        try:
+            f = PolicyFilter(self.default_action)
+        except SeccompError as exc:
+            raise PolicyError(self.source, "default action: %s" % exc.strerror) from None
+        arches = self.arches or (target,)
+        native = Arch.native()
+        if native not in arches:
+            f.remove_arch(native)  # first: one filter cannot mix byte orders
+        for a in arches:
+            f.add_arch(a)
+        if self.x32_action is not None:
+            bad = self.bad_arch_action if self.bad_arch_action is not None else Action.KILL_THREAD
+            if self.x32_action != bad and Arch.X86_64 in f.arches:
+                raise PolicyError(self.source, "an x32 action (%s) other than the action for "
+                                               "foreign architectures (%s) needs BPF libseccomp "
+                                               "cannot make" % (self.x32_action, bad))
+        if self.bad_arch_action is not None:
+            f.bad_arch_action = self.bad_arch_action
+        if sum(len(v) for v in lowered.values()) >= 32:
+            f.optimize = 2
+        skipped: List[str] = []
+        add = f.add_rule
+        for name, entries in lowered.items():
+            for action, rules in entries:
+                for conds in rules:
+                    try:
+                        add(action, name, *conds)
+                    except SeccompError as exc:
+                        if not _known(name):
+                            skipped.append(name)
+                            break
+                        raise PolicyError(self._place(name), "cannot add the rule for %s: %s"
+                                          % (name, exc.strerror)) from None
+                else:
+                    continue
+                break
+        f.skipped_syscalls = tuple(dict.fromkeys(skipped))
+        if skipped:
+            msg = "syscalls unknown to libseccomp skipped: %s" % " ".join(f.skipped_syscalls)
+            if strict:
+                raise PolicyError(self._place(skipped[0]), msg)
+            warnings.warn(msg, stacklevel=2)
+        if check:
+            for a in f.arches:
+                self.check(f.export_bpf_bytes(), a, skip=f.skipped_syscalls)
+        return f
+
+    def _place(self, syscall: str) -> Optional[Place]:
+        for r in self.rules:
+            if r.syscall == syscall:
+                return r.place
+        return None
+
+    def check(self, program: bytes, arch: Union[Arch, str, int, None] = None,
+              skip: Iterable[str] = ()) -> int:
+        """Check that BPF *program* does what this policy says on *arch*, at the boundary
+        values of every comparison; returns the number of cases checked. A mismatch raises
+        PolicyError naming the architecture, syscall, arguments and both actions."""
+        from .. import bpf
+
+        target = Arch.native() if arch is None else Arch(arch).resolved
+        skipped = set(skip)
+        calls: List[Tuple[str, Tuple[int, ...]]] = []
+        for name in self.syscalls():
+            if name in skipped:
+                continue
+            try:
+                bpf.evaluate(program, name, arch=target)
+            except SeccompError:
+                continue  # not a syscall of this architecture
+            for args in self._vectors(name):
+                calls.append((name, args))
+        if not calls:
+            return 0
+        got = bpf.evaluate_many(program, calls, arch=target)
+        for (name, args), actual in zip(calls, got):
+            expected = self.decide(name, args)
+            if int(actual) != int(expected):
+                raise PolicyError(self._place(name), "the compiled filter does not do what the "
+                                  "policy says on %s: %s(%s) gives %s, the policy says %s"
+                                  % (target, name, ", ".join("0x%x" % a for a in args),
+                                     actual, expected))
+        return len(calls)
+
+    def _vectors(self, syscall: str) -> List[Tuple[int, ...]]:
+        """Argument vectors at the boundaries of the syscall's comparisons."""
+        values: Dict[int, Set[int]] = {}
+        bases: List[List[int]] = [[0] * 6]
+        for r in self.rules_for(syscall):
+            for a in _atoms_of(fold(r.condition)):
+                vs = values.setdefault(a.index, set())
+                vs.update(_boundaries(a))
+        for r in self.rules_for(syscall):
+            try:
+                conjs = dnf(fold(r.condition))
+            except (_Unlowerable, _TooLarge):
+                continue
+            for c in conjs[:16]:
+                base = [0] * 6
+                for a in c:
+                    pats = a.patterns()
+                    if pats:
+                        m, v = pats[0]
+                        base[a.index] = (base[a.index] & ~m) | v
+                bases.append(base)
+        out: Set[Tuple[int, ...]] = set()
+        for base in bases[:32]:
+            out.add(tuple(base))
+            for index, vs in values.items():
+                for v in vs:
+                    b = list(base)
+                    b[index] = v & U64
+                    out.add(tuple(b))
+        return sorted(out)
+
+    # -- conversions ----------------------------------------------------------------------------
+
+    def with_rules(self, rules: Iterable[Rule]) -> "Policy":
+        return replace(self, rules=tuple(rules))
+
+
+def atom_expr(a: Atom) -> Expr:
+    """An atom as an expression."""
+    operand: Expr = Arg(a.index, a.half)
+    if a.mask is not None:
+        operand = BinOp("&", operand, Num(a.mask))
+    return Cmp(a.op, operand, Num(a.value), a.pos)
+
+
+def dnf_expr(conjs: List[Conj]) -> Expr:
+    """A DNF of atoms as an expression."""
+    return fold(Or(tuple(And(tuple(atom_expr(a) for a in c)) if c else TRUE for c in conjs)))
+
+
+def _dedupe(rules: List[Tuple[Cond, ...]]) -> List[Tuple[Cond, ...]]:
+    seen = set()
+    out = []
+    for r in rules:
+        key = tuple((c.arg, int(c.op), c.value, c.value2) for c in r)
+        if key not in seen:
+            seen.add(key)
+            out.append(r)
+    if () in seen:
+        return [()]
+    return out
+
+
+def _atoms_of(expr: Expr) -> Iterator[Atom]:
+    t = type(expr)
+    if t is Cmp:
+        try:
+            a = _atom(expr)
+        except _Unlowerable:
+            return
+        if type(a) is Atom:
+            yield a  # type: ignore[misc]
+    elif t is And or t is Or:
+        for i in expr.items:
+            yield from _atoms_of(i)
+    elif t is Not:
+        yield from _atoms_of(expr.operand)
+
+
+def _boundaries(a: Atom) -> Set[int]:
+    """Values of the 64-bit argument at the edges of an atom: the value, one either side,
+    the mask's patterns, and the same in the other half."""
+    out: Set[int] = set()
+    shift = 32 if a.half == "hi" else 0
+    top = (1 << a.width) - 1
+    base = [a.value, a.value - 1, a.value + 1, 0, top]
+    if a.mask is not None:
+        m = a.mask & top
+        base += [m, a.value | (~m & top), a.value ^ (m & -m), (a.value | m) & top]
+    for v in base:
+        v &= top
+        out.add(v << shift)
+        if a.width == 32:
+            other = 0 if shift else 32
+            out.add((v << shift) | (U32 << other))  # the other half set
+    return {v & U64 for v in out}
+
+
+def _known(name: str) -> bool:
+    from .._core import syscall_resolve_name
+    try:
+        syscall_resolve_name(name)
+    except InvalidArgumentError:
+        return False
+    return True
+
+
+def _filter_class() -> Any:
+    from .._filter import Filter
+
+    class PolicyFilter(Filter):
+        """A `seccomp.Filter` compiled from a policy; ``skipped_syscalls`` names the
+        policy's syscalls that this libseccomp does not know."""
+
+        __slots__ = ("skipped_syscalls",)
+
+        skipped_syscalls: Tuple[str, ...]
+
+    return PolicyFilter
+
+
+PolicyFilter = _filter_class()
