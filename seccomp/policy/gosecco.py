@@ -250,6 +250,8 @@ class _Resolver:
 
     def numeric(self, e: Expr, env: Dict[str, Expr], in_arith: bool = False) -> Expr:
         t = type(e)
+        if t is _Closure or t is _Scoped:  # a macro's body or argument, in its own scope
+            return self.numeric(e.expr, e.env, in_arith)  # type: ignore[attr-defined]
         if t is Num:
             return e
         if t is _At:
@@ -269,6 +271,8 @@ class _Resolver:
 
     def boolean(self, e: Expr, env: Dict[str, Expr]) -> Expr:
         t = type(e)
+        if t is _Closure or t is _Scoped:
+            return self.boolean(e.expr, e.env)  # type: ignore[attr-defined]
         if t is Bool:
             return e
         if t is _Not:
@@ -341,31 +345,6 @@ def _full_arg(e: Expr) -> bool:
 
 def _pos(e: Expr) -> Optional[Place]:
     return getattr(e, "pos", None)
-
-
-# scoped evaluation: patch the resolver to unwrap closures and scopes
-_orig_numeric = _Resolver.numeric
-_orig_boolean = _Resolver.boolean
-
-
-def _numeric(self: _Resolver, e: Expr, env: Dict[str, Expr], in_arith: bool = False) -> Expr:
-    if type(e) is _Closure:
-        return _numeric(self, e.expr, e.env, in_arith)
-    if type(e) is _Scoped:
-        return _numeric(self, e.expr, e.env, in_arith)
-    return _orig_numeric(self, e, env, in_arith)
-
-
-def _boolean(self: _Resolver, e: Expr, env: Dict[str, Expr]) -> Expr:
-    if type(e) is _Closure:
-        return _boolean(self, e.expr, e.env)
-    if type(e) is _Scoped:
-        return _boolean(self, e.expr, e.env)
-    return _orig_boolean(self, e, env)
-
-
-_Resolver.numeric = _numeric  # type: ignore[assignment]
-_Resolver.boolean = _boolean  # type: ignore[assignment]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -588,7 +567,14 @@ def parse(text: str, *, file: str = "<policy>", extra_definitions: Sequence[str]
             ret = ret if ret is not None else m.ret
         if ret is not None:
             negative = Action.ERRNO(ret)
-        cond = resolver.boolean(body, {})
+        if raw.text.split(":", 1)[1].strip() == "1":
+            body = TRUE  # the document's short form of the allow case
+        try:
+            cond = resolver.boolean(body, {})
+        except PolicyError as exc:
+            if exc.place:
+                raise
+            raise PolicyError(raw.place, exc.reason) from None
         rules.append(Rule(raw.name, cond, positive, raw.place))
         rules.append(Rule(raw.name, TRUE, negative, raw.place))
     policy_action = action(defaults["DEFAULT_POLICY"][0], defaults["DEFAULT_POLICY"][1])
@@ -704,6 +690,12 @@ def dump(policy: Policy) -> str:
             raise PolicyError(policy.source, "gosecco's language cannot state the rules for %s "
                                              "(more than two outcomes)" % name)
         positive = entries[0][0]
+        if positive == otherwise:
+            entries, kinds = [], set()
+        if not entries:
+            out.append("%s: return %s" % (name, _action_text(otherwise)) if otherwise.kind ==
+                       "ERRNO" else "%s[+%s]: 1" % (name, _action_text(otherwise)))
+            continue
         conjs = [c for _, cs, _ in entries for c in cs]
         head = name
         acts = []

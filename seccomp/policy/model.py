@@ -654,6 +654,13 @@ class Policy:
                                   % (name, MAX_RULES_PER_SYSCALL)) from None
             if rules:
                 out.append((action, _dedupe(rules)))
+        if sum(len(r) for _, r in out) > 1:
+            try:
+                out = [(a, _without_ranges(r)) for a, r in out]
+            except _TooLarge:
+                raise PolicyError(self._place(name), "%s: the conditions grow too large to "
+                                  "state as libseccomp rules (more than %d)"
+                                  % (name, MAX_RULES_PER_SYSCALL)) from None
         return out
 
     # -- compiling ------------------------------------------------------------------------------
@@ -663,11 +670,44 @@ class Policy:
         """The policy as a `seccomp.Filter`, checked against this model with the emulator
         (a mismatch raises PolicyError naming architecture, syscall, arguments, expected and
         actual action). Syscall names libseccomp does not know are skipped with a warning
-        (and listed in ``skipped_syscalls``); *strict* refuses them instead."""
+        (and listed in ``skipped_syscalls``); *strict* refuses them instead.
+
+        libseccomp merges some sets of conditional rules with different actions wrongly
+        depending on the order they are added in: when the check finds a difference, the
+        rules are added again in other orders before the difference is reported."""
         import warnings
 
         target = Arch.native() if arch is None else Arch(arch).resolved
         lowered = self.lowered()
+        orders = [lambda e: list(reversed(e)),  # later (fall-back) rules first
+                  lambda e: list(e),
+                  lambda e: sorted(e, key=lambda x: -max(len(c) for c in x[1]))]
+        failure: Optional[PolicyError] = None
+        for order in orders if check else orders[:1]:
+            f = self._build(target, {k: order(v) for k, v in lowered.items()})
+            if f.skipped_syscalls and failure is None:
+                msg = "syscalls unknown to libseccomp skipped: %s" % " ".join(
+                    f.skipped_syscalls)
+                if strict:
+                    raise PolicyError(self._place(f.skipped_syscalls[0]), msg)
+                warnings.warn(msg, stacklevel=2)
+            if not check:
+                return f
+            try:
+                program = f.export_bpf_bytes()
+                for a in f.arches:
+                    self.check(program, a, skip=f.skipped_syscalls)
+            except PolicyError as exc:
+                failure = failure or exc
+                f.release()
+                continue
+            return f
+        assert failure is not None
+        raise failure
+
+    def _build(self, target: Arch,
+               lowered: Dict[str, List[Tuple[Action, List[Tuple[Cond, ...]]]]]
+               ) -> "PolicyFilter":
         try:
             f = PolicyFilter(self.default_action)
         except SeccompError as exc:
@@ -691,28 +731,17 @@ class Policy:
         skipped: List[str] = []
         add = f.add_rule
         for name, entries in lowered.items():
-            for action, rules in entries:
-                for conds in rules:
-                    try:
+            try:
+                for action, rules in entries:
+                    for conds in rules:
                         add(action, name, *conds)
-                    except SeccompError as exc:
-                        if not _known(name):
-                            skipped.append(name)
-                            break
-                        raise PolicyError(self._place(name), "cannot add the rule for %s: %s"
-                                          % (name, exc.strerror)) from None
-                else:
+            except SeccompError as exc:
+                if not _known(name):
+                    skipped.append(name)
                     continue
-                break
-        f.skipped_syscalls = tuple(dict.fromkeys(skipped))
-        if skipped:
-            msg = "syscalls unknown to libseccomp skipped: %s" % " ".join(f.skipped_syscalls)
-            if strict:
-                raise PolicyError(self._place(skipped[0]), msg)
-            warnings.warn(msg, stacklevel=2)
-        if check:
-            for a in f.arches:
-                self.check(f.export_bpf_bytes(), a, skip=f.skipped_syscalls)
+                raise PolicyError(self._place(name), "cannot add the rule for %s: %s"
+                                  % (name, exc.strerror)) from None
+        f.skipped_syscalls = tuple(skipped)
         return f
 
     def _place(self, syscall: str) -> Optional[Place]:
@@ -787,6 +816,36 @@ class Policy:
 
     def with_rules(self, rules: Iterable[Rule]) -> "Policy":
         return replace(self, rules=tuple(rules))
+
+
+_RANGE_OPS = {Op.LT: "<", Op.LE: "<=", Op.GT: ">", Op.GE: ">="}
+
+
+def _without_ranges(rules: List[Tuple[Cond, ...]]) -> List[Tuple[Cond, ...]]:
+    """The rules with each range or inequality in a rule of several conditions spelled as
+    masked patterns: libseccomp 2.5.4 loops for ever in seccomp_rule_add() on some rule sets
+    whose rules share such a comparison (``arg0 <= 5 && arg1 <= 7`` then ``arg0 <= 5 &&
+    arg1 & 3 == 2``; the same with ``arg0 != 5``); equality and masked equality do not."""
+    out: List[Tuple[Cond, ...]] = []
+    for r in rules:
+        if len(r) < 2 or not any(c.op in _RANGE_OPS or c.op == Op.NE for c in r):
+            out.append(r)
+            continue
+        alts: List[List[Optional[Cond]]] = []
+        for c in r:
+            if c.op in _RANGE_OPS:
+                pats = _intervals(_RANGE_OPS[Op(c.op)], c.value, U64)
+                alts.append([_masked(c.arg, m, v) for lo, hi in pats
+                             for m, v in _prefixes(lo, hi, 64)])
+            elif c.op == Op.NE:  # some bit differs
+                alts.append([_masked(c.arg, b, ~c.value & b) for b in _bits(U64)])
+            else:
+                alts.append([c])
+        for combo in itertools.product(*alts):
+            out.append(tuple(x for x in combo if x is not None))
+            if len(out) > MAX_RULES_PER_SYSCALL:
+                raise _TooLarge()
+    return _dedupe(out)
 
 
 def atom_expr(a: Atom) -> Expr:
