@@ -11,20 +11,22 @@ from .options import _compile, _profile_options, _resolved
 def add_export(sub: Any) -> None:
     """Register ``seccomp export``."""
     p = sub.add_parser(
-        "export", help="write a profile as BPF, PFC or resolved OCI JSON",
+        "export", help="write a profile as BPF, PFC, OCI JSON or another policy format",
         description="Resolve a profile for a target and write it: as the BPF program the "
                     "kernel loads (bpf, with the ENOSYS stub unless --no-enosys), "
                     "libseccomp's pseudo filter code (pfc, without the stub), the resolved "
                     "profile as OCI runtime-spec JSON (oci: also a kubelet localhost profile "
                     "file), or a Security Profiles Operator SeccompProfile resource "
-                    "(seccompprofile, with --name). --bundle writes it into an OCI bundle's "
+                    "(seccompprofile, with --name), or a gosecco, minijail or seccompiler policy. "
+                    "--bundle writes it into an OCI bundle's "
                     "config.json instead. Resolved for an unprivileged container's "
                     "capabilities unless --caps, --cap or --cap-drop say otherwise. Binary BPF "
                     "is not written to a terminal.",
         epilog="example (bubblewrap): seccomp export --format bpf -o filter.bpf && "
                "bwrap --seccomp 10 10<filter.bpf ...")
     _profile_options(p)
-    p.add_argument("--format", choices=("bpf", "pfc", "oci", "seccompprofile"),
+    p.add_argument("--format", choices=("bpf", "pfc", "oci", "seccompprofile", "gosecco",
+                                        "minijail", "seccompiler"),
                    default="pfc", help="output format (default: %(default)s)")
     p.add_argument("--name", help="the SeccompProfile resource's name (--format seccompprofile)")
     p.add_argument("--namespace", help="the SeccompProfile resource's namespace")
@@ -62,6 +64,14 @@ def _cmd_export(args: argparse.Namespace) -> int:
         from ..profile import kubernetes
         resource = kubernetes.to_resource(prof, args.name, namespace=args.namespace)
         data = (json.dumps(resource, indent=2) + "\n").encode()
+    elif args.format in ("gosecco", "minijail", "seccompiler"):
+        from .. import policy
+        pol = args.policy if args.policy is not None and not args.allow and not args.deny \
+            else policy.from_profile(prof)
+        if args.format == "seccompiler":
+            from dataclasses import replace
+            pol = replace(pol, name=pol.name or args.thread or "main")
+        data = policy.dumps(pol, args.format).encode()
     else:
         flt = _compile(args, prof, arch=args.arch, kernel=args.kernel)
         data = flt.export_bpf() if args.format == "bpf" else flt.export_pfc().encode()

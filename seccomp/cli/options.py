@@ -38,6 +38,14 @@ def _profile_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-enosys", action="store_true",
                    help="leave libseccomp's program as it is: syscalls the profile does not "
                         "know get its default errno instead of ENOSYS")
+    p.add_argument("--input-format", default="auto",
+                   choices=("auto", "oci", "gosecco", "minijail", "seccompiler"),
+                   help="the format of --profile: OCI/Docker JSON, gosecco's policy language, "
+                        "a minijail .policy file or seccompiler/Firecracker JSON (default: "
+                        "detected from the file)")
+    p.add_argument("--thread", metavar="NAME",
+                   help="the thread category of a seccompiler/Firecracker file to use "
+                        "(needed when it has several)")
     p.add_argument("--strict", action="store_true",
                    help="refuse a profile when a rule stricter than its default action names "
                         "a syscall this libseccomp cannot add (by default the rule is left "
@@ -47,7 +55,8 @@ def _profile_options(p: argparse.ArgumentParser) -> None:
 def _resolved(args: argparse.Namespace, arch: Optional[str] = None,
               kernel: Optional[str] = None) -> Any:
     """The profile named by the options, resolved and with --allow/--deny applied; None for
-    ``--profile unconfined`` (no filter)."""
+    ``--profile unconfined`` (no filter). A policy in another format (`seccomp.policy`) is
+    read as the profile of its lowered rules, and kept in ``args.policy``."""
     from .. import profile
 
     if args.profile == profile.UNCONFINED:
@@ -55,7 +64,8 @@ def _resolved(args: argparse.Namespace, arch: Optional[str] = None,
             raise InvalidArgumentError(errno.EINVAL, "--allow and --deny need a profile: "
                                                      "'unconfined' has no filter")
         return None
-    prof = profile.load(args.profile)
+    args.policy = policy = _policy(args)
+    prof = profile.load(args.profile) if policy is None else _policy_profile(policy)
     # the base set: --caps, else a config.json's bounding set, else an unprivileged container's
     base = args.caps or ("docker" if prof.caps is None else sorted(prof.caps))
     caps = profile.capabilities(base, add=args.cap, drop=args.cap_drop)
@@ -67,6 +77,32 @@ def _resolved(args: argparse.Namespace, arch: Optional[str] = None,
         errno_ = profile.parse_errno(code, "--deny %s" % spec) if code else errno.EPERM
         prof = prof.with_rule([_syscall_arg(name)], Action.ERRNO(errno_))
     return prof
+
+
+def _policy(args: argparse.Namespace) -> Any:
+    """The `seccomp.policy.Policy` of --profile when it is not an OCI/Docker profile, else
+    None."""
+    from .. import policy
+
+    fmt = getattr(args, "input_format", "auto")
+    thread = getattr(args, "thread", None)
+    if fmt == "oci":
+        return None
+    if fmt == "auto":
+        text, path = policy.read_source(args.profile)
+        if text is None or policy.detect(text, path) == "oci":
+            if thread:
+                raise InvalidArgumentError(22, "--thread names a category of a seccompiler "
+                                               "file; %s is not one" % args.profile)
+            return None
+        fmt = None
+    return policy.load(args.profile, format=fmt, thread=thread)
+
+
+def _policy_profile(policy: Any) -> Any:
+    """A policy as a resolved profile (its rules lowered to libseccomp's)."""
+    from ..policy import to_profile
+    return to_profile(policy)
 
 
 def _syscall_arg(name: str) -> str:
@@ -91,18 +127,25 @@ def _compile(args: argparse.Namespace, prof: Any, arch: Optional[str] = None,
              kernel: Optional[str] = None, no_new_privs: bool = True) -> Any:
     """Build the filter of a resolved profile as the options say: with --strict, a rule that
     cannot be added is an error; without, a warning on stderr, every time. The ENOSYS stub
-    unless --no-enosys, by *kernel*'s syscall table when one is given."""
+    unless --no-enosys (and for a `seccomp.policy` format: its default action stands), by
+    *kernel*'s syscall table when one is given."""
     import warnings
 
     from .. import profile
 
+    policy = getattr(args, "policy", None)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", profile.SkippedSyscallWarning)
+        # a policy's syscalls it does not name get its default action, not ENOSYS
         flt = prof.compile(arch=arch, strict=args.strict, kernel=kernel,
-                           no_new_privs=no_new_privs, enosys=not args.no_enosys)
+                           no_new_privs=no_new_privs,
+                           enosys=not args.no_enosys and policy is None)
     for w in caught:
         if issubclass(w.category, profile.SkippedSyscallWarning):
             warn(str(w.message))
         else:
             warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+    if policy is not None and not args.allow and not args.deny:
+        for a in flt.arches:  # the lowering, checked against the policy itself
+            policy.check(flt.export_bpf(), a, skip=getattr(flt, "skipped_syscalls", ()))
     return flt

@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Dict, Optional, Union
+from typing import Any, Dict, Optional, Tuple, Union
 
 from .model import Place, Policy, PolicyError, PolicyFilter, Rule
 
-__all__ = ["FORMATS", "load", "load_all", "loads", "dumps", "detect", "Policy", "Rule",
+__all__ = ["FORMATS", "load", "load_all", "loads", "dumps", "detect", "read_source", "Policy", "Rule",
            "Place", "PolicyError", "PolicyFilter", "from_profile", "to_profile"]
 
 #: The formats `load` reads and `dumps` writes.
@@ -50,7 +50,7 @@ def detect(text: str, path: str = "") -> str:
     return "minijail"
 
 
-def _read(source: str) -> tuple:
+def read_source(source: str) -> Tuple[Optional[str], str]:
     """(text, path) of a source: text itself (several lines, JSON, ``{inline}...``) or a
     path. A bare name (no '/') that is not JSON or text names a built-in profile."""
     from .gosecco import INLINE_MARKER
@@ -72,7 +72,7 @@ def load_all(source: str, *, format: Optional[str] = None, **options: Any) -> Di
     entry named "" for the single-filter formats. *format* forces one of `FORMATS`;
     *options* go to the format's reader (gosecco's settings, ``arch`` for minijail, the
     resolution target ``arch``/``caps``/``kernel`` for OCI profiles)."""
-    text, path = _read(source)
+    text, path = read_source(source)
     if text is None:
         fmt = "oci"
     else:
@@ -106,7 +106,7 @@ def load(source: str, *, format: Optional[str] = None, thread: Optional[str] = N
                               % (thread, ", ".join(sorted(policies)) or "none"))
         return policies[thread]
     if len(policies) != 1:
-        raise PolicyError(None, "the file has several thread categories (%s): choose one"
+        raise PolicyError(None, "the file has several thread categories (%s): choose one (--thread NAME)"
                           % ", ".join(sorted(policies)))
     return next(iter(policies.values()))
 

@@ -671,40 +671,27 @@ def dump(policy: Policy) -> str:
         out.append("# ActionOnAuditFailure = %s (a compile setting)"
                    % _action_text(policy.bad_arch_action))
     for name in policy.syscalls():
-        entries = [(a, c, fold(r.condition) == TRUE)
-                   for a, c, r in policy.disjoint(name) if c]
-        if not entries:
+        outcomes = policy.outcomes(name)
+        if list(outcomes) == [default]:
             continue
-        otherwise = default
-        if entries[-1][2]:
-            otherwise = entries[-1][0]
-            entries = entries[:-1]
-        kinds = {int(a) for a, _, _ in entries}
-        if not entries:
-            if otherwise.kind == "ERRNO":
-                out.append("%s: return %s" % (name, _action_text(otherwise)))
-            elif otherwise != default:
-                out.append("%s[+%s]: 1" % (name, _action_text(otherwise)))
-            continue
-        if len(kinds) > 1:
+        if len(outcomes) > 2:
             raise PolicyError(policy.source, "gosecco's language cannot state the rules for %s "
-                                             "(more than two outcomes)" % name)
-        positive = entries[0][0]
-        if positive == otherwise:
-            entries, kinds = [], set()
-        if not entries:
-            out.append("%s: return %s" % (name, _action_text(otherwise)) if otherwise.kind ==
-                       "ERRNO" else "%s[+%s]: 1" % (name, _action_text(otherwise)))
+                                             "(more than two outcomes: %s)"
+                              % (name, ", ".join(str(a) for a in outcomes)))
+        if len(outcomes) == 1:
+            (only,) = outcomes
+            out.append("%s: return %s" % (name, _action_text(only)) if only.kind == "ERRNO"
+                       else "%s[+%s]: 1" % (name, _action_text(only)))
             continue
-        conjs = [c for _, cs, _ in entries for c in cs]
-        head = name
+        # the positive action gets the shorter condition; the other is what else happens
+        positive, otherwise = sorted(outcomes, key=lambda a: (a != Action.ALLOW,
+                                                                len(outcomes[a])))
         acts = []
         if positive != Action.ALLOW:
             acts.append("+" + _action_text(positive))
         if otherwise != default:
             acts.append("-" + _action_text(otherwise))
-        if acts:
-            head += "[%s]" % ", ".join(acts)
-        out.append("%s: %s" % (head, _expr_text(conjs)))
+        head = name + ("[%s]" % ", ".join(acts) if acts else "")
+        out.append("%s: %s" % (head, _expr_text(outcomes[positive])))
     return "\n".join(out) + "\n"
 

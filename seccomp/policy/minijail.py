@@ -469,41 +469,27 @@ def dump(policy: Policy) -> str:
         raise PolicyError(policy.source, "minijail's format cannot make %s the default action"
                           % default)
     for name in policy.syscalls():
-        entries = [(a, c, fold(r.condition) == TRUE)
-                   for a, c, r in policy.disjoint(name) if c]
-        if not entries:
+        outcomes = policy.outcomes(name)
+        if list(outcomes) == [default]:
             continue
-        otherwise = default
-        if entries[-1][2]:  # an unconditional last rule decides what nothing else does
-            otherwise = entries[-1][0]
-            entries = entries[:-1]
-        kinds = {int(a) for a, c, _ in entries}
-        if otherwise == Action.ALLOW and len(kinds) == 1 and default != Action.ALLOW:
-            # "deny X when E" is "allow when not E, else X"
-            negated = dnf(dnf_expr([c for _, cs, _ in entries for c in cs]), negate=True)
-            entries, otherwise = [(Action.ALLOW, negated, False)], entries[0][0]
-        allow = [c for a, c, _ in entries if a == Action.ALLOW]
-        rest = {int(a) for a, c, _ in entries if a != Action.ALLOW and a != otherwise}
-        if rest:
+        if len(outcomes) > 2 or len(outcomes) == 2 and Action.ALLOW not in outcomes:
             raise PolicyError(policy.source, "minijail's format cannot state the rules for %s "
-                                             "(actions %s besides ALLOW and one otherwise)"
-                              % (name, ", ".join(str(Action(x)) for x in sorted(rest))))
-        conjs = [c for cs in allow for c in cs]
+                                             "(actions %s: at most ALLOW and one other)"
+                              % (name, ", ".join(str(a) for a in outcomes)))
+        others = [a for a in outcomes if a != Action.ALLOW]
+        otherwise = others[0] if others else Action.ALLOW
         if default == Action.ALLOW:
-            if conjs or otherwise.kind != "ERRNO":
+            if otherwise.kind != "ERRNO" or len(outcomes) != 1:
                 raise PolicyError(policy.source, "a minijail @denylist policy can only make "
                                                  "syscalls fail with an errno (%s)" % name)
             out.append("%s: %s" % (name, _action_text(otherwise)))
             continue
+        conjs = outcomes.get(Action.ALLOW, []) if len(outcomes) == 2 else []
         if not conjs:
-            if otherwise != default:
-                out.append("%s: %s" % (name, "1" if otherwise == Action.ALLOW
-                                       else _action_text(otherwise)))
+            out.append("%s: %s" % (name, "1" if otherwise == Action.ALLOW
+                                   else _action_text(otherwise)))
             continue
         texts = [t for c in conjs for t in _conj_texts(c)]
-        if "" in texts:
-            out.append("%s: 1" % name)
-            continue
         line = "%s: %s" % (name, " || ".join(texts))
         if otherwise != default:
             line += "; %s" % _action_text(otherwise)

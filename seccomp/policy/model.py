@@ -409,7 +409,8 @@ def dnf(expr: Expr, negate: bool = False) -> List[Conj]:
             return [c for p in parts for c in p]
         out: List[Conj] = [()]
         for p in parts:
-            out = [a + b for a in out for b in p if _satisfiable(a + b)]
+            out = [c for c in (tuple(dict.fromkeys(a + b)) for a in out for b in p)
+                   if _satisfiable(c)]
             if len(out) > MAX_CONJUNCTS:
                 raise _TooLarge()
         return out
@@ -635,6 +636,23 @@ class Policy:
                 break  # later rules for this syscall can never decide
         return entries
 
+    def outcomes(self, syscall: str) -> Dict[Action, List[Conj]]:
+        """The syscall's actions and, for each, the DNF of the argument values that get it
+        (disjoint), the default action included where some values fall through to it."""
+        out: Dict[Action, List[Conj]] = {}
+        decided: List[Expr] = []
+        for action, conjs, r in self.disjoint(syscall):
+            if conjs:
+                out.setdefault(action, []).extend(conjs)
+                decided.append(fold(r.condition))
+        try:
+            rest = dnf(fold(Not(Or(tuple(decided))))) if decided else [()]
+        except (_Unlowerable, _TooLarge):
+            rest = [()]
+        if rest:
+            out.setdefault(self.default_action, []).extend(rest)
+        return out
+
     def _lower_syscall(self, name: str) -> List[Tuple[Action, List[Tuple[Cond, ...]]]]:
         out = []
         total = 0
@@ -824,11 +842,20 @@ _RANGE_OPS = {Op.LT: "<", Op.LE: "<=", Op.GT: ">", Op.GE: ">="}
 def _without_ranges(rules: List[Tuple[Cond, ...]]) -> List[Tuple[Cond, ...]]:
     """The rules with each range or inequality in a rule of several conditions spelled as
     masked patterns: libseccomp 2.5.4 loops for ever in seccomp_rule_add() on some rule sets
-    whose rules share such a comparison (``arg0 <= 5 && arg1 <= 7`` then ``arg0 <= 5 &&
-    arg1 & 3 == 2``; the same with ``arg0 != 5``); equality and masked equality do not."""
+    whose rules start with the same such comparison (``arg0 <= 5 && arg1 <= 7`` then
+    ``arg0 <= 5 && arg1 == 2``; the same with ``arg0 != 5``); equality and masked equality
+    do not."""
+    def first(r: Tuple[Cond, ...]) -> Tuple[int, int, int]:
+        c = min(r, key=lambda c: c.arg)
+        return (c.arg, int(c.op), c.value)
+
+    shared: Dict[Tuple[int, int, int], int] = {}
+    for r in rules:
+        if len(r) > 1:
+            shared[first(r)] = shared.get(first(r), 0) + 1
     out: List[Tuple[Cond, ...]] = []
     for r in rules:
-        if len(r) < 2 or not any(c.op in _RANGE_OPS or c.op == Op.NE for c in r):
+        if len(r) < 2 or shared[first(r)] < 2 or first(r)[1] in (Op.EQ, Op.MASKED_EQ):
             out.append(r)
             continue
         alts: List[List[Optional[Cond]]] = []

@@ -247,12 +247,13 @@ def dump(policy: Policy) -> Dict[str, Any]:
     match: Optional[Action] = None
     rules: List[Dict[str, Any]] = []
     for name in policy.syscalls():
-        for action, conjs, r in policy.disjoint(name):
-            if action == default or not conjs:
+        comment = next((r.comment for r in policy.rules_for(name) if r.comment), "")
+        for action, conjs in policy.outcomes(name).items():
+            if action == default:
                 continue
             if match is not None and action != match:
-                raise PolicyError(r.place or policy.source, "seccompiler's format has one match "
-                                  "action per filter; %s needs %s and %s" % (
+                raise PolicyError(policy._place(name) or policy.source, "seccompiler's format "
+                                  "has one match action per filter; %s needs %s and %s" % (
                                       name, match, action))
             match = action
             for conj in conjs:
@@ -263,8 +264,8 @@ def dump(policy: Policy) -> Dict[str, Any]:
                     rule: Dict[str, Any] = {"syscall": name}
                     if conds:
                         rule["args"] = conds
-                    if r.comment:
-                        rule["comment"] = r.comment
+                    if comment:
+                        rule["comment"] = comment
                     rules.append(rule)
     return {"mismatch_action": _action_json(default),
             "match_action": _action_json(match if match is not None else Action.ALLOW),
