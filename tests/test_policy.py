@@ -17,7 +17,7 @@ import seccomp
 import seccomp.policy as sp
 from seccomp import Action, Arch
 from seccomp.policy import constants, gosecco, minijail, seccompiler
-from seccomp.policy.model import (TRUE, And, Arg, BinOp, Cmp, Not, Num, Or, Policy,
+from seccomp.policy.model import (And, Arg, BinOp, Cmp, Not, Num, Or, Policy,
                                   PolicyError, Rule)
 from childproc import in_child
 
@@ -314,7 +314,8 @@ def test_seccompiler_readme_example():
 def test_seccompiler_dword_compares_low_half_whatever_the_high_half():
     doc = {"t": {"default_action": {"errno": 1}, "filter_action": "allow", "filter": [
         {"syscall": "read", "args": [{"index": 0, "type": "dword", "op": "eq", "val": 0xffffffff}]},
-        {"syscall": "write", "args": [{"index": 0, "type": "qword", "op": "eq", "val": 0xffffffff}]},
+        {"syscall": "write", "args": [{"index": 0, "type": "qword", "op": "eq",
+                                       "val": 0xffffffff}]},
         {"syscall": "close", "args": [{"index": 0, "type": "dword", "op": "lt", "val": 10}]},
         {"syscall": "dup", "args": [{"index": 0, "type": "qword", "op": {"masked_eq": 0xf0},
                                      "val": 0x30}]},

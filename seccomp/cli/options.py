@@ -89,7 +89,10 @@ def _policy(args: argparse.Namespace) -> Any:
     if fmt == "oci":
         return None
     if fmt == "auto":
-        text, path = policy.read_source(args.profile)
+        try:
+            text, path = policy.read_source(args.profile)
+        except policy.PolicyError:
+            return None  # the profile reader says what is wrong with the path
         if text is None or policy.detect(text, path) == "oci":
             if thread:
                 raise InvalidArgumentError(22, "--thread names a category of a seccompiler "

@@ -22,8 +22,8 @@ from typing import Any, Dict, Optional, Tuple, Union
 
 from .model import Place, Policy, PolicyError, PolicyFilter, Rule
 
-__all__ = ["FORMATS", "load", "load_all", "loads", "dumps", "detect", "read_source", "Policy", "Rule",
-           "Place", "PolicyError", "PolicyFilter", "from_profile", "to_profile"]
+__all__ = ["FORMATS", "load", "load_all", "loads", "dumps", "detect", "read_source", "Policy",
+           "Rule", "Place", "PolicyError", "PolicyFilter", "from_profile", "to_profile"]
 
 #: The formats `load` reads and `dumps` writes.
 FORMATS = ("oci", "gosecco", "minijail", "seccompiler")
@@ -80,13 +80,13 @@ def load_all(source: str, *, format: Optional[str] = None, **options: Any) -> Di
     if fmt not in FORMATS:
         raise PolicyError(None, "unknown policy format %r (expected one of %s)"
                           % (fmt, ", ".join(FORMATS)))
-    if fmt == "seccompiler":
+    if fmt == "seccompiler" and text is not None:
         from . import seccompiler
         return seccompiler.parse(text, file=path)
-    if fmt == "gosecco":
+    if fmt == "gosecco" and text is not None:
         from . import gosecco
         return {"": gosecco.parse(text, file=path, **options)}
-    if fmt == "minijail":
+    if fmt == "minijail" and text is not None:
         from . import minijail
         return {"": minijail.parse(text, file=path, **options)}
     from .. import profile
@@ -106,8 +106,8 @@ def load(source: str, *, format: Optional[str] = None, thread: Optional[str] = N
                               % (thread, ", ".join(sorted(policies)) or "none"))
         return policies[thread]
     if len(policies) != 1:
-        raise PolicyError(None, "the file has several thread categories (%s): choose one (--thread NAME)"
-                          % ", ".join(sorted(policies)))
+        raise PolicyError(None, "the file has several thread categories (%s): choose one "
+                                "(--thread NAME)" % ", ".join(sorted(policies)))
     return next(iter(policies.values()))
 
 
@@ -134,7 +134,7 @@ def dumps(policy: Union[Policy, Dict[str, Policy]], format: str) -> str:
         from . import minijail
         return minijail.dump(policy)
     if format == "oci":
-        return to_profile(policy).to_json()
+        return str(to_profile(policy).to_json())
     raise PolicyError(None, "unknown policy format %r (expected one of %s)"
                       % (format, ", ".join(FORMATS)))
 

@@ -37,7 +37,7 @@ from .._core import InvalidArgumentError, syscall_resolve_name
 from .._enums import Action
 from . import constants
 from .model import (FALSE, TRUE, And, Arg, Atom, BinOp, Bool, Cmp, Expr, Inv, Not, Num, Or,
-                    Place, Policy, PolicyError, Rule, U32, U64, fold)
+                    Place, Policy, PolicyError, Rule, U32, U64)
 
 __all__ = ["parse", "load", "dump", "INLINE_MARKER", "looks_like"]
 
@@ -249,75 +249,74 @@ class _Resolver:
         self.macros = macros
 
     def numeric(self, e: Expr, env: Dict[str, Expr], in_arith: bool = False) -> Expr:
-        t = type(e)
-        if t is _Closure or t is _Scoped:  # a macro's body or argument, in its own scope
-            return self.numeric(e.expr, e.env, in_arith)  # type: ignore[attr-defined]
-        if t is Num:
+        if isinstance(e, (_Closure, _Scoped)):  # a macro's body or argument, in its own scope
+            return self.numeric(e.expr, e.env, in_arith)
+        if isinstance(e, Num):
             return e
-        if t is _At:
+        if isinstance(e, _At):
             if in_arith and not e.arg.half:
                 raise PolicyError(e.pos, "arg%d is 64 bits: arithmetic is only allowed on its "
                                          "32-bit halves argL%d and argH%d"
                                   % (e.arg.index, e.arg.index, e.arg.index))
             return e.arg
-        if t is _Inv:
+        if isinstance(e, _Inv):
             return Inv(self.numeric(e.operand, env, True))
-        if t is _Bin and e.op not in _BOOL_OPS + _CMP_OPS:
+        if isinstance(e, _Bin) and e.op not in _BOOL_OPS + _CMP_OPS:
             return BinOp(e.op, self.numeric(e.left, env, True), self.numeric(e.right, env, True),
                          e.pos)
-        if t in (_Var, _Call):
+        if isinstance(e, (_Var, _Call)):
             return self.numeric(self.expand(e, env), env, in_arith)
         raise PolicyError(_pos(e), "expected a number, found a condition")
 
     def boolean(self, e: Expr, env: Dict[str, Expr]) -> Expr:
-        t = type(e)
-        if t is _Closure or t is _Scoped:
-            return self.boolean(e.expr, e.env)  # type: ignore[attr-defined]
-        if t is Bool:
+        if isinstance(e, (_Closure, _Scoped)):
+            return self.boolean(e.expr, e.env)
+        if isinstance(e, Bool):
             return e
-        if t is _Not:
+        if isinstance(e, _Not):
             return Not(self.boolean(e.operand, env))
-        if t is _Bin and e.op in _BOOL_OPS:
+        if isinstance(e, _Bin) and e.op in _BOOL_OPS:
             items = (self.boolean(e.left, env), self.boolean(e.right, env))
             return And(items) if e.op == "&&" else Or(items)
-        if t is _Bin and e.op in _CMP_OPS:
+        if isinstance(e, _Bin) and e.op in _CMP_OPS:
             left, right = self.numeric(e.left, env), self.numeric(e.right, env)
             if e.op == "&?":
                 if _full_arg(left) or _full_arg(right):
                     raise PolicyError(e.pos, "&? on a 64-bit argument: use its halves argL/argH")
                 return Cmp("!=", BinOp("&", left, right, e.pos), Num(0), e.pos)
             return Cmp(e.op, left, right, e.pos)
-        if t is _In:
+        if isinstance(e, _In):
             left = self.numeric(e.left, env)
             rights = [self.numeric(r, env) for r in e.rights]
             if e.positive:
                 return Or(tuple(Cmp("==", left, r, e.pos) for r in rights))
             return And(tuple(Cmp("!=", left, r, e.pos) for r in rights))
-        if t in (_Var, _Call):
+        if isinstance(e, (_Var, _Call)):
             return self.boolean(self.expand(e, env), env)
         raise PolicyError(_pos(e), "expected a condition, found a number")
 
     def expand(self, e: Expr, env: Dict[str, Expr]) -> Expr:
-        name = e.name  # type: ignore[attr-defined]
-        if type(e) is _Var and name in env:
+        assert isinstance(e, (_Var, _Call))
+        name = e.name
+        if isinstance(e, _Var) and name in env:
             return env[name]
         m = self.macros.get(name)
         if m is None:
-            if type(e) is _Var:
+            if isinstance(e, _Var):
                 value = constants.lookup(name)
                 if value is not None:
                     return Num(value)
-                raise PolicyError(e.pos, "variable %r is not defined" % name)  # type: ignore
-            raise PolicyError(e.pos, "macro %r is not defined" % name)  # type: ignore
-        args = e.args if type(e) is _Call else ()  # type: ignore[attr-defined]
+                raise PolicyError(e.pos, "variable %r is not defined" % name)
+            raise PolicyError(e.pos, "macro %r is not defined" % name)
+        args: Tuple[Expr, ...] = e.args if isinstance(e, _Call) else ()
         if len(args) != len(m.params):
-            raise PolicyError(e.pos, "%s takes %d argument%s, %d given" % (  # type: ignore
+            raise PolicyError(e.pos, "%s takes %d argument%s, %d given" % (
                 name, len(m.params), "" if len(m.params) == 1 else "s", len(args)))
         if m.ret is not None:
-            raise PolicyError(e.pos, "%s ends in 'return', so it can only be a rule's whole "  # type: ignore
+            raise PolicyError(e.pos, "%s ends in 'return', so it can only be a rule's whole "
                                      "expression" % name)
         # alpha renaming: the arguments are expressions of the caller's scope
-        bound = {p: _Closure(a, env) for p, a in zip(m.params, args)}
+        bound: Dict[str, Expr] = {p: _Closure(a, env) for p, a in zip(m.params, args)}
         return _Scoped(m.body, bound)
 
 
@@ -340,7 +339,7 @@ class _Scoped(Expr):
 
 
 def _full_arg(e: Expr) -> bool:
-    return type(e) is Arg and not e.half
+    return isinstance(e, Arg) and not e.half
 
 
 def _pos(e: Expr) -> Optional[Place]:
@@ -503,7 +502,7 @@ def parse(text: str, *, file: str = "<policy>", extra_definitions: Sequence[str]
     if denylist:
         settings = {"DEFAULT_POSITIVE": "kill", "DEFAULT_NEGATIVE": "allow",
                     "DEFAULT_POLICY": "allow"}
-        x32 = action_on_x32 if action_on_x32 is not None else "kill"
+        x32: Optional[str] = action_on_x32 if action_on_x32 is not None else "kill"
     else:
         settings = {"DEFAULT_POSITIVE": "allow", "DEFAULT_NEGATIVE": "kill",
                     "DEFAULT_POLICY": "kill"}
@@ -556,15 +555,16 @@ def parse(text: str, *, file: str = "<policy>", extra_definitions: Sequence[str]
             rules.append(Rule(raw.name, TRUE, Action.ERRNO(raw.ret or 0), raw.place))
             continue
         resolver = _Resolver(scope)
-        body = raw.body
+        body: Expr = raw.body
         ret = raw.ret
-        if type(body) in (_Var, _Call) and body.name in scope and \
-                scope[body.name].ret is not None and len(scope[body.name].params) == len(
-                    getattr(body, "args", ())):
+        if isinstance(body, (_Var, _Call)) and body.name in scope and \
+                scope[body.name].ret is not None:
             m = scope[body.name]
-            env = {p: _Closure(a, {}) for p, a in zip(m.params, getattr(body, "args", ()))}
-            body = _Scoped(m.body, env)  # type: ignore[assignment]
-            ret = ret if ret is not None else m.ret
+            call_args: Tuple[Expr, ...] = body.args if isinstance(body, _Call) else ()
+            if len(call_args) == len(m.params):
+                env: Dict[str, Expr] = {p: _Closure(a, {}) for p, a in zip(m.params, call_args)}
+                body = _Scoped(m.body, env)
+                ret = ret if ret is not None else m.ret
         if ret is not None:
             negative = Action.ERRNO(ret)
         if raw.text.split(":", 1)[1].strip() == "1":

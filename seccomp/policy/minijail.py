@@ -30,7 +30,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from .._enums import Action, Arch
 from . import constants
 from .model import (TRUE, And, Arg, Atom, BinOp, Cmp, Expr, Num, Or, Place, Policy,
-                    PolicyError, Rule, U64, _bits, dnf, dnf_expr, fold)
+                    PolicyError, Rule, U64, _bits)
 
 __all__ = ["parse", "load", "dump", "looks_like"]
 

@@ -19,11 +19,12 @@ from __future__ import annotations
 import errno as _errno
 import itertools
 from dataclasses import dataclass, field, replace
-from typing import (Any, Dict, FrozenSet, Iterable, Iterator, List, Optional, Sequence, Set,
+from typing import (Dict, Iterable, Iterator, List, Optional, Sequence, Set,
                     Tuple, Union)
 
 from .._core import Cond, InvalidArgumentError, SeccompError
 from .._enums import Action, Arch, Op
+from .._filter import Filter
 
 __all__ = ["Place", "PolicyError", "Expr", "Num", "Arg", "BinOp", "Inv", "Cmp", "And", "Or",
            "Not", "Bool", "TRUE", "FALSE", "Rule", "Policy", "Atom", "fold", "evaluate",
@@ -172,25 +173,24 @@ def _arith(op: str, a: int, b: int, pos: Optional[Place]) -> int:
 def evaluate(expr: Expr, args: Sequence[int]) -> Union[int, bool]:
     """The value of *expr* for syscall arguments *args* (six 64-bit values): the model's own
     meaning, independent of any compilation."""
-    t = type(expr)
-    if t is Cmp:
-        return _COMPARE[expr.op](evaluate(expr.left, args), evaluate(expr.right, args))
-    if t is Arg:
+    if isinstance(expr, Cmp):
+        return bool(_COMPARE[expr.op](evaluate(expr.left, args), evaluate(expr.right, args)))
+    if isinstance(expr, Arg):
         v = args[expr.index] & U64
         return v & U32 if expr.half == "lo" else v >> 32 if expr.half == "hi" else v
-    if t is Num:
+    if isinstance(expr, Num):
         return expr.value
-    if t is And:
+    if isinstance(expr, And):
         return all(evaluate(i, args) for i in expr.items)
-    if t is Or:
+    if isinstance(expr, Or):
         return any(evaluate(i, args) for i in expr.items)
-    if t is Not:
+    if isinstance(expr, Not):
         return not evaluate(expr.operand, args)
-    if t is Bool:
+    if isinstance(expr, Bool):
         return expr.value
-    if t is BinOp:
+    if isinstance(expr, BinOp):
         return _arith(expr.op, evaluate(expr.left, args), evaluate(expr.right, args), expr.pos)
-    if t is Inv:
+    if isinstance(expr, Inv):
         return ~evaluate(expr.operand, args) & U64
     raise TypeError("not an expression: %r" % (expr,))
 
@@ -198,42 +198,44 @@ def evaluate(expr: Expr, args: Sequence[int]) -> Union[int, bool]:
 def fold(expr: Expr) -> Expr:
     """*expr* with constants folded and boolean constants simplified away (what gosecco's
     simplifier does at compile time)."""
-    t = type(expr)
-    if t is BinOp:
+    if isinstance(expr, BinOp):
         left, right = fold(expr.left), fold(expr.right)
-        if type(left) is Num and type(right) is Num:
+        if isinstance(left, Num) and isinstance(right, Num):
             return Num(_arith(expr.op, left.value, right.value, expr.pos))
         if expr.op == "&" and (left == Num(0) or right == Num(0)):
             return Num(0)
         return BinOp(expr.op, left, right, expr.pos)
-    if t is Inv:
+    if isinstance(expr, Inv):
         operand = fold(expr.operand)
-        return Num(~operand.value & U64) if type(operand) is Num else Inv(operand)
-    if t is Cmp:
+        return Num(~operand.value & U64) if isinstance(operand, Num) else Inv(operand)
+    if isinstance(expr, Cmp):
         left, right = fold(expr.left), fold(expr.right)
-        if type(left) is Num and type(right) is Num:
+        if isinstance(left, Num) and isinstance(right, Num):
             return Bool(_COMPARE[expr.op](left.value, right.value))
         return Cmp(expr.op, left, right, expr.pos)
-    if t is Not:
+    if isinstance(expr, Not):
         operand = fold(expr.operand)
-        if type(operand) is Bool:
+        if isinstance(operand, Bool):
             return Bool(not operand.value)
-        if type(operand) is Not:
+        if isinstance(operand, Not):
             return operand.operand
         return Not(operand)
-    if t is And or t is Or:
-        neutral = t is And
+    if isinstance(expr, (And, Or)):
+        neutral = isinstance(expr, And)
         items: List[Expr] = []
         for i in expr.items:
             f = fold(i)
-            if type(f) is Bool:
+            if isinstance(f, Bool):
                 if f.value != neutral:
                     return Bool(not neutral)
                 continue
-            items.extend(f.items if type(f) is t else (f,))
+            same = isinstance(f, And) if neutral else isinstance(f, Or)
+            items.extend(f.items if same and isinstance(f, (And, Or)) else (f,))
         if not items:
             return Bool(neutral)
-        return items[0] if len(items) == 1 else t(tuple(items))
+        if len(items) == 1:
+            return items[0]
+        return And(tuple(items)) if neutral else Or(tuple(items))
     return expr
 
 
@@ -265,7 +267,7 @@ class Atom:
         x = x & U32 if self.half == "lo" else x >> 32 if self.half == "hi" else x
         if self.mask is not None:
             x &= self.mask
-        return _COMPARE[self.op](x, self.value)
+        return bool(_COMPARE[self.op](x, self.value))
 
     def patterns(self) -> List[Tuple[int, int]]:
         """The argument values that satisfy the atom as (mask, value) patterns over the 64-bit
@@ -342,21 +344,21 @@ class _Unlowerable(Exception):
 
 def _operand(e: Expr) -> Optional[Tuple[int, str, Optional[int]]]:
     """(index, half, mask) when *e* is an argument, a half, or one of them ``& constant``."""
-    if type(e) is Arg:
+    if isinstance(e, Arg):
         return e.index, e.half, None
-    if type(e) is BinOp and e.op == "&":
+    if isinstance(e, BinOp) and e.op == "&":
         for x, y in ((e.left, e.right), (e.right, e.left)):
-            if type(x) is Arg and type(y) is Num:
+            if isinstance(x, Arg) and isinstance(y, Num):
                 return x.index, x.half, y.value
-            inner = _operand(x) if type(y) is Num else None
-            if inner is not None and inner[2] is not None:
-                return inner[0], inner[1], inner[2] & y.value  # type: ignore[union-attr]
+            inner = _operand(x) if isinstance(y, Num) else None
+            if inner is not None and inner[2] is not None and isinstance(y, Num):
+                return inner[0], inner[1], inner[2] & y.value
     return None
 
 
 def _atom(c: Cmp) -> Union[Atom, Bool]:
     for x, y, op in ((c.left, c.right, c.op), (c.right, c.left, _FLIPPED[c.op])):
-        if type(y) is not Num:
+        if not isinstance(y, Num):
             continue
         operand = _operand(x)
         if operand is None:
@@ -376,12 +378,11 @@ def _atom(c: Cmp) -> Union[Atom, Bool]:
 
 
 def _has_arg(e: Expr) -> bool:
-    t = type(e)
-    if t is Arg:
+    if isinstance(e, Arg):
         return True
-    if t is BinOp:
+    if isinstance(e, BinOp):
         return _has_arg(e.left) or _has_arg(e.right)
-    if t is Inv:
+    if isinstance(e, Inv):
         return _has_arg(e.operand)
     return False
 
@@ -392,18 +393,17 @@ Conj = Tuple[Atom, ...]
 def dnf(expr: Expr, negate: bool = False) -> List[Conj]:
     """*expr* (folded) as a disjunction of conjunctions of atoms (of its negation when
     *negate*). Raises PolicyError for what has no such form or grows too large."""
-    t = type(expr)
-    if t is Bool:
+    if isinstance(expr, Bool):
         return [()] if expr.value != negate else []
-    if t is Not:
+    if isinstance(expr, Not):
         return dnf(expr.operand, not negate)
-    if t is Cmp:
+    if isinstance(expr, Cmp):
         a = _atom(expr)
-        if type(a) is Bool:
+        if isinstance(a, Bool):
             return [()] if a.value != negate else []
-        return [(a.negated() if negate else a,)]  # type: ignore[union-attr]
-    if t is And or t is Or:
-        conjunctive = (t is And) != negate
+        return [(a.negated() if negate else a,)]
+    if isinstance(expr, (And, Or)):
+        conjunctive = (isinstance(expr, And)) != negate
         parts = [dnf(i, negate) for i in expr.items]
         if not conjunctive:
             return [c for p in parts for c in p]
@@ -414,7 +414,7 @@ def dnf(expr: Expr, negate: bool = False) -> List[Conj]:
             if len(out) > MAX_CONJUNCTS:
                 raise _TooLarge()
         return out
-    if t in (Num, Arg, BinOp, Inv):
+    if isinstance(expr, (Num, Arg, BinOp, Inv)):
         raise _Unlowerable(getattr(expr, "pos", None), "a number is not a condition: "
                                                         "compare it with something")
     raise TypeError("not an expression: %r" % (expr,))
@@ -697,9 +697,18 @@ class Policy:
 
         target = Arch.native() if arch is None else Arch(arch).resolved
         lowered = self.lowered()
-        orders = [lambda e: list(reversed(e)),  # later (fall-back) rules first
-                  lambda e: list(e),
-                  lambda e: sorted(e, key=lambda x: -max(len(c) for c in x[1]))]
+        Entries = List[Tuple[Action, List[Tuple[Cond, ...]]]]
+
+        def reverse(e: Entries) -> Entries:  # later (fall-back) rules first
+            return list(reversed(e))
+
+        def keep(e: Entries) -> Entries:
+            return list(e)
+
+        def widest(e: Entries) -> Entries:
+            return sorted(e, key=lambda x: -max(len(c) for c in x[1]))
+
+        orders = [reverse, keep, widest]
         failure: Optional[PolicyError] = None
         for order in orders if check else orders[:1]:
             f = self._build(target, {k: order(v) for k, v in lowered.items()})
@@ -902,18 +911,17 @@ def _dedupe(rules: List[Tuple[Cond, ...]]) -> List[Tuple[Cond, ...]]:
 
 
 def _atoms_of(expr: Expr) -> Iterator[Atom]:
-    t = type(expr)
-    if t is Cmp:
+    if isinstance(expr, Cmp):
         try:
             a = _atom(expr)
         except _Unlowerable:
             return
-        if type(a) is Atom:
-            yield a  # type: ignore[misc]
-    elif t is And or t is Or:
+        if isinstance(a, Atom):
+            yield a
+    elif isinstance(expr, (And, Or)):
         for i in expr.items:
             yield from _atoms_of(i)
-    elif t is Not:
+    elif isinstance(expr, Not):
         yield from _atoms_of(expr.operand)
 
 
@@ -945,18 +953,10 @@ def _known(name: str) -> bool:
     return True
 
 
-def _filter_class() -> Any:
-    from .._filter import Filter
+class PolicyFilter(Filter):
+    """A `seccomp.Filter` compiled from a policy; ``skipped_syscalls`` names the policy's
+    syscalls that this libseccomp does not know."""
 
-    class PolicyFilter(Filter):
-        """A `seccomp.Filter` compiled from a policy; ``skipped_syscalls`` names the
-        policy's syscalls that this libseccomp does not know."""
+    __slots__ = ("skipped_syscalls",)
 
-        __slots__ = ("skipped_syscalls",)
-
-        skipped_syscalls: Tuple[str, ...]
-
-    return PolicyFilter
-
-
-PolicyFilter = _filter_class()
+    skipped_syscalls: Tuple[str, ...]

@@ -7,7 +7,7 @@ ordered most restrictive first, which means the same.
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, List, Optional, Tuple, Union
+from typing import Any, Dict, Iterable, List, Optional, Tuple, Union
 
 from .._enums import Action, Arch, Op
 from .model import (TRUE, And, Arg, BinOp, Cmp, Expr, Num, Or, Place, Policy, Rule,
@@ -49,7 +49,7 @@ def from_profile(profile: Any, *, arch: Union[Arch, str, int, None] = None,
         for name in r.names:
             rules.append((action_rank(int(r.action)), order,
                           Rule(name, cond, r.action, place, r.comment)))
-    by_name: dict = {}
+    by_name: Dict[str, List[Tuple[int, int, Rule]]] = {}
     for rank, order, rule in rules:
         by_name.setdefault(rule.syscall, []).append((rank, order, rule))
     ordered = [rule for name in by_name for _, _, rule in sorted(by_name[name],

@@ -23,7 +23,7 @@ from __future__ import annotations
 import errno as _errno
 import json
 import re
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Set, Tuple
 
 from .._core import SeccompError
 from .._enums import Action
@@ -64,7 +64,7 @@ def _type(v: Any) -> str:
             list: "an array", dict: "an object", type(None): "null"}.get(type(v), "a value")
 
 
-def _obj(v: Any, file: str, path: str, keys: set) -> Mapping[str, Any]:
+def _obj(v: Any, file: str, path: str, keys: Set[str]) -> Mapping[str, Any]:
     if not isinstance(v, dict):
         raise _err(file, path, "expected an object, not %s" % _type(v))
     for k in v:
@@ -231,7 +231,7 @@ def _cond_alternatives(a: Atom) -> List[List[Dict[str, Any]]]:
         if a.op == "==":
             return [[{"index": a.index, "type": kind, "op": {"masked_eq": a.mask},
                       "val": a.value}]]
-    out = []
+    out: List[List[Dict[str, Any]]] = []
     for m, v in a.patterns():
         if m == 0:
             out.append([])
