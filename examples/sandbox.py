@@ -6,7 +6,6 @@ import errno
 import os
 import sys
 
-import seccomp
 from seccomp import Action, Cond, Filter, Op
 
 CLONE_NEWUSER = 0x10000000
@@ -14,7 +13,7 @@ DENIED = ["unshare", "setns", "mount", "umount2", "pivot_root", "ptrace", "init_
           "finit_module", "delete_module", "kexec_load", "reboot", "bpf", "keyctl"]
 
 
-def main(argv):
+def main(argv: list[str]) -> None:
     if "--" in argv:
         argv = argv[argv.index("--") + 1:]
     if not argv:
@@ -22,8 +21,10 @@ def main(argv):
     f = Filter(Action.ALLOW)
     for name in DENIED:
         f.add_rule(Action.ERRNO(errno.EPERM), name)
-    f.add_rule(Action.ERRNO(errno.EPERM), "clone", Cond(0, Op.MASKED_EQ, CLONE_NEWUSER, CLONE_NEWUSER))
-    f.add_rule(Action.ERRNO(errno.ENOSYS), "clone3")  # flags are behind a pointer: make libc fall back to clone
+    f.add_rule(Action.ERRNO(errno.EPERM), "clone",
+               Cond(0, Op.MASKED_EQ, CLONE_NEWUSER, CLONE_NEWUSER))
+    # clone3's flags are behind a pointer: ENOSYS makes libc fall back to clone
+    f.add_rule(Action.ERRNO(errno.ENOSYS), "clone3")
     f.compile().load()
     os.execvp(argv[0], argv)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import errno
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
 if TYPE_CHECKING:
-    from typing import IO, Any, Dict, List, Optional, Tuple, Union
+    from typing import Any, Dict, List, Optional, Tuple, Union
 
 from . import _core
 from ._core import Cond
@@ -208,13 +208,8 @@ class SyscallFilter(Filter):
         """The BPF program as bytes."""
         return self.export_bpf_bytes()
 
-    def export_pfc(self, file: Union[IO[Any], int, None] = None) -> Optional[str]:
-        """Write the PFC to *file* (a file object or fd); without one, return it as text."""
-        return Filter.export_pfc(self, file)
-
-    def export_bpf(self, file: Union[IO[Any], int, None] = None) -> Optional[bytes]:
-        """Write the BPF to *file* (a file object or fd); without one, return it as bytes."""
-        return Filter.export_bpf(self, file)
+    # export_pfc(file=None) and export_bpf(file=None) are Filter's: write to *file* (a file
+    # object or fd), or without one return the text or bytes, as libseccomp's module does.
 
     # -- transactions and precompute --------------------------------------------------------------
 

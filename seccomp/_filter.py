@@ -5,7 +5,7 @@ import errno
 import os
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
 if TYPE_CHECKING:
-    from typing import IO, Any, Optional, Tuple, Union
+    from typing import IO, Any, Optional, Tuple, Union, overload
 
 from . import _core
 from ._core import Cond, Program
@@ -79,12 +79,24 @@ class Filter(_core.Context):
 
     # -- export --------------------------------------------------------------------------
 
+    if TYPE_CHECKING:  # no file: the data is returned; a file: it is written, None returned
+        @overload
+        def export_bpf(self, file: None = None) -> bytes: ...
+        @overload
+        def export_bpf(self, file: Union[int, IO[Any]]) -> None: ...
+
     def export_bpf(self, file: Output = None) -> Optional[bytes]:
         """The BPF program as bytes, or written to *file* (a file object or an fd)."""
         if file is None:
             return self.export_bpf_bytes()
         _write_to(file, self.export_bpf_fd, self.export_bpf_bytes)
         return None
+
+    if TYPE_CHECKING:
+        @overload
+        def export_pfc(self, file: None = None) -> str: ...
+        @overload
+        def export_pfc(self, file: Union[int, IO[Any]]) -> None: ...
 
     def export_pfc(self, file: Output = None) -> Optional[str]:
         """libseccomp's pseudo filter code as text, or written to *file* (file object or fd)."""

@@ -33,4 +33,7 @@ PY=${PYTHON:-python3}
 # atheris (libFuzzer for Python) has wheels for some interpreters only: the fuzz test skips without it.
 "$PY" -m pip install -q --disable-pip-version-check --root-user-action=ignore --only-binary :all: atheris \
     >/dev/null 2>&1 || echo "setup: no atheris wheel for this Python; the fuzz test will skip" >&2
-"$PY" -m pip install -q --disable-pip-version-check --root-user-action=ignore --no-build-isolation -e .
+# compat mode: the checkout goes on sys.path through a .pth, so mypy sees the package too
+# (setuptools' default editable mode is an import hook that type checkers cannot follow).
+"$PY" -m pip install -q --disable-pip-version-check --root-user-action=ignore --no-build-isolation \
+    --config-settings editable_mode=compat -e .

@@ -14,12 +14,14 @@ def build() -> bytes:
         f.add_rule(Action.ERRNO(1), "write", Cond.cmp32(2, Op.GT, -1))
         f.add_arch(Arch.X86)
         f.no_new_privs = True
-        pfc: str = f.export_pfc() or ""
+        pfc: str = f.export_pfc()  # no file: the text itself, not Optional
         program = f.compile()
         assert len(program) > 0 and pfc
         action: Action = f.simulate("ptrace")
         assert action == Action.ERRNO(errno.EPERM)
-        return f.export_bpf() or b""
+        kind: str = action.kind
+        assert kind == "ERRNO" and action.data == errno.EPERM
+        return f.export_bpf()
 
 
 def compat() -> int:
