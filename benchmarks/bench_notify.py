@@ -16,12 +16,14 @@ sends it to a supervisor, which answers 4242. Supervisors:
 Placements: both on CPU 0; supervisor on CPU 0 and target on CPU 1; unpinned without and with
 SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (Linux 6.6+; this package sets it by default, the pinned
 placements use it too, and it is set on libseccomp's fd for that module's rows).
-Nanoseconds per round trip, the minimum of R rounds, with the ratio to C in the same placement.
+Nanoseconds per round trip: the median of R interleaved rounds, and the median of each round's
+ratio to C in the same placement with its lowest and highest.
 """
 import argparse
 import asyncio
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -153,35 +155,44 @@ def _python_supervisor(kind, sock, calls, cpu, sync):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=20000)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--placement", action="append", choices=[p[0] for p in PLACEMENTS],
+                        help="only this placement (repeatable; default: all)")
+    parser.add_argument("--supervisor", action="append", choices=SUPERVISORS[1:],
+                        help="only this supervisor besides C (repeatable; default: all)")
     args = parser.parse_args()
     have_reference = os.path.exists(SYSTEM_PYTHON) and subprocess.run(
         [SYSTEM_PYTHON, "-c", "import seccomp; seccomp.SyscallFilter"], cwd="/",
         capture_output=True).returncode == 0
-    if os.cpu_count() < 2:
-        placements = [p for p in PLACEMENTS if p[2] != 1]
-    else:
-        placements = PLACEMENTS
-    supervisors = [s for s in SUPERVISORS if have_reference or s not in ("libseccomp",
-                                                                          "ours-compat")]
-    best = {}
+    placements = [p for p in PLACEMENTS if (os.cpu_count() >= 2 or p[2] != 1)
+                  and (not args.placement or p[0] in args.placement)]
+    supervisors = [s for s in SUPERVISORS if (have_reference or s not in ("libseccomp",
+                                                                           "ours-compat"))
+                   and (s == "c" or not args.supervisor or s in args.supervisor)]
+    times = {}   # (placement, supervisor) -> ns of each round
+    ratios = {}  # (placement, supervisor) -> its ns / C's ns in the same round
     with tempfile.TemporaryDirectory() as tmp:
         exes = build(tmp)
-        for _ in range(args.rounds):  # alternate, so changes in machine load hit all alike
+        for _ in range(args.rounds):  # interleaved, so changes in machine load hit all alike
             for placement in placements:
-                for s in supervisors:
+                this_round = {s: round_trip(exes, args.calls, s, placement)
+                              for s in supervisors}
+                for s, ns in this_round.items():
                     key = (placement[0], s)
-                    best[key] = min(best.get(key, float("inf")),
-                                    round_trip(exes, args.calls, s, placement))
-    print("%d calls, minimum of %d rounds: ns per round trip (ratio to C in the same placement)"
-          % (args.calls, args.rounds))
+                    times.setdefault(key, []).append(ns)
+                    ratios.setdefault(key, []).append(ns / this_round["c"])
+    print("%d calls, %d interleaved rounds: median ns per round trip, and the median of the "
+          "per-round ratios to C in the same placement [lowest-highest]" % (args.calls,
+                                                                             args.rounds))
     print("| supervisor | " + " | ".join(p[0] for p in placements) + " |")
     print("|---|" + "---|" * len(placements))
     for s in supervisors:
         cells = []
         for p in placements:
-            ns, c = best[(p[0], s)], best[(p[0], "c")]
-            cells.append("%.0f (%.2fx)" % (ns, ns / c))
+            key = (p[0], s)
+            cells.append("%.0f ns (%.2fx [%.2f-%.2f])" % (
+                statistics.median(times[key]), statistics.median(ratios[key]),
+                min(ratios[key]), max(ratios[key])))
         print("| %s | %s |" % (NAMES[s], " | ".join(cells)))
 
 

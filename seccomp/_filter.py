@@ -144,7 +144,7 @@ class Filter(_core.Context):
             flags |= _core.FILTER_FLAGS["LOG"]
         if self.ssb:
             flags |= _core.FILTER_FLAGS["SPEC_ALLOW"]
-        if self.has_notify_rules:
+        if self.has_notify_rules or self.default_action == Action.NOTIFY:
             flags |= _core.FILTER_FLAGS["NEW_LISTENER"]
             if self.tsync:
                 flags |= _core.FILTER_FLAGS["TSYNC_ESRCH"]

@@ -5,7 +5,7 @@ libseccomp versions features need.
 The bottom of the package: it imports nothing from `seccomp`, and every other module (the
 compiled ones included) takes its exceptions and its version checks from here.
 """
-from libc.errno cimport EINVAL, EBADF, ENOENT, ENOSYS, EOPNOTSUPP, EPIPE
+from libc.errno cimport EINVAL, EBADF, EINPROGRESS, ENOENT, ENOSYS, EOPNOTSUPP, EPIPE
 
 from libseccomp cimport (scmp_version, seccomp_version, SCMP_VER_MAJOR, SCMP_VER_MINOR,
                          SCMP_VER_MICRO)
@@ -48,6 +48,11 @@ class TargetsGone(SeccompError):
     """No process uses the filter any more: no notification will come on this listener."""
 
 
+class AlreadyAnswered(SeccompError):
+    """The notification was answered already (EINPROGRESS): a second answer is refused and
+    the first one stands."""
+
+
 class ProfileError(InvalidArgumentError):
     """A profile is invalid. `place` says where (``syscalls[3].args[0].op``), `reason` what."""
 
@@ -65,14 +70,16 @@ class ProfileError(InvalidArgumentError):
 # ---------------------------------------------------------------------------------------------
 
 # errno -> (exception class, what it means where the caller has nothing more precise to say).
-# ENOENT and EPIPE only come from the notification calls.
+# ENOENT, EPIPE and EINPROGRESS only come from the notification calls.
 cdef dict _ERRNO = {
     EINVAL: (InvalidArgumentError, None),
     EBADF: (InvalidArgumentError, None),
     EOPNOTSUPP: (UnsupportedError, None),
     ENOSYS: (UnsupportedError, None),
-    ENOENT: (NotificationGone, "the notification is gone (its target died or left the syscall)"),
+    ENOENT: (NotificationGone, "the notification is gone (its target died, or left the "
+                               "syscall, or it was answered already)"),
     EPIPE: (TargetsGone, "no process uses the filter any more"),
+    EINPROGRESS: (AlreadyAnswered, "the notification was answered already"),
 }
 
 

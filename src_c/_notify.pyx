@@ -2,21 +2,29 @@
 """The compiled part of seccomp.notify: notification objects and the listener-fd calls.
 
 Every call that can wait releases the GIL; EINTR runs Python's signal handlers (so Ctrl-C
-raises KeyboardInterrupt at once) and retries. Errors come from `seccomp._errors`:
-`NotificationGone` when the target of a notification has died or left the syscall,
-`TargetsGone` when no process uses the filter any more.
+raises KeyboardInterrupt at once) and retries. Errors are the core's exception classes, plus
+`NotificationGone` when the target of a notification has died or left the syscall.
+
+A notified target always gets an answer: whatever a handler returns or raises, `Server`
+answers the notification (ENOSYS when the handler's answer cannot be sent) before it reports
+the handler's error.
 """
-from libc.errno cimport (EINTR, ENOENT, EPIPE, EINVAL, ENOTTY, EINPROGRESS, EBUSY,
-                         EPERM as EPERM_, ENOSYS as ENOSYS_)
+from libc.errno cimport (EINTR, ENOENT, EPIPE, EINVAL, ENOTTY, EBADF, EINPROGRESS, EBUSY,
+                         ERANGE, EPERM as EPERM_, ENOSYS as ENOSYS_)
 from posix.fcntl cimport O_CLOEXEC as O_CLOEXEC_
+from posix.signal cimport sigset_t
+from posix.unistd cimport usleep
 from libc.stdint cimport uint32_t, uint64_t, int32_t, int64_t
 from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_AS_STRING
 from cpython.exc cimport PyErr_CheckSignals
 
+import math
+import os
 import time
 
 from seccomp._core import arch_object, syscall_resolve_num
-from seccomp._errors import SeccompError, NotificationGone, TargetsGone, fail, invalid
+from seccomp._errors import (AlreadyAnswered, InvalidArgumentError, NotificationGone,
+                             SeccompError, TargetsGone, fail, invalid)
 
 from libseccomp cimport seccomp_notif
 
@@ -34,6 +42,22 @@ cdef extern from "scmpy_notify.h" nogil:
     int scmpy_notif_wait(int fd, int wake_fd, int timeout_ms)
     long scmpy_vm_read(int pid, void *local, size_t size, unsigned long remote)
     long scmpy_vm_write(int pid, const void *local, size_t size, unsigned long remote)
+    int scmpy_openat2(int dirfd, const char *path, uint64_t flags, uint64_t mode,
+                      uint64_t resolve)
+    int SCMPY_POLL_MS
+    int scmpy_wake_signal_ready()
+    void scmpy_wake_signal_unblock(sigset_t *old)
+    void scmpy_sigmask_restore(const sigset_t *old)
+    ctypedef struct scmpy_stopper:
+        pass
+    void scmpy_stopper_init(scmpy_stopper *s)
+    void scmpy_stopper_destroy(scmpy_stopper *s)
+    int scmpy_stopper_enter(scmpy_stopper *s, int use_signal)
+    void scmpy_stopper_leave(scmpy_stopper *s)
+    int scmpy_stopper_begin_wait(scmpy_stopper *s)
+    void scmpy_stopper_end_wait(scmpy_stopper *s)
+    int scmpy_stopper_stopping(scmpy_stopper *s)
+    int scmpy_stopper_stop(scmpy_stopper *s)
 
 FLAG_CONTINUE = SECCOMP_USER_NOTIF_FLAG_CONTINUE
 ADDFD_FLAG_SETFD = SECCOMP_ADDFD_FLAG_SETFD
@@ -52,7 +76,8 @@ cdef class Notification:
     cdef readonly int syscall
     cdef readonly uint32_t syscall_arch
     cdef readonly uint64_t syscall_ip
-    cdef readonly tuple args
+    cdef uint64_t _args[6]
+    cdef tuple _args_tuple   # made on first use: most handlers read few arguments, or none
 
     def __init__(self, id, pid, flags, syscall, syscall_arch, syscall_ip, syscall_args):
         self.id = id
@@ -64,7 +89,17 @@ cdef class Notification:
         args = tuple(syscall_args)
         if len(args) != 6:
             invalid("a notification has 6 arguments, not %d" % len(args))
-        self.args = args
+        for i in range(6):
+            self._args[i] = args[i]
+        self._args_tuple = args
+
+    @property
+    def args(self):
+        """The six arguments, as a tuple of unsigned 64-bit ints."""
+        if self._args_tuple is None:
+            self._args_tuple = (self._args[0], self._args[1], self._args[2], self._args[3],
+                                self._args[4], self._args[5])
+        return self._args_tuple
 
     @property
     def syscall_args(self):
@@ -102,8 +137,7 @@ cdef Notification _from_c(seccomp_notif *req):
     n.syscall = req.data.nr
     n.syscall_arch = req.data.arch
     n.syscall_ip = req.data.instruction_pointer
-    n.args = (req.data.args[0], req.data.args[1], req.data.args[2], req.data.args[3],
-              req.data.args[4], req.data.args[5])
+    n._args = req.data.args
     return n
 
 
@@ -158,23 +192,40 @@ cdef int _check_signals() except -1:
     return 0
 
 
+cdef double _deadline(timeout) except? -1:
+    """The monotonic time *timeout* seconds from now; -1 for no timeout (None or infinity)."""
+    if timeout is None:
+        return -1
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        raise TypeError("timeout is seconds (a number) or None, not %r" % (timeout,))
+    cdef double t = timeout
+    if math.isnan(t):
+        invalid("timeout is NaN: give seconds, or None to wait for ever")
+    if math.isinf(t) and t > 0:
+        return -1
+    return time.monotonic() + max(t, 0.0)
+
+
+cdef int _ms_left(double deadline):
+    if deadline < 0:
+        return -1
+    cdef double left = (deadline - time.monotonic()) * 1000 + 0.999
+    return <int>min(max(left, 0.0), 1e9)
+
+
 def receive(int fd, timeout=None, int wake_fd=-1):
     """Wait for the next notification on listener *fd* and return it.
 
-    *timeout* in seconds (None waits for ever) raises TimeoutError when it passes; a readable
-    *wake_fd* makes it return None (how a supervisor is stopped). Raises `TargetsGone` when
-    no process uses the filter any more."""
+    *timeout* in seconds (None or infinity waits for ever) raises TimeoutError when it passes;
+    a readable *wake_fd* makes it return None. Raises `TargetsGone` when no process uses the
+    filter any more (at once, also without a timeout)."""
     cdef seccomp_notif req
-    cdef int rc
-    cdef int ms
-    cdef double deadline = 0
-    if timeout is not None:
-        deadline = time.monotonic() + timeout
+    cdef int rc, ms
+    cdef double deadline = _deadline(timeout)
+    cdef bint must_wait = deadline >= 0 or wake_fd >= 0
     while True:
-        if timeout is not None or wake_fd >= 0:
-            ms = -1
-            if timeout is not None:
-                ms = max(0, <int>((deadline - time.monotonic()) * 1000 + 0.999))
+        if must_wait:
+            ms = _ms_left(deadline)
             with nogil:
                 rc = scmpy_notif_wait(fd, wake_fd, ms)
             if rc == -EINTR:
@@ -192,7 +243,11 @@ def receive(int fd, timeout=None, int wake_fd=-1):
             return _from_c(&req)
         if rc == -EINTR:
             _check_signals()
-        elif rc != -ENOENT:  # ENOENT: the target died before we read it; wait for the next
+        elif rc == -ENOENT:
+            # The target died before we read it, or no process uses the filter any more (the
+            # ioctl then returns ENOENT at once, every time): wait, which tells them apart.
+            must_wait = True
+        else:
             fail(rc, "cannot receive a notification on fd %d" % fd)
 
 
@@ -203,7 +258,7 @@ def respond(int fd, NotificationResponse response not None):
 
 def send(int fd, uint64_t id, int64_t val=0, int32_t error=0, uint32_t flags=0):
     """Answer notification *id*: return *val*, or fail with *error* (a negative errno), or run
-    the real syscall with flags=`FLAG_CONTINUE`."""
+    the real syscall with flags=`FLAG_CONTINUE`. `AlreadyAnswered` if it was answered."""
     cdef int rc
     while True:
         with nogil:
@@ -237,12 +292,14 @@ def add_fd(int fd, NotificationAddfd addfd not None):
         if rc >= 0:
             return rc
         if rc == -EINPROGRESS:
-            fail(rc, "cannot add fd %d with SEND" % addfd.fd,
-                 "the notification was not received")
+            fail(rc, "cannot add fd %d to notification %d" % (addfd.fd, addfd.id),
+                 "it was not received yet, or was answered already")
         if rc == -EBUSY:
-            fail(rc, "cannot add fd %d" % addfd.fd, "the notification was answered already")
+            fail(rc, "cannot add fd %d with SEND" % addfd.fd,
+                 "other fds for notification %d are being added" % addfd.id)
         if rc != -EINTR:
-            fail(rc, "cannot add fd %d to the target of notification %d" % (addfd.fd, addfd.id))
+            fail(rc, "cannot add fd %d to the target of notification %d" % (addfd.fd,
+                                                                               addfd.id))
         _check_signals()
 
 
@@ -258,7 +315,10 @@ def set_sync_wake_up(int fd):
 
 
 def read_memory(int pid, unsigned long address, Py_ssize_t size):
-    """Read *size* bytes at *address* in process *pid* (process_vm_readv): may be short."""
+    """Read *size* bytes at *address* in process *pid* (process_vm_readv): may be short.
+
+    Nothing here says *pid* is still the target: check `id_valid` afterwards (as
+    ``Listener.read_memory`` does)."""
     if size < 0:
         invalid("cannot read %d bytes" % size)
     cdef bytes buf = PyBytes_FromStringAndSize(NULL, size)
@@ -272,7 +332,10 @@ def read_memory(int pid, unsigned long address, Py_ssize_t size):
 
 
 def write_memory(int pid, unsigned long address, const unsigned char[:] data):
-    """Write *data* at *address* in process *pid* (process_vm_writev); returns bytes written."""
+    """Write *data* at *address* in process *pid* (process_vm_writev); returns bytes written.
+
+    Racy against pid reuse when used for a notification's target: ``Listener.write_memory``
+    is the safe form."""
     cdef long rc
     cdef Py_ssize_t n = data.shape[0]
     if n == 0:
@@ -284,8 +347,21 @@ def write_memory(int pid, unsigned long address, const unsigned char[:] data):
     return rc
 
 
+def openat2(int dirfd, path, int flags, int mode=0, uint64_t resolve=0):
+    """openat2(2): open *path* relative to *dirfd* with RESOLVE_* flags; returns the fd.
+    Raises OSError with the kernel's errno (ENOSYS before Linux 5.6)."""
+    cdef bytes p = os.fsencode(path)
+    cdef const char *cp = p
+    cdef int rc
+    with nogil:
+        rc = scmpy_openat2(dirfd, cp, <uint32_t>flags, mode, resolve)
+    if rc < 0:
+        raise OSError(-rc, os.strerror(-rc), path)
+    return rc
+
+
 # ---------------------------------------------------------------------------------------------
-# The supervisor's loop, in C: only the handler itself runs Python code.
+# Handlers' answers, and the supervisor's loop in C: only the handler itself runs Python code.
 # ---------------------------------------------------------------------------------------------
 
 cdef class _Continue:
@@ -302,30 +378,79 @@ CONTINUE = _Continue()
 
 cdef class InjectFd:
     """A handler's answer: install *fd* in the target (as *target_fd* if given); the syscall
-    returns its number there."""
+    returns its number there. With *close* the supervisor's *fd* is closed once sent (or once
+    sending failed)."""
     cdef readonly int fd
     cdef readonly bint cloexec
     cdef readonly object target_fd
+    cdef readonly bint close
 
-    def __init__(self, int fd, *, bint cloexec=False, target_fd=None):
+    def __init__(self, int fd, *, bint cloexec=False, target_fd=None, bint close=False):
+        if fd < 0:
+            raise InvalidArgumentError(EBADF, "InjectFd needs an open fd, not %d" % fd)
+        if target_fd is not None and (isinstance(target_fd, bool) or not isinstance(
+                target_fd, int) or not 0 <= target_fd <= 0x7FFFFFFF):
+            raise InvalidArgumentError(EBADF, "target_fd is an fd number (0 or more) or None, "
+                                              "not %r" % (target_fd,))
         self.fd = fd
         self.cloexec = cloexec
         self.target_fd = target_fd
+        self.close = close
 
     def __repr__(self):
-        return "InjectFd(%d, cloexec=%s, target_fd=%r)" % (self.fd, self.cloexec, self.target_fd)
+        return "InjectFd(%d, cloexec=%s, target_fd=%r, close=%s)" % (
+            self.fd, self.cloexec, self.target_fd, self.close)
 
 
-cdef int _answer(int fd, Notification n, answer) except -1:
-    """Send a handler's answer; a target that died meanwhile is not an error."""
+cdef int _refuse(int fd, Notification n, exc) except -1:
+    """The handler's answer cannot be sent: the target's syscall fails with ENOSYS, and *exc*
+    goes to the supervisor's owner."""
+    scmpy_notif_send(fd, n.id, 0, -ENOSYS_, 0)
+    raise exc
+
+
+cdef str _what(Notification n):
+    return "the handler for %s (pid %d, notification %d)" % (n.syscall_name, n.pid, n.id)
+
+
+cdef int _errno_of(Notification n, exc) except -1:
+    """The errno an OSError answer means (positive); EPERM if it has none."""
+    err = (<BaseException>exc).errno
+    if err is None:
+        return EPERM_
+    if isinstance(err, bool) or not isinstance(err, int):
+        raise TypeError("%s raised %r: its errno is not an int" % (_what(n), exc))
+    if err < 0:
+        err = -err  # libseccomp's convention: -EACCES means EACCES
+    if not 1 <= err <= 4095:
+        raise InvalidArgumentError(ERANGE, "%s raised %r: errno %d is not in 1..4095"
+                                   % (_what(n), exc, (<BaseException>exc).errno))
+    return err
+
+
+cdef int _send_answer(int fd, Notification n, answer) except -1:
+    """Send a handler's answer; one that cannot be sent answers ENOSYS and raises. A target
+    that died meanwhile is not an error."""
     cdef int rc
+    cdef int64_t val
     cdef InjectFd inj
     cdef uint32_t flags
-    if isinstance(answer, OSError):
-        err = (<object>answer).errno
-        rc = scmpy_notif_send(fd, n.id, 0, -(err if err else EPERM_), 0)
+    if type(answer) is int or (isinstance(answer, int) and not isinstance(answer, bool)):
+        try:
+            val = answer
+        except OverflowError:
+            _refuse(fd, n, InvalidArgumentError(ERANGE, "%s returned %d: a syscall result "
+                                                        "is a signed 64-bit int" % (_what(n),
+                                                                                    answer)))
+        rc = scmpy_notif_send(fd, n.id, val, 0, 0)
     elif answer is CONTINUE:
         rc = scmpy_notif_send(fd, n.id, 0, 0, SECCOMP_USER_NOTIF_FLAG_CONTINUE)
+    elif isinstance(answer, OSError):
+        try:
+            rc = _errno_of(n, answer)
+        except Exception as exc:
+            _refuse(fd, n, exc)
+        rc = scmpy_notif_send(fd, n.id, 0, -rc, 0)
     elif isinstance(answer, InjectFd):
         inj = <InjectFd>answer
         flags = SECCOMP_ADDFD_FLAG_SEND
@@ -334,55 +459,183 @@ cdef int _answer(int fd, Notification n, answer) except -1:
         rc = scmpy_notif_addfd(fd, n.id, flags, inj.fd,
                                inj.target_fd if inj.target_fd is not None else 0,
                                O_CLOEXEC_ if inj.cloexec else 0)
-        if rc > 0:
-            rc = 0
+        if inj.close:
+            os.close(inj.fd)
+        if rc >= 0 or rc == -ENOENT:
+            return 0
+        if rc != -EINPROGRESS:
+            _refuse(fd, n, SeccompError(-rc, "%s answered %r, which the kernel refused: %s"
+                                        % (_what(n), inj, os.strerror(-rc))))
     else:
-        rc = scmpy_notif_send(fd, n.id, answer if answer is not None else 0, 0, 0)
-    if rc < 0 and rc != -ENOENT:
-        fail(rc, "cannot answer notification %d" % n.id)
-    return 0
+        _refuse(fd, n, TypeError(
+            "%s returned %r: a handler returns an int (the syscall's result), CONTINUE or an "
+            "InjectFd, or raises OSError" % (_what(n), answer)))
+    if rc == 0 or rc == -ENOENT:
+        return 0
+    if rc == -EINPROGRESS:
+        fail(rc, "%s answered, but" % _what(n))
+    _refuse(fd, n, SeccompError(-rc, "cannot send the answer of %s: %s" % (
+        _what(n), os.strerror(-rc))))
 
 
 cdef int _dispatch(int fd, Notification n, fn) except -1:
     try:
         answer = fn(n)
+    except NotificationGone as exc:  # its target went away while the handler worked
+        answer = exc
+    except SeccompError:
+        # The library's own errors (a bad InjectFd, a failed call) are the supervisor's
+        # problem, not an errno meant for the target.
+        scmpy_notif_send(fd, n.id, 0, -ENOSYS_, 0)
+        raise
     except OSError as exc:
         answer = exc
     except BaseException:
         scmpy_notif_send(fd, n.id, 0, -ENOSYS_, 0)  # never leave the target hanging
         raise
-    return _answer(fd, n, answer)
+    return _send_answer(fd, n, answer)
+
+
+cdef class Server:
+    """The supervisor's loop over one listener fd: receives each notification, picks its
+    handler and sends the handler's answer, in C; only handlers run Python code.
+
+    ``Server(fd, resolve)``: *resolve(arch, nr)* returns the handler for syscall *nr* of
+    architecture *arch* (a Python callable taking the `Notification`); its answers are cached
+    until `forget()`. Holds no fd of its own: `stop()` wakes a waiting `serve()` with a
+    signal (SIGURG, unless the program handles that itself: then `serve()` polls)."""
+    cdef int fd
+    cdef object resolve
+    cdef dict cache
+    cdef uint64_t last_key
+    cdef object last_fn
+    cdef scmpy_stopper stopper
+    cdef public long handled
+
+    def __cinit__(self):
+        scmpy_stopper_init(&self.stopper)
+
+    def __init__(self, int fd, resolve not None):
+        self.fd = fd
+        self.resolve = resolve
+        self.cache = {}
+        self.handled = 0
+
+    def __dealloc__(self):
+        scmpy_stopper_destroy(&self.stopper)
+
+    def forget(self):
+        """Drop the cached handlers (after handlers changed)."""
+        self.cache.clear()
+        self.last_fn = None
+
+    cdef object _handler(self, uint32_t arch, int nr):
+        cdef uint64_t key = (<uint64_t>arch << 32) | <uint32_t>nr
+        if self.last_fn is not None and key == self.last_key:
+            return self.last_fn
+        fn = self.cache.get(key)
+        if fn is None:
+            fn = self.resolve(arch, nr)
+            self.cache[key] = fn
+        self.last_key = key
+        self.last_fn = fn
+        return fn
+
+    def handle(self, Notification n not None):
+        """Answer *n* with its handler."""
+        fn = self._handler(n.syscall_arch, n.syscall)
+        self.handled += 1
+        _dispatch(self.fd, n, fn)
+
+    cdef int _serve_req(self, seccomp_notif *req) except -1:
+        fn = self._handler(req.data.arch, req.data.nr)
+        self.handled += 1
+        return _dispatch(self.fd, _from_c(req), fn)
+
+    def serve_one(self):
+        """Answer one pending notification: call it when the listener is readable (as an
+        event loop does), and only from one loop per listener (the wait is in the kernel's
+        RECV). False if its target died meanwhile; `TargetsGone` when no process uses the
+        filter any more."""
+        cdef seccomp_notif req
+        cdef int rc
+        while True:
+            with nogil:
+                rc = scmpy_notif_recv(self.fd, &req)
+            if rc == 0:
+                self._serve_req(&req)
+                return True
+            if rc == -ENOENT:
+                with nogil:
+                    rc = scmpy_notif_wait(self.fd, -1, 0)
+                if rc != -EPIPE:
+                    return False
+            if rc == -EINTR:
+                _check_signals()
+                continue
+            fail(rc, "cannot receive a notification on fd %d" % self.fd)
+
+    def serve(self):
+        """Answer notifications until `stop()` or until no process uses the filter; returns
+        how many were answered. A handler's error (after its target got an answer) ends it
+        and comes out here."""
+        cdef seccomp_notif req
+        cdef int rc
+        cdef int fd = self.fd
+        cdef long before = self.handled
+        cdef sigset_t saved
+        cdef bint use_signal = scmpy_wake_signal_ready()
+        if scmpy_stopper_enter(&self.stopper, use_signal) < 0:
+            raise SeccompError(EBUSY, "the supervisor of fd %d is already running" % fd)
+        scmpy_wake_signal_unblock(&saved)
+        try:
+            while scmpy_stopper_begin_wait(&self.stopper):
+                if use_signal:
+                    with nogil:
+                        rc = scmpy_notif_recv(fd, &req)
+                else:
+                    with nogil:
+                        rc = scmpy_notif_wait(fd, -1, SCMPY_POLL_MS)
+                        if rc == 1:
+                            rc = scmpy_notif_recv(fd, &req)
+                        elif rc == 0:
+                            rc = -EINTR  # look at the stop request again
+                scmpy_stopper_end_wait(&self.stopper)
+                if rc == 0:
+                    self._serve_req(&req)
+                elif rc == -EINTR:
+                    _check_signals()
+                elif rc == -ENOENT:
+                    # The target died before we read it, or no process uses the filter any
+                    # more (then RECV returns ENOENT at once, every time): poll tells them apart.
+                    with nogil:
+                        rc = scmpy_notif_wait(fd, -1, 0)
+                    if rc == -EPIPE:
+                        break
+                elif rc == -EPIPE:
+                    break
+                else:
+                    fail(rc, "cannot receive a notification on fd %d" % fd)
+        finally:
+            scmpy_stopper_leave(&self.stopper)
+            scmpy_sigmask_restore(&saved)
+        return self.handled - before
+
+    def stop(self):
+        """End `serve()` (from any thread, or from a signal handler); a stop asked while
+        nothing serves ends the next `serve()` at once."""
+        cdef int i
+        for i in range(20000):  # the thread leaves the ioctl within microseconds
+            if scmpy_stopper_stop(&self.stopper):
+                return
+            with nogil:
+                usleep(100)
+        raise SeccompError(EBUSY, "cannot interrupt the supervisor of fd %d: does the "
+                                  "program block SIGURG in its thread?" % self.fd)
 
 
 def dispatch(int fd, Notification n not None, fn):
     """Run handler *fn* on *n* and send its answer: an int (the syscall's result), CONTINUE,
-    an InjectFd, or an OSError raised or returned (the syscall fails with its errno)."""
+    an InjectFd, or an OSError raised or returned (the syscall fails with its errno). An
+    answer that cannot be sent answers ENOSYS and raises."""
     _dispatch(fd, n, fn)
-
-
-def serve(int fd, int wake_fd, dict handlers not None, default):
-    """Answer notifications on *fd* with ``handlers[syscall number]`` (else *default*) until
-    *wake_fd* is readable or no process uses the filter; returns how many were answered."""
-    cdef seccomp_notif req
-    cdef int rc
-    cdef long handled = 0
-    cdef Notification n
-    while True:
-        with nogil:
-            rc = scmpy_notif_wait(fd, wake_fd, -1)
-        if rc == 1:
-            with nogil:
-                rc = scmpy_notif_recv(fd, &req)
-            if rc == 0:
-                n = _from_c(&req)
-                _dispatch(fd, n, handlers.get(n.syscall, default))
-                handled += 1
-                continue
-            if rc == -ENOENT:
-                continue
-        if rc == 2 or rc == -EPIPE:
-            return handled
-        if rc == -EINTR:
-            _check_signals()
-            continue
-        fail(rc, "cannot receive a notification on fd %d" % fd)

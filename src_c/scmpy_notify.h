@@ -6,10 +6,16 @@
 #define SCMPY_NOTIFY_H
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
+#include <unistd.h>
 #include <linux/seccomp.h>
 
 #ifndef SECCOMP_IOCTL_NOTIF_ADDFD
@@ -123,6 +129,155 @@ static inline long scmpy_vm_write(int pid, const void *local, size_t size, unsig
     struct iovec l = {(void *)local, size}, r = {(void *)remote, size};
     long rc = process_vm_writev(pid, &l, 1, &r, 1, 0);
     return rc < 0 ? -errno : rc;
+}
+
+/* openat2(2) (Linux 5.6): open *path* relative to *dirfd* with RESOLVE_* flags; -errno on
+ * failure (-ENOSYS where the kernel or the C library lacks it). */
+#ifndef SYS_openat2
+#define SYS_openat2 437
+#endif
+struct scmpy_open_how {
+    uint64_t flags;
+    uint64_t mode;
+    uint64_t resolve;
+};
+
+static inline int scmpy_openat2(int dirfd, const char *path, uint64_t flags, uint64_t mode,
+                                uint64_t resolve)
+{
+    struct scmpy_open_how how = {flags, mode, resolve};
+    long rc = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+    return rc < 0 ? -errno : (int)rc;
+}
+
+/* Stopping a supervisor that waits in SECCOMP_IOCTL_NOTIF_RECV. Only a signal interrupts that
+ * ioctl, and waiting in it directly (not in poll() first) saves a syscall per notification, so
+ * stop() sends SIGURG to the waiting thread: its default action is to ignore it and few programs
+ * use it (the Go runtime preempts goroutines with it for the same reasons). Its handler does
+ * nothing; the ioctl returns EINTR and the loop sees the stop request. A program that handles
+ * SIGURG itself keeps its handler, and the supervisor then polls (stop() takes up to 100 ms). */
+#define SCMPY_WAKE_SIGNAL SIGURG
+#define SCMPY_POLL_MS 100
+
+static void scmpy_wake_handler(int sig)
+{
+    (void)sig;
+}
+
+/* 1 if SIGURG can wake a waiting supervisor (its handler installed now if it had none). */
+static inline int scmpy_wake_signal_ready(void)
+{
+    struct sigaction old, sa;
+    if (sigaction(SCMPY_WAKE_SIGNAL, NULL, &old) < 0)
+        return 0;
+    if (old.sa_flags & SA_SIGINFO)
+        return 0;
+    if (old.sa_handler == scmpy_wake_handler)
+        return 1;
+    if (old.sa_handler != SIG_DFL && old.sa_handler != SIG_IGN)
+        return 0;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = scmpy_wake_handler;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0; /* no SA_RESTART: the ioctl must return EINTR */
+    return sigaction(SCMPY_WAKE_SIGNAL, &sa, NULL) == 0;
+}
+
+/* The wake signal unblocked in the calling thread; *old* gets the previous mask. */
+static inline void scmpy_wake_signal_unblock(sigset_t *old)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SCMPY_WAKE_SIGNAL);
+    pthread_sigmask(SIG_UNBLOCK, &set, old);
+}
+
+static inline void scmpy_sigmask_restore(const sigset_t *old)
+{
+    pthread_sigmask(SIG_SETMASK, old, NULL);
+}
+
+typedef struct {
+    pthread_mutex_t lock; /* held while a thread starts or ends serving, and by stop() */
+    int serving;          /* a thread is in the loop (under lock) */
+    int use_signal;       /* it waits in RECV and SIGURG wakes it (under lock) */
+    pthread_t thread;     /* that thread (under lock) */
+    int stopping;         /* atomic: stop() was asked */
+    int waiting;          /* atomic: the thread waits, or is about to, in a blocking call */
+} scmpy_stopper;
+
+static inline void scmpy_stopper_init(scmpy_stopper *s)
+{
+    memset(s, 0, sizeof(*s));
+    pthread_mutex_init(&s->lock, NULL);
+}
+
+static inline void scmpy_stopper_destroy(scmpy_stopper *s)
+{
+    pthread_mutex_destroy(&s->lock);
+}
+
+/* The calling thread starts serving: 0, or -EBUSY if another thread is. */
+static inline int scmpy_stopper_enter(scmpy_stopper *s, int use_signal)
+{
+    int rc = -EBUSY;
+    pthread_mutex_lock(&s->lock);
+    if (!s->serving) {
+        s->serving = 1;
+        s->use_signal = use_signal;
+        s->thread = pthread_self();
+        rc = 0;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+/* It stops serving; a stop request is used up. */
+static inline void scmpy_stopper_leave(scmpy_stopper *s)
+{
+    pthread_mutex_lock(&s->lock);
+    s->serving = 0;
+    __atomic_store_n(&s->waiting, 0, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&s->stopping, 0, __ATOMIC_SEQ_CST);
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* Before each wait: 1 to go on waiting, 0 if stop() was asked. Announcing the wait before
+ * reading the request means stop() either is seen here or sees the wait and sends a signal. */
+static inline int scmpy_stopper_begin_wait(scmpy_stopper *s)
+{
+    __atomic_store_n(&s->waiting, 1, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&s->stopping, __ATOMIC_SEQ_CST)) {
+        __atomic_store_n(&s->waiting, 0, __ATOMIC_SEQ_CST);
+        return 0;
+    }
+    return 1;
+}
+
+static inline void scmpy_stopper_end_wait(scmpy_stopper *s)
+{
+    __atomic_store_n(&s->waiting, 0, __ATOMIC_SEQ_CST);
+}
+
+static inline int scmpy_stopper_stopping(scmpy_stopper *s)
+{
+    return __atomic_load_n(&s->stopping, __ATOMIC_SEQ_CST);
+}
+
+/* Ask the loop to stop: 1 when nothing more is needed, 0 when the thread was signalled while
+ * waiting (call again shortly: the signal may have come just before the ioctl began). */
+static inline int scmpy_stopper_stop(scmpy_stopper *s)
+{
+    int done = 1;
+    __atomic_store_n(&s->stopping, 1, __ATOMIC_SEQ_CST);
+    pthread_mutex_lock(&s->lock);
+    if (s->serving && s->use_signal && !pthread_equal(s->thread, pthread_self()) &&
+        __atomic_load_n(&s->waiting, __ATOMIC_SEQ_CST)) {
+        pthread_kill(s->thread, SCMPY_WAKE_SIGNAL);
+        done = 0;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return done;
 }
 
 #endif

@@ -3,6 +3,9 @@ its listener fd to the test process, and makes syscalls that the test answers.""
 import asyncio
 import ctypes
 import errno
+import gc
+import math
+import mmap
 import os
 import pickle
 import signal
@@ -22,15 +25,45 @@ from seccomp.notify import CONTINUE, InjectFd, Listener, Supervisor
 from childproc import in_child
 from kernel import syscall
 
-pytestmark = pytest.mark.skipif(not seccomp.action_available(Action.NOTIFY),
-                                reason="the kernel has no seccomp user notification")
+pytestmark = [pytest.mark.skipif(not seccomp.action_available(Action.NOTIFY),
+                                 reason="the kernel has no seccomp user notification"),
+              pytest.mark.timeout(60)]
+
+
+def _open_fds():
+    return set(os.listdir("/proc/self/fd"))
+
+
+@pytest.fixture(autouse=True)
+def no_leaks():
+    """Every test leaves no fd open and no child process behind."""
+    before = _open_fds()
+    yield
+    gc.collect()
+    deadline = time.monotonic() + 5
+    while _open_fds() - before and time.monotonic() < deadline:
+        time.sleep(0.05)  # a watchdog thread may still be closing
+    leaked = {fd: _fd_target(fd) for fd in _open_fds() - before}
+    assert not leaked, "fds left open: %s" % leaked
+    try:
+        pid, _ = os.waitpid(-1, os.WNOHANG)
+    except ChildProcessError:
+        pid = 0
+    assert pid == 0, "a child process was left behind"
+
+
+def _fd_target(fd):
+    try:
+        return os.readlink("/proc/self/fd/" + fd)
+    except OSError:
+        return "?"
 
 
 class Target:
     """A forked child under a filter with NOTIFY rules for *syscalls*; it runs *body* and the
     test reads what body returned from `result()`."""
 
-    def __init__(self, syscalls, body, *args):
+    def __init__(self, syscalls, body, *args, make_filter=None):
         parent, child = socket.socketpair()
         r, w = os.pipe()
         self.go_r, self.go_w = os.pipe()
@@ -39,9 +72,12 @@ class Target:
             signal.alarm(20)  # never outlive a broken test
             try:
                 parent.close()
-                f = Filter(Action.ALLOW)
-                for name in syscalls:
-                    f.add_rule(Action.NOTIFY, name)
+                if make_filter is None:
+                    f = Filter(Action.ALLOW)
+                    for name in syscalls:
+                        f.add_rule(Action.NOTIFY, name)
+                else:
+                    f = make_filter()
                 listener = notify.load(f)
                 notify.send_fd(child, listener.fileno())
                 listener.close()
@@ -60,13 +96,23 @@ class Target:
     def go(self):
         os.write(self.go_w, b"g")
 
+    def reap(self):
+        """What body returned; the child is reaped (the listener stays open)."""
+        if self.results is not None:
+            with os.fdopen(self.results, "rb") as f:
+                data = f.read()
+            self.results = None
+            _, status = os.waitpid(self.pid, 0)
+            os.close(self.go_r)
+            os.close(self.go_w)
+            self.outcome = pickle.loads(data) if data else ("died", status)
+        return self.outcome
+
     def result(self):
-        with os.fdopen(self.results, "rb") as f:
-            data = f.read()
-        _, status = os.waitpid(self.pid, 0)
-        if not data:
-            return ("died", status)
-        return pickle.loads(data)
+        """What body returned (the child is reaped, and every fd of this target closed)."""
+        outcome = self.reap()
+        self.listener.close()
+        return outcome
 
     def kill(self):
         try:
@@ -166,13 +212,14 @@ def test_target_dying_mid_notification():
     n = t.listener.receive(timeout=10)
     assert t.listener.id_valid(n)
     t.kill()
-    os.waitpid(t.pid, 0)
+    t.reap()
     assert not t.listener.id_valid(n)
     with pytest.raises(notify.NotificationGone) as info:
         t.listener.reply(n, 1)
     assert info.value.errno == errno.ENOENT
     with pytest.raises(notify.TargetsGone):
         t.listener.receive(timeout=10)      # no process uses the filter any more
+    t.result()
 
 
 def test_receive_times_out():
@@ -403,3 +450,446 @@ def test_readme_example_path_policy(tmp_path):
 
     assert supervise(t, sup) == ("ok", [errno.EACCES, 0])
     assert seen[-2:] == ["/etc/hostname", str(allowed)]
+
+
+# --- issue: a supervisor that cannot hang, cannot fail open, and is safe to decide with -------
+
+def _cpu_seconds():
+    t = os.times()
+    return t.user + t.system
+
+
+@pytest.mark.parametrize("how", ["listener", "module", "compat"])
+def test_receive_without_timeout_raises_targets_gone_instead_of_spinning(how):
+    t = Target(["getppid"], lambda: 0)
+    t.go()
+    t.reap()                                  # the only target exited without a notification
+    fd = t.listener.fileno()
+    receive = {"listener": t.listener.receive, "module": lambda: notify.receive(fd),
+               "compat": lambda: seccomp.SyscallFilter(seccomp.ALLOW).receive_notify(fd=fd)}
+    start, cpu = time.monotonic(), _cpu_seconds()
+    with pytest.raises(notify.TargetsGone):
+        receive[how]()
+    assert time.monotonic() - start < 2 and _cpu_seconds() - cpu < 1
+    t.result()
+
+
+def _syscall_answers(name, count):
+    return [syscall(name) for _ in range(count)]
+
+
+BAD_ANSWERS = [
+    (lambda: 2 ** 70, ValueError),
+    (lambda: -2 ** 64, ValueError),
+    (lambda: "42", TypeError),
+    (lambda: 1.5, TypeError),
+    (lambda: None, TypeError),                       # a handler that forgot to return
+    (lambda: True, TypeError),
+    (lambda: InjectFd(999), seccomp.SeccompError),   # the kernel's ADDFD fails: EBADF
+    (lambda: InjectFd(0, target_fd=-1), ValueError),
+    (lambda: OSError("not an errno", "x"), TypeError),
+    (lambda: OSError(0, "zero"), ValueError),
+    (lambda: OSError(5000, "too big"), ValueError),
+    (lambda: OSError(-5000, "too small"), ValueError),
+    (lambda: [], TypeError),
+]
+
+
+@pytest.mark.parametrize("answer, error", BAD_ANSWERS,
+                         ids=["2**70", "-2**64", "str", "float", "None", "bool", "InjectFd(999)",
+                              "target_fd=-1", "errno-str", "errno-0", "errno-5000",
+                              "errno--5000", "list"])
+@pytest.mark.parametrize("raised", [False, True], ids=["returned", "raised"])
+def test_an_answer_that_cannot_be_sent_answers_enosys_and_reaches_the_owner(answer, error,
+                                                                            raised):
+    try:
+        is_exception = isinstance(answer(), OSError)
+    except ValueError:
+        is_exception = False
+    if raised and not is_exception:
+        pytest.skip("only exceptions are raised")
+    t = Target(["getppid"], _syscall_answers, "getppid", 2)
+    sup = Supervisor(t.listener)
+
+    @sup.handler("getppid")
+    def bad(n):
+        if raised:
+            raise answer()
+        return answer()
+
+    watchdog = threading.Timer(20, t.kill)
+    watchdog.start()
+    try:
+        t.go()
+        for _ in range(2):                   # the error comes out; the owner carries on
+            with pytest.raises(error):
+                sup.run()
+        assert t.result() == ("ok", [(-1, errno.ENOSYS)] * 2)
+    finally:
+        watchdog.cancel()
+    assert sup.handled == 2
+
+
+@pytest.mark.parametrize("err", [errno.EACCES, -errno.EACCES])
+def test_a_negative_errno_means_the_same_errno_never_success(err):
+    t = Target(["openat"], _open_two, "/etc/hostname")
+    sup = Supervisor(t.listener)
+
+    @sup.handler("openat")
+    def deny(n):
+        raise OSError(err, "denied")
+
+    assert supervise(t, sup) == ("ok", [errno.EACCES, errno.EACCES])
+
+
+def test_an_oserror_without_errno_denies_with_eperm():
+    t = Target(["getppid"], _syscall_answers, "getppid", 1)
+    sup = Supervisor(t.listener)
+    sup.add_handler("getppid", lambda n: OSError("no errno given"))
+    assert supervise(t, sup) == ("ok", [(-1, errno.EPERM)])
+
+
+def test_replying_twice_says_the_notification_was_already_answered():
+    t = Target(["getppid"], os.getppid)
+    t.go()
+    n = t.listener.receive(timeout=10)
+    t.listener.reply(n, 5)
+    # EINPROGRESS while the target has not woken up yet, ENOENT once it has left the syscall
+    with pytest.raises((notify.AlreadyAnswered, notify.NotificationGone),
+                       match="answered already"):
+        t.listener.reply(n, 6)
+    assert t.result() == ("ok", 5)
+
+
+def test_a_handler_that_answered_itself_is_not_answered_again():
+    t = Target(["getppid"], os.getppid)
+    sup = Supervisor(t.listener)
+
+    @sup.handler("getppid")
+    def twice(n):
+        sup.listener.reply(n, 8)
+        return 9
+
+    t.go()
+    try:
+        sup.run()
+    except notify.AlreadyAnswered as exc:
+        assert "getppid" in str(exc)
+    assert t.result() == ("ok", 8)
+
+
+def test_receive_timeout_inf_is_no_timeout_and_nan_is_refused():
+    t = Target(["getppid"], os.getppid)
+    with pytest.raises(ValueError, match="NaN"):
+        t.listener.receive(timeout=math.nan)
+    with pytest.raises(TypeError, match="timeout"):
+        t.listener.receive(timeout="1")
+    threading.Timer(0.3, t.go).start()
+    n = t.listener.receive(timeout=math.inf)
+    t.listener.reply(n, 3)
+    assert t.result() == ("ok", 3)
+
+
+def test_default_must_be_an_errno_or_explicit_continue():
+    r, w = os.pipe()
+    try:
+        for bad in (0, None, 5000, "EPERM", True, 1.0):
+            with pytest.raises(ValueError, match="default"):
+                Supervisor(r, default=bad)
+        assert Supervisor(r, default=-errno.EPERM).default == errno.EPERM
+        assert Supervisor(r, default=CONTINUE).default is CONTINUE
+    finally:
+        os.close(r)
+        os.close(w)
+
+
+# Dispatch by (architecture, syscall number) ----------------------------------------------------
+
+I386 = seccomp.Arch.X86
+# x86_64 code calling the i386 syscall ABI (int 0x80): long f(a, b, c, nr).
+#   push rbx; mov eax, ecx; mov ebx, edi; mov ecx, esi; int 0x80; pop rbx; ret
+INT80 = bytes.fromhex("53 89 c8 89 fb 89 f1 cd 80 5b c3")
+
+
+def _int80():
+    code = mmap.mmap(-1, mmap.PAGESIZE, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
+    code.write(INT80)
+    address = ctypes.addressof(ctypes.c_char.from_buffer(code))
+    fn = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_int,
+                          ctypes.c_int)(address)
+    fn.keep = code
+    return fn
+
+
+def _i386_supported():
+    if seccomp.Arch.native() != seccomp.Arch.X86_64:
+        return False
+    return in_child(lambda: _int80()(0, 0, 0, 20) == os.getpid()).value is True  # getpid
+
+
+def _i386_and_native_openat():
+    call = _int80()
+    nr = seccomp.syscall_number("openat", I386)
+    return call(-100, 0, 0, nr), syscall("openat", -100, 0, 0)[0]
+
+
+def _x86_filter():
+    f = Filter(Action.ALLOW)
+    f.add_arch(I386)
+    f.add_rule(Action.NOTIFY, "openat")
+    return f
+
+
+@pytest.mark.skipif(not _i386_supported(),
+                    reason="needs x86_64 with the i386 syscall ABI (int 0x80) enabled")
+def test_a_handler_by_name_answers_a_32_bit_target_too():
+    t = Target([], _i386_and_native_openat, make_filter=_x86_filter)
+    sup = Supervisor(t.listener)
+    seen = []
+
+    @sup.handler("openat")
+    def openat(n):
+        seen.append((n.arch, n.syscall))
+        return 4000 + len(seen)
+
+    # i386 openat is 295, which is preadv on x86_64: that handler must not see it
+    sup.add_handler("preadv", lambda n: seen.append("preadv") or 1)
+    assert supervise(t, sup) == ("ok", (4001, 4002))
+    assert seen == [(I386, 295), (seccomp.Arch.native(), syscall_nr("openat"))]
+
+
+def syscall_nr(name, arch=None):
+    return seccomp.syscall_number(name, arch) if arch else seccomp.syscall_number(name)
+
+
+def test_dispatch_is_by_architecture_and_number_fed_notifications():
+    """Notifications of several architectures fed to Supervisor.handle (their answers go to a
+    real listener and find no such notification): which handler ran."""
+    t = Target(["getppid"], os.getppid)
+    sup = Supervisor(t.listener)
+    ran = []
+    sup.add_handler("openat", lambda n: ran.append(("openat", n.arch)) or 0)
+    sup.add_handler(295, lambda n: ran.append(("native 295", n.arch)) or 0)
+    sup.add_handler("getpid", lambda n: ran.append(("i386 getpid", n.arch)) or 0, arch=I386)
+    cases = [(seccomp.Arch.X86, 295), (seccomp.Arch.AARCH64, 56), (seccomp.Arch.X86_64, 257),
+             (seccomp.Arch.X86_64, 295), (seccomp.Arch.X86, 20), (seccomp.Arch.X86_64, 39),
+             (seccomp.Arch.X86, 100000)]
+    for i, (arch, nr) in enumerate(cases):
+        sup.handle(notify.Notification(1 << 60 | i, 1, 0, nr, arch, 0, [0] * 6))
+    native = seccomp.Arch.native()
+    if native == seccomp.Arch.X86_64:
+        assert ran == [("openat", I386), ("openat", seccomp.Arch.AARCH64),
+                       ("openat", seccomp.Arch.X86_64), ("native 295", seccomp.Arch.X86_64),
+                       ("i386 getpid", I386)]   # x86_64 getpid and an unknown number: default
+    t.kill()
+    t.result()
+
+
+# Lifetimes -------------------------------------------------------------------------------------
+
+def test_dropped_supervisors_keep_the_fd_count_flat():
+    t = Target(["getppid"], os.getppid)
+    gc.collect()
+    before = len(_open_fds())
+    for _ in range(200):
+        sup = Supervisor(t.listener)
+        sup.add_handler("getppid", lambda n, sup=sup: 1)   # a cycle, as decorators make
+        del sup
+    gc.collect()
+    assert len(_open_fds()) <= before
+    t.kill()
+    t.result()
+
+
+def test_a_listener_collected_open_is_closed_with_a_resource_warning():
+    r, w = os.pipe()
+    os.close(w)
+    listener = Listener(r, sync_wake_up=False)
+    with pytest.warns(ResourceWarning, match="Listener"):
+        del listener
+        gc.collect()
+    with pytest.raises(OSError):
+        os.fstat(r)                                        # closed
+
+
+def test_listener_and_supervisor_are_context_managers():
+    t = Target(["getppid"], os.getppid)
+    with Listener(t.listener.fileno(), own=False) as borrowed:
+        with Supervisor(borrowed) as sup:
+            sup.add_handler("getppid", lambda n: 12)
+            thread = sup.start()
+            t.go()
+            assert t.reap() == ("ok", 12)
+        assert not thread.is_alive()                        # leaving the block joined it
+    assert borrowed.closed and not t.listener.closed       # not owned: the fd stays open
+    t.result()
+
+
+def test_stop_before_run_ends_it_at_once_and_a_signal_handler_can_stop():
+    t = Target(["getppid"], os.getppid)
+    sup = Supervisor(t.listener)
+    sup.stop()
+    start = time.monotonic()
+    sup.run()                                              # returns: the stop was pending
+    old = signal.signal(signal.SIGALRM, lambda *a: sup.stop())
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.2)
+        sup.run()                                          # the signal handler stops it
+    finally:
+        signal.signal(signal.SIGALRM, old)
+    assert time.monotonic() - start < 5
+    t.kill()
+    t.result()
+
+
+STOP_WITH_SIGURG_HANDLED = textwrap.dedent("""
+    import os, signal, socket, sys, time
+    from seccomp import Action, Filter, notify
+    seen = []
+    signal.signal(signal.SIGURG, lambda *a: seen.append(1))   # the program's own handler
+    parent, child = socket.socketpair()
+    pid = os.fork()
+    if pid == 0:
+        f = Filter(Action.ALLOW)
+        f.add_rule(Action.NOTIFY, "getppid")
+        listener = notify.load(f)
+        notify.send_fd(child, listener.fileno())
+        time.sleep(30)
+        os._exit(0)
+    with notify.Listener(notify.receive_fd(parent)) as listener:
+        sup = notify.Supervisor(listener)
+        thread = sup.start()
+        time.sleep(0.2)
+        start = time.monotonic()
+        sup.stop()
+        thread.join(5)
+        print(thread.is_alive(), time.monotonic() - start < 1, seen, flush=True)
+    os.kill(pid, 9)
+    os.waitpid(pid, 0)
+""")
+
+
+def test_stop_works_when_the_program_handles_sigurg_itself():
+    done = subprocess.run([sys.executable, "-c", STOP_WITH_SIGURG_HANDLED],
+                          capture_output=True, text=True, timeout=30)
+    assert done.stdout.split() == ["False", "True", "[]"], done.stderr
+
+
+# Acting on the target's behalf ------------------------------------------------------------------
+
+def _read_files(directory, names):
+    os.chdir(directory)
+    out = []
+    for name in names:
+        try:
+            with open(name) as f:
+                out.append(f.read())
+        except OSError as exc:
+            out.append(exc.errno)
+    return out
+
+
+def test_open_for_opens_in_the_targets_directory_and_installs_the_fd(tmp_path):
+    (tmp_path / "mine").write_text("the target's file")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "deep").write_text("below")
+    os.symlink("/proc/self/fd/0", str(tmp_path / "magic"))
+    os.symlink(str(tmp_path / "mine"), str(tmp_path / "absolute-link"))
+    t = Target(["openat"], _read_files, str(tmp_path),
+               ["mine", "sub/deep", "nothing", "/etc/hostname", "absolute-link",
+                str(tmp_path / "mine")])
+    sup = Supervisor(t.listener)
+    seen = []
+
+    @sup.handler("openat")
+    def openat(n):
+        path = sup.listener.read_string(n, n.args[1])
+        seen.append(path)
+        if path.startswith("/etc/"):
+            raise PermissionError(errno.EACCES, path)
+        return sup.listener.open_for(n, path, n.args[2], n.args[3], dirfd=n.args[0])
+
+    assert os.getcwd() != str(tmp_path)
+    assert supervise(t, sup) == ("ok", ["the target's file", "below", errno.ENOENT, errno.EACCES,
+                                        "the target's file", "the target's file"])
+    assert seen[:2] == ["mine", "sub/deep"]
+
+
+def _open_and_report(path):
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError as exc:
+        return exc.errno
+    with os.fdopen(fd) as f:
+        return f.read()
+
+
+def test_the_decision_holds_when_the_target_changes_its_memory_after_the_check(tmp_path):
+    """The target rewrites the path after the check (simulated by the supervisor writing into
+    its memory, as another thread of the target could): the open uses the checked copy."""
+    allowed = tmp_path / "allowed"
+    allowed.write_text("allowed")
+    secret = tmp_path / "secret"
+    secret.write_text("secret")
+    assert len(str(allowed)) == len(str(secret)) + 1
+    t = Target(["openat"], _open_and_report, str(allowed))
+    sup = Supervisor(t.listener)
+
+    @sup.handler("openat")
+    def openat(n):
+        path = sup.listener.read_string(n, n.args[1])
+        if path != str(allowed):
+            raise PermissionError(errno.EACCES, path)
+        sup.listener.write_memory(n, n.args[1], os.fsencode(str(secret)) + b"\0")  # the swap
+        assert sup.listener.read_string(n, n.args[1]) == str(secret)
+        return sup.listener.open_for(n, path, n.args[2], n.args[3], dirfd=n.args[0])
+
+    assert supervise(t, sup) == ("ok", "allowed")
+
+
+def test_open_for_and_write_memory_refuse_a_notification_that_is_gone(tmp_path):
+    t = Target(["getppid"], os.getppid)
+    t.go()
+    n = t.listener.receive(timeout=10)
+    t.kill()
+    t.reap()
+    with pytest.raises(OSError):
+        t.listener.write_memory(n, 0x1000, b"x")    # gone (ENOENT), or its /proc entry is
+    with pytest.raises(OSError):
+        t.listener.open_for(n, "/etc/hostname")
+    t.result()
+
+
+# Loading: defaultAction NOTIFY, API levels ------------------------------------------------------
+
+def _notify_by_default():
+    f = Filter(Action.NOTIFY)
+    # what this child does before the supervisor holds the listener must not wait for it
+    for name in ("sendmsg", "close", "brk", "mmap", "munmap", "mprotect", "madvise"):
+        f.add_rule(Action.ALLOW, name)
+    return f
+
+
+def test_notify_as_the_default_action_gets_a_listener():
+    t = Target([], lambda: (syscall("getppid"), syscall("getpgrp")[0] == os.getpgrp()),
+               make_filter=_notify_by_default)
+    sup = Supervisor(t.listener, default=CONTINUE)      # everything else runs for real
+    sup.add_handler("getppid", lambda n: 4242)
+    assert supervise(t, sup) == ("ok", ((4242, 0), True))
+
+
+def test_load_refuses_a_filter_with_nothing_to_notify_and_old_api_levels():
+    with pytest.raises(ValueError, match="no NOTIFY"):
+        notify.load(Filter(Action.ALLOW))
+
+    def at_api_5():
+        f = Filter(Action.ALLOW)
+        f.add_rule(Action.NOTIFY, "getppid")
+        seccomp.set_api_level(5)       # as libseccomp finds Linux 5.0-5.6
+        try:
+            notify.load(f)
+        except seccomp.SeccompError as exc:
+            return str(exc)
+
+    message = in_child(at_api_5).unwrap()
+    assert "API level 6" in message and "API level 5" in message and "tsync=False" in message
