@@ -1,8 +1,6 @@
 """Type stub for the compiled part of seccomp.notify (src_c/_notify.pyx)."""
-from typing import Any, Callable, Dict, List, Optional, Sequence, Union
+from typing import Any, Callable, List, Optional, Sequence, Union
 
-from ._errors import (AlreadyAnswered as AlreadyAnswered, NotificationGone as NotificationGone,
-                      TargetsGone as TargetsGone)
 from ._enums import Arch
 
 FLAG_CONTINUE: int

@@ -23,8 +23,7 @@ import os
 import time
 
 from seccomp._core import arch_object, syscall_resolve_num
-from seccomp._errors import (AlreadyAnswered, InvalidArgumentError, NotificationGone,
-                             SeccompError, TargetsGone, fail, invalid)
+from seccomp._errors import InvalidArgumentError, NotificationGone, SeccompError, fail, invalid
 
 from libseccomp cimport seccomp_notif
 
@@ -298,8 +297,8 @@ def add_fd(int fd, NotificationAddfd addfd not None):
             fail(rc, "cannot add fd %d with SEND" % addfd.fd,
                  "other fds for notification %d are being added" % addfd.id)
         if rc != -EINTR:
-            fail(rc, "cannot add fd %d to the target of notification %d" % (addfd.fd,
-                                                                               addfd.id))
+            fail(rc, "cannot add fd %d to the target of notification %d"
+                 % (addfd.fd, addfd.id))
         _check_signals()
 
 
@@ -624,8 +623,8 @@ cdef class Server:
     def stop(self):
         """End `serve()` (from any thread, or from a signal handler); a stop asked while
         nothing serves ends the next `serve()` at once."""
-        cdef int i
-        for i in range(20000):  # the thread leaves the ioctl within microseconds
+        cdef int attempt
+        for attempt in range(20000):  # the thread leaves the ioctl within microseconds
             if scmpy_stopper_stop(&self.stopper):
                 return
             with nogil:
