@@ -623,8 +623,8 @@ cdef class Server:
     def stop(self):
         """End `serve()` (from any thread, or from a signal handler); a stop asked while
         nothing serves ends the next `serve()` at once."""
-        cdef int attempt
-        for attempt in range(20000):  # the thread leaves the ioctl within microseconds
+        cdef int _attempt
+        for _attempt in range(20000):  # the thread leaves the ioctl within microseconds
             if scmpy_stopper_stop(&self.stopper):
                 return
             with nogil:
