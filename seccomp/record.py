@@ -336,13 +336,13 @@ def _supervise(pid: int, sock: socket.socket, argv: Tuple[str, ...], with_args: 
                 seen.append(n.args)
         return _notify.CONTINUE
 
-    wake_r, wake_w = os.pipe()
+    server = _notify.Server(listener, lambda arch, nr: on_syscall)
     status: List[int] = []
     error: List[BaseException] = []
 
     def serve() -> None:
         try:
-            _notify.serve(listener, wake_r, {}, on_syscall)
+            server.serve()
         except BaseException as exc:  # reported by the caller
             error.append(exc)
             # nobody answers any more: end the command (the others under the filter get
@@ -359,14 +359,12 @@ def _supervise(pid: int, sock: socket.socket, argv: Tuple[str, ...], with_args: 
         status.append(_reap(pid))
         thread.join()  # until every process under the filter has gone
     except BaseException:
-        os.write(wake_w, b"x")
+        server.stop()
         thread.join()
         _reap(pid, kill=True)
         raise
     finally:
         os.close(listener)
-        os.close(wake_r)
-        os.close(wake_w)
     if error:
         raise error[0]
     rec.returncode = status[0]

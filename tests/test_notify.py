@@ -433,22 +433,22 @@ def _open_two(allowed):
 
 
 def test_readme_example_path_policy(tmp_path):
-    """The README's example: deny opening under /etc/, let the rest run for real."""
+    """The README's example: deny opening under /etc/, open the rest on the target's behalf."""
     allowed = tmp_path / "ok"
     allowed.write_text("x")
     t = Target(["openat"], _open_two, str(allowed))
-    sup = Supervisor(t.listener)
-    seen = []
+    with Supervisor(t.listener) as sup:
+        seen = []
 
-    @sup.handler("openat")
-    def openat(n):
-        path = sup.listener.read_string(n, n.args[1])
-        seen.append(path)
-        if path.startswith("/etc/"):
-            raise PermissionError(errno.EACCES, path)
-        return CONTINUE
+        @sup.handler("openat")
+        def openat(n):
+            path = sup.listener.read_string(n, n.args[1])
+            seen.append(path)
+            if path.startswith("/etc/"):
+                raise PermissionError(errno.EACCES, path)
+            return sup.listener.open_for(n, path, n.args[2], n.args[3], dirfd=n.args[0])
 
-    assert supervise(t, sup) == ("ok", [errno.EACCES, 0])
+        assert supervise(t, sup) == ("ok", [errno.EACCES, 0])
     assert seen[-2:] == ["/etc/hostname", str(allowed)]
 
 

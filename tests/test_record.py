@@ -217,8 +217,8 @@ def test_a_failing_recorder_does_not_leave_the_command_hanging(monkeypatch):
             raise RuntimeError("recorder bug")
         return record._notify.CONTINUE
 
-    real_serve = record._notify.serve
-    monkeypatch.setattr(record._notify, "serve",
-                        lambda fd, wake, handlers, default: real_serve(fd, wake, handlers, broken))
+    real_server = record._notify.Server
+    monkeypatch.setattr(record._notify, "Server",
+                        lambda fd, resolve: real_server(fd, lambda arch, nr: broken))
     with pytest.raises(RuntimeError, match="recorder bug"):
         record.record(["sh", "-c", "ls / >/dev/null; ls / >/dev/null"])
