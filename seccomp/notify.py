@@ -429,7 +429,10 @@ class Supervisor:
             except BaseException as exc:  # a handler's bug ends run_async with it
                 finish(exc)
 
-        self._async_stop = lambda: loop.call_soon_threadsafe(finish, None)
+        def async_stop() -> None:
+            loop.call_soon_threadsafe(finish, None)
+
+        self._async_stop = async_stop
         loop.add_reader(fd, readable)
         try:
             await done
