@@ -7,6 +7,7 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any, List
 
+from .._core import FILTER_FLAGS
 from .._info import library_version
 from .common import CommandError, warn
 from .options import _compile, _profile_options, _resolved
@@ -58,13 +59,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
             ".".join(map(str, library_version())), " ".join(flt.skipped_syscalls)))
     agent = None
     message = b""
-    if flt.has_notify_rules:
+    program = flt.compile()
+    if program.flags & FILTER_FLAGS["NEW_LISTENER"]:  # NOTIFY rules, or NOTIFY by default
         if not prof.listener_path:
             raise CommandError("the profile uses SCMP_ACT_NOTIFY but sets no listenerPath for "
                                "a seccomp agent to answer it", 2)
+        _check_not_notified(program.bpf, prof)
+        from ..notify import check_api_level
+        check_api_level(flt.tsync)
         agent = _connect_agent(prof.listener_path)  # before the filter may forbid it
         message = _agent_message(prof.listener_metadata)
-    program = flt.compile()
     flt.release()
     _check_exec_allowed(program.bpf, argv[0])
     sys.stdout.flush()
@@ -122,6 +126,26 @@ def _check_exec_allowed(program: bytes, name: str) -> None:
         raise CommandError("the profile does not allow execve (it answers %s), so %s cannot "
                            "be started under it: allow it with --allow execve" % (action, name),
                            126)
+
+
+# What this command calls itself between loading the filter and exec'ing the command. A NOTIFY
+# on one of them waits for an agent that does not hold the listener yet (sendmsg) or may be
+# waiting for this process (close, write: runc refuses NOTIFY on write for that reason).
+_NEEDED_AFTER_LOAD = ("sendmsg", "close", "write")
+
+
+def _check_not_notified(program: bytes, prof: Any) -> None:
+    """Refuse a profile that sends a syscall this command needs after loading to the agent."""
+    from .. import bpf
+    from .._enums import Action
+
+    named = {name for rule in prof.rules if rule.action == Action.NOTIFY for name in rule.names}
+    for name in _NEEDED_AFTER_LOAD:
+        if name in named or bpf.evaluate(program, name) == Action.NOTIFY:
+            raise CommandError("the profile sends %s to the seccomp agent (SCMP_ACT_NOTIFY), "
+                               "but seccomp run calls it itself after loading the filter, "
+                               "before the agent can answer: it would wait for ever; allow "
+                               "%s in the profile" % (name, name))
 
 
 def _connect_agent(path: str) -> socket.socket:
