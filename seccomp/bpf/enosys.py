@@ -24,6 +24,7 @@ LOG, TRACE) or already answers ENOSYS is left as it is.
 from __future__ import annotations
 
 import errno as _errno
+import functools
 import json
 import os
 import struct
@@ -130,23 +131,28 @@ def plan(names: Iterable[str], arches: Iterable[ArchLike],
     for a in arches:
         arch = Arch(a).resolved
         numbers: Set[int] = set()
+        arch_name = str(arch)
         for name in names:
             found = _numbers(name, arch)
             if not found and newer is not None:
-                number = newer.get(name, {}).get(str(arch))
-                found = set() if number is None else {number}
+                number = newer.get(name, {}).get(arch_name)
+                if number is not None:
+                    numbers.add(number)
             numbers.update(found)
         named[arch] = frozenset(numbers)
     return EnosysPlan(named, None if kernel is None else (kernel[0], kernel[1]))
 
 
-def _numbers(name: str, arch: Arch) -> Set[int]:
+@functools.lru_cache(maxsize=8192)
+def _numbers(name: str, arch: Arch) -> FrozenSet[int]:
+    """The numbers the kernel sees for syscall *name* on *arch* (cached: libseccomp's tables
+    do not change)."""
     try:
         nr = _core.syscall_resolve_name(name, arch)
     except SeccompError:
-        return set()
+        return frozenset()
     if nr >= 0:
-        return {nr}
+        return frozenset((nr,))
     out: Set[int] = set()
     for mux in ("socketcall", "ipc"):
         try:
@@ -158,7 +164,7 @@ def _numbers(name: str, arch: Arch) -> Set[int]:
     direct = _direct_numbers(arch).get(name)
     if direct is not None:
         out.add(direct)
-    return out
+    return frozenset(out)
 
 
 # Where each architecture's table starts (mips numbers its three ABIs from 4000, 5000, 6000).
@@ -241,8 +247,8 @@ Outcome = Tuple[str, int]
 
 def _decode(program: bytes, big_endian: bool) -> List[Instruction]:
     """The instructions of *program*, after the kernel's checks."""
-    checked = _bpf.check(program, big_endian)
-    return [checked.instruction(pc) for pc in range(len(checked))]
+    _bpf.check(program, big_endian)
+    return list(struct.iter_unpack(">HBBI" if big_endian else "<HBBI", program))
 
 
 def _outcomes(ins: Sequence[Instruction], audit_arch: int, lo: int = 0, hi: int = _U32,
