@@ -60,11 +60,16 @@ def read_source(source: str) -> Tuple[Optional[str], str]:
         return source, "<text>"
     if os.sep not in source:
         return None, source  # a built-in profile name
+    from ..profile.parse import MAX_PROFILE_BYTES  # the same bound as the profile reader's
     try:
         with open(source, encoding="utf-8") as fh:
-            return fh.read(), source
+            text = fh.read(MAX_PROFILE_BYTES + 1)
     except OSError as exc:
         raise PolicyError(Place(source), "cannot read the policy: %s" % exc.strerror) from None
+    if len(text) > MAX_PROFILE_BYTES:  # /dev/zero, a runaway pipe: not all of memory
+        raise PolicyError(Place(source), "the policy is larger than %d MiB"
+                          % (MAX_PROFILE_BYTES >> 20))
+    return text, source
 
 
 def load_all(source: str, *, format: Optional[str] = None, **options: Any) -> Dict[str, Policy]:
