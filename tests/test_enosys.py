@@ -291,3 +291,18 @@ def test_names_from_the_newer_table_count_as_named():
     assert f.simulate(number) == Action.ERRNO(errno.EACCES)   # the rule, added by number
     assert f.simulate(number - 1) in (EPERM, Action.ERRNO(errno.EACCES))  # below the horizon
     assert f.simulate(number + 1000) == ENOSYS
+
+
+@pytest.mark.skipif(Arch.native() != Arch.X86_64, reason="x86_64 syscall numbers")
+def test_kernel_table_mode_in_the_kernel():
+    """Built for the running kernel: a number its table lacks gets ENOSYS (400 is a hole in the
+    x86_64 table), one it has gets the profile's errno."""
+    rest = [n for n in P.expand("@system-service") if n not in ("getppid", "mount")]
+    prof = P.load(SMALL).with_rule(rest, Action.ALLOW)
+    kernel = P.host_kernel()
+
+    def child():
+        prof.compile(kernel=kernel).load()
+        return raw(400), raw(1000), raw(110), syscall("mount", 0, 0, 0, 0, 0)[1]
+
+    assert in_child(child).unwrap() == (errno.ENOSYS, errno.ENOSYS, errno.EPERM, errno.EACCES)
