@@ -5,6 +5,10 @@
 #ifndef SCMPY_NOTIFY_H
 #define SCMPY_NOTIFY_H
 
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* ppoll */
+#endif
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -12,6 +16,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -115,6 +120,36 @@ static inline int scmpy_notif_wait(int fd, int wake_fd, int timeout_ms)
     if (fds[0].revents & POLLNVAL)
         return -EBADF;
     return 1;
+}
+
+/* Like scmpy_notif_wait on the listener alone, with a timeout in microseconds (ppoll). */
+static inline int scmpy_notif_wait_us(int fd, long timeout_us)
+{
+    struct pollfd p;
+    struct timespec ts;
+    int rc;
+    p.fd = fd;
+    p.events = POLLIN;
+    p.revents = 0;
+    ts.tv_sec = timeout_us / 1000000;
+    ts.tv_nsec = (timeout_us % 1000000) * 1000;
+    rc = ppoll(&p, 1, &ts, NULL);
+    if (rc < 0)
+        return -errno;
+    if (rc == 0)
+        return 0;
+    if (p.revents & POLLIN)
+        return 1;
+    if (p.revents & POLLHUP)
+        return -EPIPE;
+    return -EBADF;
+}
+
+static inline long long scmpy_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 static inline long scmpy_vm_read(int pid, void *local, size_t size, unsigned long remote)
