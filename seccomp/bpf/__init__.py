@@ -10,11 +10,13 @@
 (what `Filter.export_bpf()` gives). Programs the kernel would refuse raise
 `seccomp.InvalidArgumentError` with the kernel's reason. The interpreter is in C.
 
-Modules: `emulator` (check, evaluate, disassemble), `analysis` (explain and its audit).
+Modules: `emulator` (check, evaluate, disassemble), `analysis` (explain and its audit),
+`asm` (assemble: the reverse of disassemble).
 """
+from .asm import assemble
 from .analysis import Explanation, SyscallVerdict, arches_checked, explain
 from .emulator import (MAX_INSTRUCTIONS, check, decode_action, disassemble, evaluate,
                        evaluate_many)
 
-__all__ = ["evaluate", "evaluate_many", "check", "disassemble", "explain", "Explanation",
+__all__ = ["evaluate", "evaluate_many", "check", "disassemble", "assemble", "explain", "Explanation",
            "SyscallVerdict", "arches_checked", "decode_action", "MAX_INSTRUCTIONS"]

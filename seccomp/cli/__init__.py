@@ -14,7 +14,7 @@ import argparse
 import sys
 from typing import Any, Callable, List, NoReturn, Optional
 
-from . import bpf, export, info, resolve, run
+from . import asm, bpf, export, info, resolve, run
 from .common import CommandError, error
 
 #: The registration list: each function adds one subcommand (in this order in ``--help``).
@@ -26,6 +26,7 @@ SUBCOMMANDS: List[Callable[[Any], None]] = [
     bpf.add_disasm,
     bpf.add_check,
     bpf.add_explain,
+    asm.add_asm,
 ]
 
 
