@@ -18,5 +18,5 @@ from .analysis import Explanation, SyscallVerdict, arches_checked, explain
 from .emulator import (MAX_INSTRUCTIONS, check, decode_action, disassemble, evaluate,
                        evaluate_many)
 
-__all__ = ["evaluate", "evaluate_many", "check", "disassemble", "assemble", "explain", "Explanation",
-           "SyscallVerdict", "arches_checked", "decode_action", "MAX_INSTRUCTIONS"]
+__all__ = ["evaluate", "evaluate_many", "check", "disassemble", "assemble", "explain",
+           "Explanation", "SyscallVerdict", "arches_checked", "decode_action", "MAX_INSTRUCTIONS"]
