@@ -588,18 +588,30 @@ class Policy:
 
     # -- queries ------------------------------------------------------------------------------
 
+    @property
+    def _by_syscall(self) -> Dict[str, List[Rule]]:
+        """The rules grouped by syscall in order (computed once: the policy is immutable)."""
+        cached: Optional[Dict[str, List[Rule]]] = self.__dict__.get("_by_syscall_cache")
+        if cached is None:
+            cached = {}
+            for r in self.rules:
+                cached.setdefault(r.syscall, []).append(r)
+            self.__dict__["_by_syscall_cache"] = cached
+        return cached
+
     def syscalls(self) -> List[str]:
         """The syscalls the rules name, in first-seen order."""
-        return list(dict.fromkeys(r.syscall for r in self.rules))
+        return list(self._by_syscall)
 
     def rules_for(self, syscall: str) -> List[Rule]:
-        return [r for r in self.rules if r.syscall == syscall]
+        """The syscall's rules, in order."""
+        return list(self._by_syscall.get(syscall, ()))
 
     def decide(self, syscall: str, args: Sequence[int] = ()) -> Action:
         """The action the policy means for *syscall* with *args* (the model, not the BPF)."""
         full = (tuple(args) + (0,) * 6)[:6]
-        for r in self.rules:
-            if r.syscall == syscall and evaluate(r.condition, full):
+        for r in self._by_syscall.get(syscall, ()):
+            if evaluate(r.condition, full):
                 return r.action
         return self.default_action
 
@@ -618,12 +630,10 @@ class Policy:
         entries: List[Tuple[Action, List[Conj], Rule]] = []
         earlier: List[Tuple[Action, Expr]] = []
         for r in self.rules_for(syscall):
+            folded = fold(r.condition)
             try:
-                cond = fold(r.condition)
                 others = tuple(Not(c) for a, c in earlier if a != r.action)
-                if others:
-                    cond = fold(And((cond,) + others))
-                conjs = dnf(cond)
+                conjs = dnf(fold(And((folded,) + others)) if others else folded)
             except _Unlowerable as exc:
                 raise PolicyError(exc.pos or r.place, "%s: %s" % (syscall, exc.reason)) from None
             except _TooLarge:
@@ -631,8 +641,8 @@ class Policy:
                                            "libseccomp rules (more than %d)"
                                   % (syscall, MAX_RULES_PER_SYSCALL)) from None
             entries.append((r.action, conjs, r))
-            earlier.append((r.action, fold(r.condition)))
-            if fold(r.condition) == TRUE:
+            earlier.append((r.action, folded))
+            if folded == TRUE:
                 break  # later rules for this syscall can never decide
         return entries
 
@@ -772,10 +782,8 @@ class Policy:
         return f
 
     def _place(self, syscall: str) -> Optional[Place]:
-        for r in self.rules:
-            if r.syscall == syscall:
-                return r.place
-        return None
+        rules = self._by_syscall.get(syscall)
+        return rules[0].place if rules else None
 
     def check(self, program: bytes, arch: Union[Arch, str, int, None] = None,
               skip: Iterable[str] = ()) -> int:
