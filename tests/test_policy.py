@@ -575,3 +575,18 @@ def test_seccompiler_policy_in_the_kernel():
                     "filter": rules}}
     r = _load_and_try(json.dumps(doc), "seccompiler", [("dup", (1,)), ("dup", (0,))])
     assert r.unwrap() == ["ok", errno.ENOSYS]
+
+
+@pytest.mark.parametrize("text, fmt", [
+    ("read: " + "(" * 20000 + "1" + ")" * 20000 + "\n", "gosecco"),
+    ('{"a": ' * 20000, "seccompiler"),
+    ("read: arg0 == " + "~" * 20000 + "1\n", "minijail"),
+])
+def test_deeply_nested_input_is_an_error_not_a_crash(text, fmt):
+    with pytest.raises(PolicyError):
+        sp.loads(text, format=fmt)
+
+
+def test_policy_files_are_read_up_to_a_size():
+    with pytest.raises(PolicyError, match="larger than"):
+        sp.load("/dev/zero", format="minijail")

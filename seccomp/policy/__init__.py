@@ -41,8 +41,8 @@ def detect(text: str, path: str = "") -> str:
         from . import seccompiler
         try:
             data = json.loads(text)
-        except ValueError:
-            return "oci"
+        except (ValueError, RecursionError):
+            return "oci"  # the profile reader says what is wrong with it
         return "seccompiler" if seccompiler.looks_like(data) else "oci"
     from . import gosecco, minijail
     if gosecco.looks_like(text) and not minijail.looks_like(text):
@@ -62,14 +62,13 @@ def read_source(source: str) -> Tuple[Optional[str], str]:
         return None, source  # a built-in profile name
     from ..profile.parse import MAX_PROFILE_BYTES  # the same bound as the profile reader's
     try:
-        with open(source, encoding="utf-8") as fh:
-            text = fh.read(MAX_PROFILE_BYTES + 1)
+        with open(source, "rb") as fh:
+            data = fh.read(MAX_PROFILE_BYTES + 1)
     except OSError as exc:
         raise PolicyError(Place(source), "cannot read the policy: %s" % exc.strerror) from None
-    if len(text) > MAX_PROFILE_BYTES:  # /dev/zero, a runaway pipe: not all of memory
-        raise PolicyError(Place(source), "the policy is larger than %d MiB"
-                          % (MAX_PROFILE_BYTES >> 20))
-    return text, source
+    if len(data) > MAX_PROFILE_BYTES:
+        raise PolicyError(Place(source), "the policy is larger than %d MiB" % (MAX_PROFILE_BYTES >> 20))
+    return data.decode("utf-8", errors="replace"), source
 
 
 def load_all(source: str, *, format: Optional[str] = None, **options: Any) -> Dict[str, Policy]:
@@ -85,6 +84,14 @@ def load_all(source: str, *, format: Optional[str] = None, **options: Any) -> Di
     if fmt not in FORMATS:
         raise PolicyError(None, "unknown policy format %r (expected one of %s)"
                           % (fmt, ", ".join(FORMATS)))
+    try:
+        return _parse(fmt, text, path, source, options)
+    except RecursionError:
+        raise PolicyError(Place(path), "the policy is nested too deeply") from None
+
+
+def _parse(fmt: str, text: Optional[str], path: str, source: str,
+           options: Dict[str, Any]) -> Dict[str, Policy]:
     if fmt == "seccompiler" and text is not None:
         from . import seccompiler
         return seccompiler.parse(text, file=path)

@@ -482,8 +482,11 @@ def _rule_actions(text: str, place: Place) -> Tuple[str, str]:
 def _read_source(source: str) -> Tuple[str, str]:
     if source.startswith(INLINE_MARKER):
         return source[len(INLINE_MARKER):], "<inline>"
-    with open(source, encoding="utf-8") as fh:
-        return fh.read(), source
+    with open(source, "rb") as fh:
+        data = fh.read((16 << 20) + 1)
+    if len(data) > 16 << 20:
+        raise PolicyError(Place(source), "the file is larger than 16 MiB")
+    return data.decode("utf-8", errors="replace"), source
 
 
 def parse(text: str, *, file: str = "<policy>", extra_definitions: Sequence[str] = (),

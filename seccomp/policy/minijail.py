@@ -42,6 +42,8 @@ _TOKEN = re.compile(r"""
   | (?P<path>\.?/\S+)
 """, re.VERBOSE)
 
+_MAX_SIZE = 16 << 20
+
 _ACTIONS = {"allow": Action.ALLOW, "kill-process": Action.KILL_PROCESS,
             "kill-thread": Action.KILL_THREAD, "kill": Action.KILL_PROCESS, "trap": Action.TRAP,
             "trace": Action.TRACE(0), "log": Action.LOG, "user-notify": Action.NOTIFY}
@@ -322,8 +324,10 @@ class _Parser:
                                    "cannot @include)", i - 1)
                 full = _resolve(path, file)
                 try:
-                    with open(full, encoding="utf-8") as fh:
-                        included = fh.read()
+                    with open(full, "rb") as fh:
+                        included = fh.read(_MAX_SIZE + 1).decode("utf-8", errors="replace")
+                    if len(included) > _MAX_SIZE:
+                        raise ln.error("cannot @include %s: larger than 16 MiB" % path, i)
                 except OSError as exc:
                     raise ln.error("cannot @include %s: %s" % (path, exc.strerror), i) from None
                 self.parse_text(included, full, depth + 1)
@@ -380,8 +384,11 @@ def parse(text: str, *, file: str = "<policy>", arch: Optional[Arch] = None) -> 
 
 def load(path: str, *, arch: Optional[Arch] = None) -> Policy:
     """A minijail policy from a file."""
-    with open(path, encoding="utf-8") as fh:
-        return parse(fh.read(), file=path, arch=arch)
+    with open(path, "rb") as fh:
+        text = fh.read(_MAX_SIZE + 1).decode("utf-8", errors="replace")
+    if len(text) > _MAX_SIZE:
+        raise PolicyError(Place(path), "the policy is larger than 16 MiB")
+    return parse(text, file=path, arch=arch)
 
 
 _SYSCALL_LINE = re.compile(r"^\s*(\{[^}]*\}|[a-zA-Z_0-9]+)\s*(\[[^\]]*\])?\s*:", re.M)

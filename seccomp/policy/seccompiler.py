@@ -195,6 +195,8 @@ def parse(text: str, *, file: str = "<seccompiler>") -> Dict[str, Policy]:
                           % exc.msg) from None
     except ValueError as exc:
         raise PolicyError(Place(file), str(exc)) from None
+    except RecursionError:
+        raise PolicyError(Place(file), "invalid JSON: nested too deeply") from None
     if not isinstance(data, dict):
         raise _err(file, "", "expected an object mapping thread categories to filters")
     return {name: _filter(name, v, file) for name, v in data.items()}
