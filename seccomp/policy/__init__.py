@@ -67,7 +67,8 @@ def read_source(source: str) -> Tuple[Optional[str], str]:
     except OSError as exc:
         raise PolicyError(Place(source), "cannot read the policy: %s" % exc.strerror) from None
     if len(data) > MAX_PROFILE_BYTES:
-        raise PolicyError(Place(source), "the policy is larger than %d MiB" % (MAX_PROFILE_BYTES >> 20))
+        raise PolicyError(Place(source), "the policy is larger than %d MiB"
+                          % (MAX_PROFILE_BYTES >> 20))
     return data.decode("utf-8", errors="replace"), source
 
 
