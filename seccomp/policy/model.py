@@ -625,12 +625,17 @@ class Policy:
             out[name] = self._lower_syscall(name)
         return out
 
-    def disjoint(self, syscall: str) -> List[Tuple[Action, List[Conj], Rule]]:
-        """The syscall's rules as (action, DNF of the part where this rule decides, rule)."""
+    def disjoint(self, syscall: str, lowering: bool = False
+                 ) -> List[Tuple[Action, List[Conj], Rule]]:
+        """The syscall's rules as (action, DNF of the part where this rule decides, rule).
+        For *lowering*, a last unconditional rule with the default action is left out (what
+        it decides needs no rule)."""
         entries: List[Tuple[Action, List[Conj], Rule]] = []
         earlier: List[Tuple[Action, Expr]] = []
         for r in self.rules_for(syscall):
             folded = fold(r.condition)
+            if lowering and folded == TRUE and r.action == self.default_action:
+                break
             try:
                 others = tuple(Not(c) for a, c in earlier if a != r.action)
                 conjs = dnf(fold(And((folded,) + others)) if others else folded)
@@ -666,7 +671,7 @@ class Policy:
     def _lower_syscall(self, name: str) -> List[Tuple[Action, List[Tuple[Cond, ...]]]]:
         out = []
         total = 0
-        for action, conjs, r in self.disjoint(name):
+        for action, conjs, r in self.disjoint(name, lowering=True):
             if action == self.default_action:
                 continue
             rules: List[Tuple[Cond, ...]] = []
