@@ -590,3 +590,40 @@ def test_deeply_nested_input_is_an_error_not_a_crash(text, fmt):
 def test_policy_files_are_read_up_to_a_size():
     with pytest.raises(PolicyError, match="larger than"):
         sp.load("/dev/zero", format="minijail")
+
+
+def _tsync_against_a_thread_with_its_own_filter(policy):
+    import threading
+    ready, done = threading.Event(), threading.Event()
+    tid = []
+
+    def other():
+        f = seccomp.Filter(Action.ALLOW)
+        f.add_rule(Action.ERRNO(errno.EPERM), "getpriority")
+        f.tsync = False
+        f.compile().load()  # a filter of its own: TSYNC cannot bring it into the chain
+        tid.append(threading.get_native_id())
+        ready.set()
+        done.wait(10)
+
+    t = threading.Thread(target=other)
+    t.start()
+    ready.wait(10)
+    try:
+        seccompiler.apply(policy, all_threads=True)
+        result = None
+    except seccompiler.ThreadSyncError as exc:
+        result = (exc.tid, tid[0], exc.errno, str(exc))
+    done.set()
+    t.join()
+    return result
+
+
+def test_seccompiler_apply_to_all_threads_names_the_thread_it_cannot_sync():
+    doc = {"t": {"mismatch_action": "allow", "match_action": {"errno": 1},
+                 "filter": [{"syscall": "dup"}]}}
+    policy = sp.load(json.dumps(doc), thread="t")
+    got = in_child(_tsync_against_a_thread_with_its_own_filter, policy).unwrap()
+    assert got is not None
+    tid, expected, code, message = got
+    assert tid == expected and code == errno.ESRCH and str(expected) in message
