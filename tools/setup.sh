@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for pkg in libseccomp-dev pkg-config python3-seccomp valgrind runc crun busybox-static; do
+for pkg in libseccomp-dev pkg-config python3-seccomp valgrind runc crun busybox-static bubblewrap; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -25,6 +25,9 @@ if [ ${#need[@]} -gt 0 ]; then
         $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$pkg" >/dev/null 2>&1 \
             || echo "setup: $pkg not installable; the runtime tests will skip" >&2
     done
+    # bubblewrap runs the bwrap --seccomp recipe (tests/test_recipes.py), which skips without it.
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null 2>&1 \
+        || echo "setup: bubblewrap not installable; its recipe test will skip" >&2
 fi
 
 PY=${PYTHON:-python3}
