@@ -1,10 +1,11 @@
 """Type stub for the compiled part of seccomp.bpf (src_c/_bpf.pyx)."""
-from typing import Any, Callable, Dict, Iterable, List, Sequence, Tuple
+from typing import Any, Callable, Dict, FrozenSet, Iterable, List, Sequence, Tuple
 
 from ._enums import Action
 
 MAX_INSTRUCTIONS: int
 SECCOMP_DATA_SIZE: int
+SECCOMP_OPCODES: FrozenSet[int]
 
 class Checked:
     length: int

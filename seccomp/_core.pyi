@@ -1,5 +1,5 @@
 """Type stub for the compiled core (src_c/_core.pyx)."""
-from typing import Any, Callable, Dict, FrozenSet, Optional, Tuple, TypeVar, Union
+from typing import Any, Callable, Dict, FrozenSet, List, Optional, Tuple, TypeVar, Union
 
 _C = TypeVar("_C", bound="Cond")
 
@@ -42,6 +42,7 @@ class Cond:
     op: int
     value: int
     value2: int
+    low32: bool
     def __init__(self, arg: int, op: int, value: int, value2: int = ...) -> None: ...
     @classmethod
     def cmp32(cls: type[_C], arg: int, op: int, value: int, value2: int = ...) -> _C: ...
@@ -55,6 +56,8 @@ class Cond:
 class Context:
     has_notify_rules: bool
     tsync_refused: bool
+    rule_log: List[Tuple[int, int, Tuple[Cond, ...], bool, Tuple[int, ...]]]
+    arch_tokens: Tuple[int, ...]
     def __init__(self, default_action: int, *, tsync: bool = ...) -> None: ...
     @property
     def released(self) -> bool: ...

@@ -94,22 +94,27 @@ cdef inline void _put64(uint8_t *p, uint64_t v, bint big) noexcept nogil:
         p[7 - i if big else i] = (v >> (8 * i)) & 0xFF
 
 
-cdef bint _seccomp_allowed(uint16_t code) noexcept nogil:
-    """The opcodes seccomp_check_filter lets through (after bpf_check_classic)."""
-    if code == LD | W | ABS or code == LD | W | LEN or code == LDX | W | LEN:
-        return True
-    if code == RET | K or code == RET | A:
-        return True
-    if (code & 0x07) == ALU:
-        if code == ALU | NEG:
-            return True
-        return (code & 0xf0) in (ADD, SUB, MUL, DIV, AND, OR, XOR, LSH, RSH)
-    if code in (LD | IMM, LDX | IMM, MISC | TAX, MISC | TXA, LD | MEM, LDX | MEM, ST, STX,
-                JMP | JA):
-        return True
-    if (code & 0x07) == JMP:
-        return (code & 0xf0) in (JEQ, JGT, JGE, JSET)
-    return False
+# The opcodes a seccomp filter may use: exactly the cases seccomp_check_filter() lets through
+# (kernel/seccomp.c), every one of which bpf_check_classic() also accepts. The kernel compares
+# the whole 16-bit code, so a code with bits above 0xff (0x0104) is refused like any other.
+cdef tuple _SECCOMP_OPCODES = (
+    LD | W | ABS, LD | W | LEN, LDX | W | LEN, RET | K, RET | A,
+    ALU | ADD | K, ALU | ADD | X, ALU | SUB | K, ALU | SUB | X, ALU | MUL | K, ALU | MUL | X,
+    ALU | DIV | K, ALU | DIV | X, ALU | AND | K, ALU | AND | X, ALU | OR | K, ALU | OR | X,
+    ALU | XOR | K, ALU | XOR | X, ALU | LSH | K, ALU | LSH | X, ALU | RSH | K, ALU | RSH | X,
+    ALU | NEG, LD | IMM, LDX | IMM, MISC | TAX, MISC | TXA, LD | MEM, LDX | MEM, ST, STX,
+    JMP | JA, JMP | JEQ | K, JMP | JEQ | X, JMP | JGE | K, JMP | JGE | X, JMP | JGT | K,
+    JMP | JGT | X, JMP | JSET | K, JMP | JSET | X,
+)
+cdef bint _ALLOWED[256]
+for _code in range(256):
+    _ALLOWED[_code] = _code in _SECCOMP_OPCODES
+#: The opcodes the kernel accepts in a seccomp filter.
+SECCOMP_OPCODES = frozenset(_SECCOMP_OPCODES)
+
+
+cdef inline bint _seccomp_allowed(uint16_t code) noexcept nogil:
+    return code < 256 and _ALLOWED[code]
 
 
 cdef class Checked:
@@ -164,7 +169,7 @@ def check(bytes program not None, bint big_endian=False):
         ins = &c.prog[pc]
         code = ins.code
         if not _seccomp_allowed(code):
-            _reject(pc, "opcode 0x%02x is not allowed in a seccomp filter" % code)
+            _reject(pc, "opcode 0x%04x is not allowed in a seccomp filter" % code)
         if code == LD | W | ABS and (ins.k >= DATA_SIZE or ins.k & 3):
             _reject(pc, "load from offset %d: seccomp_data has %d bytes, read 4-aligned"
                     % (ins.k, DATA_SIZE))

@@ -371,6 +371,8 @@ cdef class Cond:
     cdef readonly int op
     cdef readonly uint64_t value
     cdef readonly uint64_t value2
+    #: True for `cmp32` conditions: only the argument's low 32 bits are compared.
+    cdef readonly bint low32
 
     def __init__(self, arg, op, value, value2=0):
         cdef long a = _small_int(arg, 0, 5, "argument index")
@@ -386,8 +388,10 @@ cdef class Cond:
 
     @classmethod
     def cmp32(cls, arg, op, value, value2=0):
-        """A condition on a 32-bit argument (libseccomp's SCMP_CMP32): operands from
-        -2**31 to 2**32-1 are taken modulo 2**32, so ``-1`` means ``0xffffffff``."""
+        """A condition on a 32-bit argument: the argument's low 32 bits are compared, whatever
+        its high half holds (a sign-extended ``-1`` matches ``-1``), for every operator.
+        Operands from -2**31 to 2**32-1 are taken modulo 2**32, so ``-1`` means
+        ``0xffffffff``."""
         for which, v in (("value", value), ("value2", value2)):
             if isinstance(v, int) and not isinstance(v, bool) and not -0x80000000 <= v <= 0xFFFFFFFF:
                 invalid("32-bit condition %s %r is out of range -2**31..2**32-1" % (which, v))
@@ -395,7 +399,9 @@ cdef class Cond:
             value &= 0xFFFFFFFF
         if isinstance(value2, int) and not isinstance(value2, bool):
             value2 &= 0xFFFFFFFF
-        return cls(arg, op, value, value2)
+        cdef Cond c = cls(arg, op, value, value2)
+        c.low32 = True
+        return c
 
     @property
     def datum_a(self):
@@ -409,19 +415,22 @@ cdef class Cond:
 
     def __repr__(self):
         tail = ", %#x" % self.value2 if self.value2 or self.op == SCMP_CMP_MASKED_EQ else ""
-        return "Cond(%d, Op.%s, %#x%s)" % (self.arg, _OP_NAMES[self.op], self.value, tail)
+        return "Cond%s(%d, Op.%s, %#x%s)" % (".cmp32" if self.low32 else "", self.arg,
+                                             _OP_NAMES[self.op], self.value, tail)
 
     def __eq__(self, other):
         if not isinstance(other, Cond):
             return NotImplemented
         cdef Cond o = <Cond>other
         return (self.arg == o.arg and self.op == o.op and self.value == o.value
-                and self.value2 == o.value2)
+                and self.value2 == o.value2 and self.low32 == o.low32)
 
     def __hash__(self):
-        return hash((self.arg, self.op, self.value, self.value2))
+        return hash((self.arg, self.op, self.value, self.value2, self.low32))
 
     def __reduce__(self):
+        if self.low32:
+            return (type(self).cmp32, (self.arg, self.op, self.value, self.value2))
         return (type(self), (self.arg, self.op, self.value, self.value2))
 
 
@@ -464,6 +473,12 @@ cdef class Context:
     # corrupt its memory on the next rule (2.5.4: add x86 and arm, a rule, remove arm, a rule
     # crashes the process); None when rules can be added.
     cdef object removed_after_rules
+    # What the filter was asked to do, for the check of its BPF (seccomp.bpf.model): every
+    # rule added, as (action, native syscall number, conditions, exact, architecture tokens
+    # present when it was added: libseccomp applies a rule to those only).
+    cdef readonly list rule_log
+    cdef readonly tuple arch_tokens
+    cdef list _saved  # rule_log and arch_tokens at each open transaction
 
     def __cinit__(self):
         # Takes no arguments, so Cython ignores the constructor's: __init__ parses them.
@@ -484,6 +499,12 @@ cdef class Context:
         self.want_tsync = tsync
         if tsync:
             self._enable_tsync()
+        self._forget_rules()
+
+    cdef void _forget_rules(self):
+        self.rule_log = []
+        self.arch_tokens = (seccomp_arch_native(),)
+        self._saved = []
 
     cdef void _enable_tsync(self):
         # Caller holds the context. A library or kernel without TSYNC leaves a single-thread
@@ -551,6 +572,7 @@ cdef class Context:
         self.has_notify_rules = False
         self.has_rules = False
         self.removed_after_rules = None
+        self._forget_rules()
 
     def merge(self, Context other not None):
         """Merge *other* into this filter. *other* is consumed: unusable afterwards.
@@ -583,6 +605,8 @@ cdef class Context:
         self.has_rules |= other.has_rules
         if self.removed_after_rules is None:
             self.removed_after_rules = other.removed_after_rules
+        self.rule_log.extend(other.rule_log)
+        self.arch_tokens += other.arch_tokens
 
     # -- architectures -----------------------------------------------------------------------
 
@@ -614,6 +638,7 @@ cdef class Context:
             return False
         if rc < 0:
             fail(rc, "cannot add architecture %s" % (arch_name(tok),))
+        self.arch_tokens += (tok or seccomp_arch_native(),)
         return True
 
     def arch_remove(self, arch, bint missing_ok=False):
@@ -631,6 +656,9 @@ cdef class Context:
             fail(rc, "cannot remove architecture %s" % (arch_name(tok),))
         if self.has_rules and not supported("a rule after removing an architecture"):
             self.removed_after_rules = arch_name(tok)
+        tok = tok or seccomp_arch_native()
+        self.arch_tokens = tuple(t for t in self.arch_tokens if t != tok)
+        self.rule_log = [r[:4] + (tuple(t for t in r[4] if t != tok),) for r in self.rule_log]
         return True
 
     # -- attributes --------------------------------------------------------------------------
@@ -715,6 +743,12 @@ cdef class Context:
             cmps[i].op = <scmp_compare>c.op
             cmps[i].datum_a = c.value
             cmps[i].datum_b = c.value2
+            if c.low32 and c.op == SCMP_CMP_EQ:  # the low half only: libseccomp can say that
+                cmps[i].op = SCMP_CMP_MASKED_EQ
+                cmps[i].datum_a = 0xFFFFFFFF
+                cmps[i].datum_b = c.value
+            # other 32-bit comparisons reach libseccomp as 64-bit ones; its program then
+            # differs from the rules and seccomp.bpf.codegen makes the program instead
         self._lock()
         try:
             if exact:
@@ -726,6 +760,7 @@ cdef class Context:
         if rc < 0:
             self._rule_error(rc, act, syscall, nr, conds, exact)
         self.has_rules = True
+        self.rule_log.append((act, nr, conds, exact, self.arch_tokens))
         if act == SCMP_ACT_NOTIFY:
             self.has_notify_rules = True
         return 0
@@ -846,6 +881,7 @@ cdef class Context:
             self._unlock()
         if rc < 0:
             fail(rc, "cannot start transaction")
+        self._saved.append((list(self.rule_log), self.arch_tokens))
 
     def transaction_commit(self):
         """Keep the changes made since transaction_start()."""
@@ -859,6 +895,8 @@ cdef class Context:
             self._unlock()
         if rc < 0:
             fail(rc, "cannot commit transaction")
+        if self._saved:
+            self._saved.pop()
 
     def transaction_reject(self):
         """Undo the changes made since transaction_start()."""
@@ -869,6 +907,8 @@ cdef class Context:
             seccomp_transaction_reject(self.ctx)
         finally:
             self._unlock()
+        if self._saved:
+            self.rule_log, self.arch_tokens = self._saved.pop()
 
     def precompute(self):
         """Generate the BPF now (libseccomp >= 2.6), so a later load() does no allocation."""
