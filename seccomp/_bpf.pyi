@@ -20,6 +20,9 @@ def run_many(program: Checked, calls: Iterable[Any], arch: int, wide_args: bool,
              decoded: Dict[int, Any], decode: Callable[[int], Any],
              resolve: Callable[[Any], int]) -> List[Any]: ...
 
+def first_mismatch(program: Checked, arch: int, wide_args: bool, nrs: Any, args: Any,
+                   expected: Any) -> int: ...
+
 class Target:
     audit_arch: int
     big_endian: bool

@@ -56,7 +56,7 @@ class Cond:
 class Context:
     has_notify_rules: bool
     tsync_refused: bool
-    rule_log: List[Tuple[int, int, Tuple[Cond, ...], bool, Tuple[int, ...]]]
+    rule_log: List[Tuple[int, Union[int, str], Tuple[Cond, ...], bool, Tuple[int, ...]]]
     arch_tokens: Tuple[int, ...]
     def __init__(self, default_action: int, *, tsync: bool = ...) -> None: ...
     @property

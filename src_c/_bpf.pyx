@@ -298,8 +298,8 @@ cdef inline uint64_t _swap64(uint64_t v) noexcept nogil:
     return (<uint64_t>_swap32(<uint32_t>v) << 32) | _swap32(<uint32_t>(v >> 32))
 
 
-cdef void _fill(uint8_t *data, uint32_t nr, uint32_t arch, uint64_t ip, uint64_t *args, bint big,
-                uint64_t arg_mask) noexcept nogil:
+cdef void _fill(uint8_t *data, uint32_t nr, uint32_t arch, uint64_t ip, const uint64_t *args,
+                bint big, uint64_t arg_mask) noexcept nogil:
     # struct seccomp_data in the target's byte order
     cdef uint32_t w[2]
     cdef uint64_t q[7]
@@ -412,6 +412,26 @@ def run_many(Checked program not None, calls, uint32_t arch, bint wide_args, dic
             last_ret = ret
         out.append(last_action)
     return out
+
+
+def first_mismatch(Checked program not None, uint32_t arch, bint wide_args,
+                   const uint32_t[::1] nrs not None, const uint64_t[::1] args not None,
+                   const uint32_t[::1] expected not None):
+    """Run *program* on many syscalls at once: numbers *nrs*, six *args* each (instruction
+    pointer 0), on *arch*; the index of the first whose returned value is not *expected*,
+    or -1 when all agree (the check of a filter against its rules, seccomp.bpf.model)."""
+    cdef Py_ssize_t i, n = nrs.shape[0], bad = -1
+    cdef uint8_t data[DATA_SIZE]
+    cdef uint64_t mask = 0xFFFFFFFFFFFFFFFF if wide_args else 0xFFFFFFFF
+    if args.shape[0] != 6 * n or expected.shape[0] != n:
+        raise ValueError("first_mismatch: %d syscalls need %d arguments and %d answers"
+                         % (n, 6 * n, n))
+    for i in range(n):
+        _fill(data, nrs[i], arch, 0, &args[6 * i], program.big_endian, mask)
+        if _run(program, data) != expected[i]:
+            bad = i
+            break
+    return bad
 
 
 cdef class Target:

@@ -474,8 +474,8 @@ cdef class Context:
     # crashes the process); None when rules can be added.
     cdef object removed_after_rules
     # What the filter was asked to do, for the check of its BPF (seccomp.bpf.model): every
-    # rule added, as (action, native syscall number, conditions, exact, architecture tokens
-    # present when it was added: libseccomp applies a rule to those only).
+    # rule added, as (action, syscall as given (name or native number), conditions, exact,
+    # architecture tokens present when it was added: libseccomp applies a rule to those only).
     cdef readonly list rule_log
     cdef readonly tuple arch_tokens
     cdef list _saved  # rule_log and arch_tokens at each open transaction
@@ -760,7 +760,7 @@ cdef class Context:
         if rc < 0:
             self._rule_error(rc, act, syscall, nr, conds, exact)
         self.has_rules = True
-        self.rule_log.append((act, nr, conds, exact, self.arch_tokens))
+        self.rule_log.append((act, syscall, conds, exact, self.arch_tokens))
         if act == SCMP_ACT_NOTIFY:
             self.has_notify_rules = True
         return 0
