@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import errno
-import os
+import os  # (always loaded by the interpreter: no import cost)
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
 if TYPE_CHECKING:
     from typing import IO, Any, Optional, Tuple, Union, overload
@@ -59,7 +59,7 @@ class Filter(_core.Context):
     ``syscall_priority(syscall, priority)``, ``precompute()`` and the transaction calls.
     """
 
-    __slots__ = ()  # no instance dict: method lookups stay fast
+    __slots__ = ("_checked",)  # no instance dict: method lookups stay fast
 
     def __repr__(self) -> str:
         if self.released:
@@ -86,11 +86,21 @@ class Filter(_core.Context):
         def export_bpf(self, file: Union[int, IO[Any]]) -> None: ...
 
     def export_bpf(self, file: Output = None) -> Optional[bytes]:
-        """The BPF program as bytes, or written to *file* (a file object or an fd)."""
+        """The BPF program as bytes, or written to *file* (a file object or an fd).
+
+        Checked against the filter's rules first (`seccomp.bpf.model`): where libseccomp's
+        program does not implement them, the library's own generator makes one that does;
+        failing that, `seccomp.bpf.FilterMismatchError`. Never a weaker filter."""
+        data = self._checked_bpf()[0]
         if file is None:
-            return self.export_bpf_bytes()
-        _write_to(file, self.export_bpf_fd, self.export_bpf_bytes)
+            return data
+        _write_to(file, lambda fd: _write_all(fd, data), lambda: data)
         return None
+
+    def _checked_bpf(self) -> Tuple[bytes, bool]:
+        """The BPF checked against the rules, and whether it is libseccomp's own program."""
+        from .bpf import model
+        return model.checked_program(self)
 
     if TYPE_CHECKING:
         @overload
@@ -111,16 +121,21 @@ class Filter(_core.Context):
         Irreversible. A failure names its cause: a program over the kernel's 4096
         instructions, or the thread TSYNC could not synchronise. Where libseccomp or the
         kernel refused TSYNC, loading is refused while other threads run (they would stay
-        unfiltered) and warned about otherwise."""
+        unfiltered) and warned about otherwise. The program is checked against the rules
+        first, as for `export_bpf`."""
         if self.tsync_refused:
             _without_tsync()
+        program, libseccomps = self._checked_bpf()
+        if not libseccomps:
+            self._as_program(program).load()
+            return
         try:
             _core.Context.load(self)
         except SeccompError as exc:
             failure = exc
         else:
             return
-        if len(self.export_bpf_bytes()) // 8 > _core.MAX_INSTRUCTIONS:
+        if len(program) // 8 > _core.MAX_INSTRUCTIONS:
             self.compile()  # raises InvalidArgumentError naming the size
         hidden = failure.errno == errno.ECANCELED or (
             failure.errno == errno.ESRCH and self.tsync)
@@ -136,7 +151,11 @@ class Filter(_core.Context):
         """The filter as a `Program`: its BPF and the seccomp(2) flags its attributes ask for.
 
         ``Program.load()`` makes no libseccomp call and allocates nothing, so it can run
-        between fork() and exec() and is faster than `load()`, which regenerates the BPF."""
+        between fork() and exec() and is faster than `load()`, which regenerates the BPF.
+        The program is checked against the rules first, as for `export_bpf`."""
+        return self._as_program(self._checked_bpf()[0])
+
+    def _as_program(self, bpf: bytes) -> Program:
         flags = 0
         if self.tsync:
             flags |= _core.FILTER_FLAGS["TSYNC"]
@@ -150,14 +169,14 @@ class Filter(_core.Context):
                 flags |= _core.FILTER_FLAGS["TSYNC_ESRCH"]
             if _core.HAVE_LIBSECCOMP_2_6 and self.wait_kill:
                 flags |= _core.FILTER_FLAGS["WAIT_KILLABLE_RECV"]
-        return Program(self.export_bpf_bytes(), flags, self.no_new_privs)
+        return Program(bpf, flags, self.no_new_privs)
 
     def simulate(self, syscall: Union[int, str], *args: int, arch: Union[Arch, int, str, None] = None,
                  ip: int = 0) -> Action:
         """The action the kernel would take for *syscall* with *args* on *arch* (default the
         native one), worked out from the filter's BPF without loading it (`seccomp.bpf`)."""
         from . import bpf
-        return bpf.evaluate(self.export_bpf_bytes(), syscall, args, arch=arch, ip=ip)
+        return bpf.evaluate(self._checked_bpf()[0], syscall, args, arch=arch, ip=ip)
 
     def transaction(self) -> "_Transaction":
         """``with f.transaction():`` commits the changes made in the block, or rejects them
@@ -248,6 +267,12 @@ class _Transaction:
             self._filter.transaction_commit()
         else:
             self._filter.transaction_reject()
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
 
 
 def _write_to(file: Output, write_fd: Any, make_bytes: Any) -> None:

@@ -12,7 +12,7 @@ import sys
 import pytest
 
 import seccomp
-from seccomp import SyscallFilter
+from seccomp import SyscallFilter, bpf
 
 from childproc import in_child
 from kernel import syscall
@@ -59,6 +59,15 @@ def _cases():
     return sorted(compat_cases.CASES)
 
 
+# Where that module's program does not implement the rules, ours differs on purpose (each
+# filter is checked against its rules, seccomp.bpf.model): the case, and a syscall on which the
+# rules and that module's program disagree: (arch, syscall, args, what the rules say).
+DIFFERS = {
+    # x32 syscalls get 64-bit arguments; libseccomp compares only their low halves there
+    "arches": ("x32", "write", (0x100000002,), seccomp.ERRNO(errno.ENOSYS)),
+}
+
+
 @pytest.mark.parametrize("name", _cases())
 def test_same_results_as_libseccomps_module(results, name):
     theirs, ours = results[0][name], results[1][name]
@@ -71,6 +80,11 @@ def test_same_results_as_libseccomps_module(results, name):
     assert len(theirs["out"]) == len(ours["out"])
     for (key, want), (key2, got) in zip(theirs["out"], ours["out"]):
         assert key == key2
+        if key == "bpf" and name in DIFFERS and got != want:
+            arch, syscall, args, rules_say = DIFFERS[name]
+            assert bpf.evaluate(bytes.fromhex(got), syscall, args, arch=arch) == rules_say
+            assert bpf.evaluate(bytes.fromhex(want), syscall, args, arch=arch) != rules_say
+            continue
         assert got == want, "%s: %r != %r" % (key, got, want)
 
 

@@ -232,10 +232,10 @@ def arches_checked(program: bytes) -> List[Arch]:
 def _source(source: object, arches: Optional[Iterable[ArchLike]]) -> Tuple[bytes, List[Arch]]:
     from .._filter import Filter
     if isinstance(source, Filter):
-        return source.export_bpf_bytes(), list(source.arches)
+        return source._checked_bpf()[0], list(source.arches)
     if hasattr(source, "compile") and hasattr(source, "default_action"):  # a Profile
         f = source.compile()
-        return f.export_bpf_bytes(), list(f.arches)
+        return f._checked_bpf()[0], list(f.arches)
     if isinstance(source, (bytes, bytearray, memoryview)):
         return bytes(source), [_arch(_target(a)) for a in (arches or [None])]
     raise TypeError("explain() takes a Filter, a Profile or BPF bytes, not %s"

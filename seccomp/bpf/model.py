@@ -33,19 +33,23 @@ from syscall number to rules, each a return value and a conjunction of `Conditio
 """
 from __future__ import annotations
 
+import errno
 import functools
 import itertools
-import random
 from array import array
-from typing import Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import (TYPE_CHECKING, Dict, Iterable, List, NamedTuple, Optional, Sequence, Set,
+                    Tuple, Union)
 
 from .. import _bpf, _core
 from .._core import SeccompError
 from .._enums import Arch
-from .emulator import _X32_SYSCALL_BIT, _real_number, _target, decode_action
+from .emulator import MAX_INSTRUCTIONS, _X32_SYSCALL_BIT, _real_number, _target, decode_action
+
+if TYPE_CHECKING:
+    from .._filter import Filter
 
 __all__ = ["Condition", "Rule", "ArchModel", "RuleModel", "Mismatch", "FilterMismatchError",
-           "precedence"]
+           "precedence", "checked_program"]
 
 U32 = 0xFFFFFFFF
 U64 = (1 << 64) - 1
@@ -241,7 +245,7 @@ class RuleModel:
         self.arches = list(arches)
 
     @classmethod
-    def of(cls, flt: _core.Context) -> "RuleModel":
+    def of(cls, flt: "Filter") -> "RuleModel":
         """The model of a filter's recorded rules, architectures and actions."""
         tokens = flt.arch_tokens
         by_audit: Dict[int, ArchModel] = {}
@@ -270,12 +274,21 @@ class RuleModel:
         return cls(int(flt.default_action), int(flt.bad_arch_action), list(by_audit.values()))
 
     @property
-    def needs_codegen(self) -> bool:
-        """Whether a rule says what libseccomp cannot (a 32-bit comparison other than EQ or
-        MASKED_EQ): then only `seccomp.bpf.codegen` can make the program."""
-        return any(c.low32 and c.op not in (EQ, MASKED_EQ)
-                   for m in self.arches for rules in m.syscalls.values()
-                   for r in rules for c in r.conditions)
+    def beyond_libseccomp(self) -> bool:
+        """Whether libseccomp's program is known to differ from the rules, so that only
+        `seccomp.bpf.codegen` can make it: a 32-bit comparison other than EQ or MASKED_EQ
+        (libseccomp has none), or a 64-bit comparison on x32 (libseccomp compares only the
+        low halves there, while the kernel passes x32 syscalls 64-bit arguments)."""
+        for m in self.arches:
+            x32 = Arch.X32 in m.members
+            for nr, rules in m.syscalls.items():
+                for r in rules:
+                    for c in r.conditions:
+                        if c.low32 and c.op not in (EQ, MASKED_EQ):
+                            return True
+                        if x32 and not c.low32 and nr & _X32_SYSCALL_BIT and nr != U32:
+                            return True
+        return False
 
     def answer(self, arch: Arch, nr: int, args: Sequence[int] = (0,) * 6) -> int:
         """The return value the rules give (*arch*, *nr*, *args*)."""
@@ -290,7 +303,7 @@ class RuleModel:
 
     # -- the check -----------------------------------------------------------------------
 
-    def _vectors(self, m: ArchModel) -> Tuple[array, array, array]:
+    def _vectors(self, m: ArchModel) -> Tuple["array[int]", "array[int]", "array[int]"]:
         """The syscalls to try on *m*: numbers, six arguments each, and the expected answers."""
         nrs = array("I")
         expected = array("I")
@@ -307,7 +320,7 @@ class RuleModel:
                 add_nr(nr)
                 add_expected(min((r.action for r in rules), key=precedence))
                 continue
-            candidates: Dict[int, set] = {}
+            candidates: Dict[int, Set[int]] = {}
             for r in rules:
                 for c in r.conditions:
                     candidates.setdefault(c.arg, {0, U64 & width}).update(
@@ -319,16 +332,20 @@ class RuleModel:
                 total *= len(v)
             if total <= _MAX_VECTORS_PER_SYSCALL:
                 combos: Iterable[Tuple[int, ...]] = itertools.product(*values)
-            else:  # each value once with the others at every base, then a seeded sample
-                rng = random.Random(nr)
-                combos = [tuple(v[0] for v in values)]
+            else:  # each value with the others at their first, then a spread-out sample
+                combos = []
                 for i, vs in enumerate(values):
                     for x in vs:
                         row = [v[0] for v in values]
                         row[i] = x
                         combos.append(tuple(row))
-                combos += [tuple(rng.choice(v) for v in values)
-                           for _ in range(_MAX_VECTORS_PER_SYSCALL)]
+                step = total // _MAX_VECTORS_PER_SYSCALL | 1
+                for pos in range(0, total, step):
+                    row = []
+                    for vs in values:
+                        pos, digit = divmod(pos, len(vs))
+                        row.append(vs[digit])
+                    combos.append(tuple(row))
             for combo in combos:
                 args = [0] * 6
                 for i, x in zip(indexes, combo):
@@ -377,6 +394,36 @@ class RuleModel:
                 return Mismatch(foreign, 0, (0,) * 6, self.bad_arch, actual)
         return None
 
-    def describe(self, mismatch: Mismatch) -> str:
-        """The error message for a mismatch that no program could fix."""
-        return "the filter's BPF does not implement its rules: " + str(mismatch)
+
+
+def checked_program(flt: "Filter") -> Tuple[bytes, bool]:
+    """The BPF program of *flt*, checked against its rules, and whether it is libseccomp's
+    own: libseccomp's when it implements the rules, else one from `seccomp.bpf.codegen`
+    (checked too). Raises FilterMismatchError when neither does. The answer is kept on the
+    filter until its rules, architectures or actions change."""
+    key = (tuple(flt.rule_log), flt.arch_tokens, int(flt.default_action),
+           int(flt.bad_arch_action))
+    cached = getattr(flt, "_checked", None)
+    if cached is not None and cached[0] == key:
+        if not cached[2]:
+            return cached[1], False
+        program = flt.export_bpf_bytes()
+        if program == cached[1]:
+            return program, True
+    model = RuleModel.of(flt)
+    if not model.beyond_libseccomp:
+        program = flt.export_bpf_bytes()
+        if len(program) > 8 * MAX_INSTRUCTIONS:
+            # the kernel refuses it (load() says so, naming its size): it cannot be weaker
+            return program, True
+        if model.first_mismatch(program) is None:
+            flt._checked = (key, program, True)  # type: ignore[attr-defined]
+            return program, True
+    from . import codegen
+    program = codegen.generate(model)
+    again = model.first_mismatch(program)
+    if again is not None:
+        raise FilterMismatchError(errno.ENOTRECOVERABLE,
+                                  "the filter's BPF does not implement its rules: %s" % (again,))
+    flt._checked = (key, program, False)  # type: ignore[attr-defined]
+    return program, False

@@ -37,7 +37,7 @@ def _program(args: argparse.Namespace) -> Tuple[bytes, List[Arch]]:
         return program, bpf.arches_checked(program) or [Arch.native()]
     flt = _compile(args, _resolved(args, arch=args.arch), arch=args.arch)
     try:
-        return flt.export_bpf_bytes(), list(flt.arches)
+        return flt.export_bpf(), list(flt.arches)
     finally:
         flt.release()
 
