@@ -98,9 +98,16 @@ class Filter(_core.Context):
         return None
 
     def _checked_bpf(self) -> Tuple[bytes, bool]:
-        """The BPF checked against the rules, and whether it is libseccomp's own program."""
+        """The BPF checked against the rules (and finished by `_finish_bpf`), and whether it
+        is exactly libseccomp's program (so that libseccomp's own load installs it)."""
         from .bpf import model
-        return model.checked_program(self)
+        program, libseccomps = model.checked_program(self)
+        final = self._finish_bpf(program)
+        return final, libseccomps and final == program
+
+    def _finish_bpf(self, program: bytes) -> bytes:
+        """A subclass's last step on the checked program (profiles add the ENOSYS stub)."""
+        return program
 
     if TYPE_CHECKING:
         @overload

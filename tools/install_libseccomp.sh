@@ -4,8 +4,19 @@
 #   tools/install_libseccomp.sh PREFIX
 # Needs a C compiler, make and gperf.
 set -euo pipefail
-LIBSECCOMP_VERSION=2.6.0
-LIBSECCOMP_SHA256=83b6085232d1588c379dc9b9cae47bb37407cf262e6e74993c61ba72d2a784dc
+# The pin. 2.6.1 (GHSA-4q85-33p6-j5g6: a 64-bit comparison merge that can weaken filters) is
+# the target: bump both lines together, with the SHA-256 published with its tarball. Until
+# then every filter is checked against its rules before it leaves the package (seccomp.bpf.
+# model), which catches that bug with any libseccomp. A packager can build another release
+# without editing this file: LIBSECCOMP_VERSION=x.y.z LIBSECCOMP_SHA256=<its sha256> (both).
+PIN_VERSION=2.6.0
+PIN_SHA256=83b6085232d1588c379dc9b9cae47bb37407cf262e6e74993c61ba72d2a784dc
+if [ -n "${LIBSECCOMP_VERSION:-}" ] && [ -z "${LIBSECCOMP_SHA256:-}" ]; then
+    echo "install_libseccomp: LIBSECCOMP_VERSION=$LIBSECCOMP_VERSION needs LIBSECCOMP_SHA256" >&2
+    exit 1
+fi
+LIBSECCOMP_VERSION=${LIBSECCOMP_VERSION:-$PIN_VERSION}
+LIBSECCOMP_SHA256=${LIBSECCOMP_SHA256:-$PIN_SHA256}
 URLS=(
     "https://github.com/seccomp/libseccomp/releases/download/v${LIBSECCOMP_VERSION}/libseccomp-${LIBSECCOMP_VERSION}.tar.gz"
     "https://deb.debian.org/debian/pool/main/libs/libseccomp/libseccomp_${LIBSECCOMP_VERSION}.orig.tar.gz"

@@ -36,6 +36,7 @@ from __future__ import annotations
 import errno
 import functools
 import itertools
+import os
 from array import array
 from typing import (TYPE_CHECKING, Dict, Iterable, List, NamedTuple, Optional, Sequence, Set,
                     Tuple, Union)
@@ -396,6 +397,19 @@ class RuleModel:
 
 
 
+def _libseccomp_program(flt: "Filter") -> bytes:
+    """libseccomp's own program for *flt*, whatever subclasses make of their exports."""
+    if _core.HAVE_LIBSECCOMP_2_6:
+        return _core.Context.export_bpf_bytes(flt)
+    fd = os.memfd_create("seccomp-bpf", os.MFD_CLOEXEC)
+    try:
+        _core.Context.export_bpf_fd(flt, fd)
+        size = os.lseek(fd, 0, os.SEEK_END)
+        return os.pread(fd, size, 0)
+    finally:
+        os.close(fd)
+
+
 def checked_program(flt: "Filter") -> Tuple[bytes, bool]:
     """The BPF program of *flt*, checked against its rules, and whether it is libseccomp's
     own: libseccomp's when it implements the rules, else one from `seccomp.bpf.codegen`
@@ -407,12 +421,12 @@ def checked_program(flt: "Filter") -> Tuple[bytes, bool]:
     if cached is not None and cached[0] == key:
         if not cached[2]:
             return cached[1], False
-        program = flt.export_bpf_bytes()
+        program = _libseccomp_program(flt)
         if program == cached[1]:
             return program, True
     model = RuleModel.of(flt)
     if not model.beyond_libseccomp:
-        program = flt.export_bpf_bytes()
+        program = _libseccomp_program(flt)
         if len(program) > 8 * MAX_INSTRUCTIONS:
             # the kernel refuses it (load() says so, naming its size): it cannot be weaker
             return program, True

@@ -49,8 +49,13 @@ class ProfileFilter(Filter):
         self._listener: Optional[int] = None
 
     def export_bpf_bytes(self) -> bytes:
-        """The BPF program, with the ENOSYS stub when the filter has one."""
-        program = self._libseccomp_bpf()
+        """The BPF program (checked against the rules), with the ENOSYS stub when the filter
+        has one."""
+        return self._checked_bpf()[0]
+
+    def _finish_bpf(self, program: bytes) -> bytes:
+        """*program* (checked against the rules) with the ENOSYS stub, when the filter has
+        one (checked against *program* by `seccomp.bpf.enosys.verify`)."""
         if self.enosys is None:
             return program
         if self._patched[0] != program:  # rules changed since the last export
@@ -58,21 +63,6 @@ class ProfileFilter(Filter):
             self._patched = (program, enosys_.patch(program, self.default_action, self.arches,
                                                      self.enosys))
         return self._patched[1]
-
-    def _libseccomp_bpf(self) -> bytes:
-        """libseccomp's program, without the stub."""
-        fd = os.memfd_create("seccomp-bpf", os.MFD_CLOEXEC)
-        try:
-            _core.Context.export_bpf_fd(self, fd)
-            os.lseek(fd, 0, os.SEEK_SET)
-            chunks: List[bytes] = []
-            while True:
-                chunk = os.read(fd, 1 << 16)
-                if not chunk:
-                    return b"".join(chunks)
-                chunks.append(chunk)
-        finally:
-            os.close(fd)
 
     def export_bpf_fd(self, fd: int) -> None:
         """Write the BPF program (see `export_bpf_bytes`) to file descriptor *fd*."""
@@ -82,7 +72,8 @@ class ProfileFilter(Filter):
 
     def load(self) -> None:
         """Load the filter (the patched program when it has the ENOSYS stub). Irreversible."""
-        if self.export_bpf_bytes() == self._libseccomp_bpf():
+        program, libseccomps = self._checked_bpf()
+        if libseccomps:
             Filter.load(self)
             return
         fd = self.compile().load()
