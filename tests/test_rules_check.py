@@ -420,3 +420,14 @@ def test_check_covers_syscalls_no_rule_names_and_foreign_arches():
     wrong_arch = m.first_mismatch(same.export_bpf_bytes())  # (x32 numbers, other arches)
     assert wrong_arch is not None and wrong_arch.expected == Action.ERRNO(4)
     assert model.precedence(Action.KILL_PROCESS) < model.precedence(Action.ALLOW)
+
+
+def test_filter_covering_every_little_endian_candidate_for_the_foreign_arch():
+    f = Filter(Action.ALLOW, tsync=False)
+    for a in (Arch.AARCH64, Arch.X86, Arch.PPC64LE, Arch.ARM, Arch.X32):
+        f.add_arch(a)
+    f.add_rule(Action.ERRNO(1), "getpid", Cond(0, Op.GT, 1 << 35))
+    program = f.export_bpf()
+    assert bpf.evaluate(program, "getpid", [1 << 36], arch=Arch.PPC64LE) == Action.ERRNO(1)
+    assert bpf.evaluate(program, "getpid", [1 << 36], arch=Arch.X32) == Action.ERRNO(1)
+    assert bpf.evaluate(program, "getpid", [5], arch=Arch.X32) == Action.ALLOW

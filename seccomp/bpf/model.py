@@ -381,20 +381,19 @@ class RuleModel:
                 row = tuple(args[6 * i:6 * i + 6])
                 actual = _bpf.run(checked, nrs[i], m.audit_arch, row, 0, m.wide)
                 return Mismatch(m.arch, nrs[i], row, expected[i], actual)
-        # a foreign architecture (of the same byte order) gets the bad-architecture action
+        # a foreign architecture gets the bad-architecture action (the program read in its
+        # own byte order, the AUDIT_ARCH value of one it does not cover)
         if self.arches:
-            big = self.arches[0].big_endian
+            first = self.arches[0]
             covered = {m.audit_arch for m in self.arches}
-            foreign = next(a for a in (Arch.AARCH64, Arch.X86_64, Arch.PPC64LE, Arch.S390X,
-                                       Arch.PPC64, Arch.PARISC64)
-                           if _target(a).big_endian == big and _target(a).audit_arch
-                           not in covered)
-            t = _target(foreign)
-            actual = _bpf.run(t.program(program), 0, t.audit_arch, (), 0, True)
+            foreign = next((a for a in (Arch.AARCH64, Arch.X86_64, Arch.S390X, Arch.PPC64LE,
+                                        Arch.PPC64, Arch.X86) if int(a) not in covered), None)
+            token = int(foreign) if foreign is not None else 0  # 0: no architecture's value
+            checked = _target(first.arch).program(program)
+            actual = _bpf.run(checked, 0, token, (), 0, True)
             if actual != self.bad_arch:
-                return Mismatch(foreign, 0, (0,) * 6, self.bad_arch, actual)
+                return Mismatch(foreign or first.arch, 0, (0,) * 6, self.bad_arch, actual)
         return None
-
 
 
 def _libseccomp_program(flt: "Filter") -> bytes:
