@@ -227,7 +227,13 @@ def _bad_inputs(tmp):
                     (["@nope"], 1), (["-a", "nope", "read"], 1), (["-a", "²", "read"], 1),
                     ([], 2)],
         "info": [(["--nope"], 2)],
+        "asm": [([missing], 1), ([tmp], 1), (["/dev/zero"], 1), ([nested], 1)],
     }
+    # every registered subcommand, also those added later: an unknown option is a usage error
+    from seccomp.cli import build_parser
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    for name in sub.choices:
+        per_command.setdefault(name, []).append((["--no-such-option"], 2))
     return [([cmd] + argv, st) for cmd, tests in per_command.items() for argv, st in tests]
 
 
