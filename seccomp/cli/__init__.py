@@ -14,7 +14,7 @@ import argparse
 import sys
 from typing import Any, Callable, List, NoReturn, Optional
 
-from . import asm, bpf, export, info, resolve, run
+from . import asm, bpf, diff, dump, export, info, record, resolve, run
 from .common import CommandError, error
 
 #: The registration list: each function adds one subcommand (in this order in ``--help``).
@@ -27,6 +27,9 @@ SUBCOMMANDS: List[Callable[[Any], None]] = [
     bpf.add_check,
     bpf.add_explain,
     asm.add_asm,
+    record.add_record,
+    dump.add_dump,
+    diff.add_diff,
 ]
 
 

@@ -1,0 +1,69 @@
+"""``seccomp dump``: the seccomp filters a running process has loaded (see `seccomp.dump`)."""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from .._errors import SeccompError
+from .options import write_output
+
+
+def add_dump(sub: Any) -> None:
+    """Register ``seccomp dump``."""
+    p = sub.add_parser(
+        "dump", help="the seccomp filters a running process has loaded",
+        description="Read the filters process PID runs under (ptrace's "
+                    "PTRACE_SECCOMP_GET_FILTER: needs CAP_SYS_ADMIN, permission to ptrace "
+                    "PID, and no filter on this process), in the order they were loaded, and "
+                    "print them as raw BPF, an annotated listing, or what each does with every "
+                    "syscall on each architecture it checks.",
+        epilog="exit status: 0, or 1 when the filters cannot be read.")
+    p.add_argument("pid", type=int, metavar="PID", help="a process (or thread) id")
+    p.add_argument("--format", choices=("explain", "disasm", "bpf"), default="explain",
+                   help="output format (default: %(default)s); bpf writes one filter: choose "
+                        "it with --index when there are several")
+    p.add_argument("--index", type=int, metavar="N",
+                   help="only the filter loaded Nth (0: the first loaded)")
+    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+    p.set_defaults(func=_cmd_dump)
+
+
+def _cmd_dump(args: argparse.Namespace) -> int:
+    from .. import bpf, dump
+
+    try:
+        filters = dump.filters(args.pid)
+    except (SeccompError, ProcessLookupError) as exc:
+        print("seccomp dump: %s" % (exc.strerror or exc), file=sys.stderr)
+        return 1
+    if args.index is not None:
+        if not 0 <= args.index < len(filters):
+            print("seccomp dump: process %d has %d filter(s): no index %d"
+                  % (args.pid, len(filters), args.index), file=sys.stderr)
+            return 1
+        filters = [filters[args.index]]
+    if not filters:
+        print("seccomp dump: process %d runs under no seccomp filter" % args.pid,
+              file=sys.stderr)
+        return 1 if args.format == "bpf" else 0
+    if args.format == "bpf":
+        if len(filters) > 1:
+            print("seccomp dump: process %d has %d filters: choose one with --index"
+                  % (args.pid, len(filters)), file=sys.stderr)
+            return 1
+        return 0 if write_output(filters[0].program, args.output, "seccomp dump") else 1
+    out = []
+    total = len(filters)
+    for f in filters:
+        out.append("# filter %d (%d instructions%s; architectures: %s)\n" % (
+            f.index, len(f.program) // 8, ", LOG" if f.log else "",
+            ", ".join(map(str, f.arches))))
+        if args.format == "disasm":
+            out.append(bpf.disassemble(f.program))
+        else:
+            out.append(bpf.explain(f.program, f.arches).table())
+    if total > 1:
+        out.append("# the kernel runs every filter, the last loaded first; the strictest "
+                   "answer wins\n")
+    return 0 if write_output("".join(out).encode(), args.output, "seccomp dump") else 1
