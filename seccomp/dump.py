@@ -1,4 +1,4 @@
-"""Read the seccomp filters a live process runs under.
+"""Read the seccomp filters a live process runs under::
 
     for f in seccomp.dump.filters(pid):          # in the order they were loaded
         print(f.index, len(f.program) // 8, f.arches)

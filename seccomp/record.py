@@ -1,4 +1,4 @@
-"""Record the syscalls a command makes and write the smallest profile that lets it run.
+"""Record the syscalls a command makes and write the smallest profile that lets it run::
 
     rec = seccomp.record.record(["tar", "czf", "-", "/usr/share/doc/bash"], args=True)
     prof = rec.profile()                 # a seccomp.profile.Profile, checked against rec

@@ -1,5 +1,5 @@
 """What changes between two filters or profiles: per architecture and syscall, which argument
-values get which action in A and in B.
+values get which action in A and in B::
 
     d = seccomp.bpf.diff.diff("default", "my-profile.json")
     if d:
