@@ -6,7 +6,8 @@
 Default command: python3 -c pass. Rows:
   bare                     the command itself
   seccomp.record.record()  the API (fork, recording filter, every syscall answered by the C loop)
-  seccomp record           the command line (a fresh interpreter, writes the profile)
+  seccomp record           the command line (a fresh interpreter, writes the profile; its
+                           modules byte-compiled, as in an installed package)
   strace -f -c             strace counting syscalls, following children (ptrace, where installed)
 Rounds are interleaved (each round runs every row once, in turn); the median of R rounds is
 given with the spread (min-max) and the ratio to bare.
@@ -33,6 +34,8 @@ def main() -> None:
     args = parser.parse_args()
     command = [a for a in args.command if a != "--"] or ["python3", "-c", "pass"]
     env = dict(os.environ, PYTHONPATH=ROOT)
+    # byte-compiled modules, as an installed package has them
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     out = tempfile.mktemp(suffix=".json")
     devnull = subprocess.DEVNULL
     rows = {
