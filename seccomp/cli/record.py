@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from typing import Any, List, Optional
 
@@ -60,11 +61,16 @@ def _cmd_record(args: argparse.Namespace) -> int:
         except SeccompError as exc:
             print("seccomp record: --merge %s: %s" % (args.merge, exc.strerror), file=sys.stderr)
             return 1
+    # Ctrl-C reaches the command (its process group); the recorder waits for it to end and
+    # writes what it did. A handler, not SIG_IGN: the command must not inherit "ignored".
+    previous = signal.signal(signal.SIGINT, lambda *_: None)
     try:
         rec = record.record(argv, args=args.args)
     except record.RecordError as exc:
         print("seccomp record: %s" % exc.strerror, file=sys.stderr)
         return 127 if exc.errno == 2 else 126 if exc.errno in (8, 13) else 1
+    finally:
+        signal.signal(signal.SIGINT, previous)
     try:
         prof = rec.profile(merge=base)
     except SeccompError as exc:
