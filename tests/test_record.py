@@ -222,3 +222,19 @@ def test_a_failing_recorder_does_not_leave_the_command_hanging(monkeypatch):
                         lambda fd, resolve: real_server(fd, lambda arch, nr: broken))
     with pytest.raises(RuntimeError, match="recorder bug"):
         record.record(["sh", "-c", "ls / >/dev/null; ls / >/dev/null"])
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="runs as root to become an unprivileged user")
+def test_recording_needs_no_privilege():
+    from childproc import in_child
+
+    def as_nobody():
+        os.setgroups([])
+        os.setgid(65534)
+        os.setuid(65534)  # from root: every capability is gone
+        assert profile.host_caps() == frozenset()
+        rec = record.record(["sh", "-c", "true"])
+        return rec.returncode, sorted(rec.syscalls())
+
+    returncode, names = in_child(as_nobody).unwrap()
+    assert returncode == 0 and "execve" in names
