@@ -14,6 +14,10 @@ The recorder's own syscalls are not recorded: the child loads the filter, hands 
 over with the one syscall the filter lets through (a sendmsg() whose fd and message address no
 program can reproduce by chance) and calls execve() at once, from C, so the first syscall the
 recorder sees is the command's execve().
+
+Limits: the recording ends when every process under the filter has ended (a daemon the
+command leaves behind keeps it going); a command that loads a filter with a notification
+listener of its own gets EBUSY (the kernel allows one listener per chain of filters).
 """
 from __future__ import annotations
 
