@@ -177,11 +177,12 @@ def _read(path: str) -> object:
 
 def _policy_module() -> Any:
     """seccomp.policy (the other policy formats), where this version has it."""
+    import importlib
+
     try:
-        from .. import policy  # type: ignore[attr-defined]
+        return importlib.import_module("seccomp.policy")
     except ImportError:
         return None
-    return policy
 
 
 # ---------------------------------------------------------------------------------------------
