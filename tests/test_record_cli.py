@@ -112,3 +112,16 @@ def test_dump_formats(tmp_path):
 def test_dump_errors():
     r = cmd("dump", "999999999")
     assert r.returncode == 1 and "Traceback" not in r.stderr
+
+
+def test_diff_resolves_profiles_for_the_capabilities_given(tmp_path):
+    data = json.load(open(os.path.join(ROOT, "seccomp", "profile", "default.json")))
+    data["syscalls"] = [r for r in data["syscalls"]
+                        if "CAP_SYS_ADMIN" not in r.get("includes", {}).get("caps", [])]
+    path = tmp_path / "no-admin-rules.json"
+    path.write_text(json.dumps(data))
+    assert cmd("diff", "default", str(path)).returncode == 0  # an unprivileged container
+    r = cmd("diff", "--cap-add", "SYS_ADMIN", "default", str(path))
+    assert r.returncode == 1 and "mount" in r.stdout
+    assert cmd("diff", "--caps", "all", "--cap-drop", "SYS_ADMIN", "default",
+               str(path)).returncode == 0

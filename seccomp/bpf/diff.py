@@ -111,12 +111,13 @@ class Diff:
 
 def load_program(source: object, *, arch: ArchLike = None,
                  caps: Optional[Iterable[str]] = None,
-                 kernel: Union[str, Tuple[int, ...], None] = None
+                 kernel: Union[str, Tuple[int, ...], None] = None, enosys: bool = True
                  ) -> Tuple[bytes, Tuple[Arch, ...]]:
     """The BPF program *source* stands for, for target *arch*, and the architectures it
     covers. *source*: a Profile, a `seccomp.policy` Policy, a Filter, BPF bytes, or a path
     (a profile, another policy format `seccomp.policy` reads, or BPF) or built-in profile
-    name. Profiles resolve for *caps* (default: an unprivileged container's) and *kernel*."""
+    name. Profiles are built as `Profile.compile` builds them, for *caps* (default: an
+    unprivileged container's, or a config.json's bounding set), *kernel* and *enosys*."""
     from .. import profile as _profile
     from .._filter import Filter
     from ..dump import program_arches
@@ -134,9 +135,8 @@ def load_program(source: object, *, arch: ArchLike = None,
         program = source.export_bpf_bytes()
         return program, tuple(source.arches)
     if isinstance(source, _profile.Profile):
-        flt = source.compile(arch=target, kernel=kernel,
-                             caps=_profile.CONTAINER_CAPS if caps is None else
-                             _profile.parse_caps(caps))
+        flt = source.compile(arch=target, kernel=kernel, enosys=enosys,
+                             caps=None if caps is None else _profile.parse_caps(caps))
     elif callable(getattr(source, "compile", None)):  # a seccomp.policy.Policy
         flt = getattr(source, "compile")(arch=target)
     else:
@@ -306,13 +306,14 @@ def _points(values: Dict[int, List[int]]) -> Tuple[List[Tuple[int, ...]], bool]:
 # ---------------------------------------------------------------------------------------------
 
 def diff(a: object, b: object, *, arch: ArchLike = None, caps: Optional[Iterable[str]] = None,
-         kernel: Union[str, Tuple[int, ...], None] = None,
+         kernel: Union[str, Tuple[int, ...], None] = None, enosys: bool = True,
          arches: Optional[Sequence[ArchLike]] = None) -> Diff:
-    """Compare *a* and *b* (see `load_program` for what they may be) built for target *arch*
-    (default: this machine's), on every architecture either covers (or only *arches*)."""
+    """Compare *a* and *b* (see `load_program` for what they may be, and how *caps*,
+    *kernel* and *enosys* build profiles) built for target *arch* (default: this machine's),
+    on every architecture either covers (or only *arches*)."""
     target = Arch.native() if arch is None else Arch(arch).resolved
-    prog_a, cov_a = load_program(a, arch=target, caps=caps, kernel=kernel)
-    prog_b, cov_b = load_program(b, arch=target, caps=caps, kernel=kernel)
+    prog_a, cov_a = load_program(a, arch=target, caps=caps, kernel=kernel, enosys=enosys)
+    prog_b, cov_b = load_program(b, arch=target, caps=caps, kernel=kernel, enosys=enosys)
     little = bool(int(target) & _AUDIT_ARCH_LE)
     if arches:
         compared = [Arch.native() if x is None else Arch(x).resolved for x in arches]

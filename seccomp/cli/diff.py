@@ -9,6 +9,7 @@ from typing import Any
 
 from .._enums import Arch
 from .._errors import SeccompError
+from .options import _caps_options, _enosys_option
 
 
 def add_diff(sub: Any) -> None:
@@ -17,8 +18,8 @@ def add_diff(sub: Any) -> None:
         "diff", help="what changes between two filters or profiles",
         description="Compare two filters: profiles (a path or a built-in name) or BPF files "
                     "(as export --format bpf or dump --format bpf write them), in any mix. "
-                    "Profiles are built for the target (--arch, --kernel, and an unprivileged "
-                    "container's capabilities plus --cap). Prints, per architecture and "
+                    "Profiles are built as export builds them, for the target (--arch, "
+                    "--kernel, --caps). Prints, per architecture and "
                     "syscall, the argument values that get another action in B than in A.",
         epilog="exit status: 0 when they do the same, 1 when they differ, 2 on an error.")
     p.add_argument("a", metavar="A", help="the first filter (profile, built-in name, BPF file)")
@@ -26,9 +27,8 @@ def add_diff(sub: Any) -> None:
     p.add_argument("--arch", help="target architecture (default: this machine's)")
     p.add_argument("--kernel", metavar="MAJOR.MINOR",
                    help="target kernel version (default: the running kernel)")
-    p.add_argument("--cap", action="append", default=[], metavar="CAP",
-                   help="resolve profiles as if the process had capability CAP too (on top "
-                        "of an unprivileged container's set); repeatable")
+    _caps_options(p)
+    _enosys_option(p)
     p.add_argument("--json", action="store_true", help="print the changes as JSON")
     p.set_defaults(func=_cmd_diff)
 
@@ -38,9 +38,12 @@ def _cmd_diff(args: argparse.Namespace) -> int:
     from ..bpf import diff
 
     try:
-        caps = profile.CONTAINER_CAPS | profile.parse_caps(args.cap)
+        caps = None  # each profile's own default: an unprivileged container, or a config's set
+        if args.caps or args.cap or args.cap_drop:
+            caps = profile.capabilities(args.caps or "docker", add=args.cap, drop=args.cap_drop)
         arch = Arch(args.arch).resolved if args.arch else None
-        d = diff.diff(args.a, args.b, arch=arch, caps=caps, kernel=args.kernel)
+        d = diff.diff(args.a, args.b, arch=arch, caps=caps, kernel=args.kernel,
+                      enosys=not args.no_enosys)
     except (SeccompError, OSError) as exc:
         print("seccomp diff: %s" % (exc.strerror or exc), file=sys.stderr)
         return 2

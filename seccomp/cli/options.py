@@ -24,21 +24,8 @@ def _profile_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--deny", action="append", default=[], metavar="NAME[:ERRNO]",
                    help="make syscall NAME (or an @group) fail with ERRNO (a name such as "
                         "EACCES or a number; default EPERM); repeatable")
-    p.add_argument("--caps", metavar="SET|LIST",
-                   help="resolve the profile for exactly this capability set: docker (the "
-                        "default: an unprivileged container's), podman, none, all, or a "
-                        "comma-separated list (CHOWN,SYS_ADMIN); --cap and --cap-drop apply "
-                        "on top. Only changes which rules apply: it grants no capability")
-    p.add_argument("--cap", "--cap-add", action="append", default=[], metavar="CAP",
-                   dest="cap",
-                   help="add capability CAP (CAP_SYS_ADMIN, sys_admin, ALL) to the set; "
-                        "repeatable")
-    p.add_argument("--cap-drop", action="append", default=[], metavar="CAP|ALL",
-                   help="drop capability CAP from the set (ALL: every one, before --cap "
-                        "adds); repeatable")
-    p.add_argument("--no-enosys", action="store_true",
-                   help="leave libseccomp's program as it is: syscalls the profile does not "
-                        "know get its default errno instead of ENOSYS")
+    _caps_options(p)
+    _enosys_option(p)
     p.add_argument("--input-format", default="auto",
                    choices=("auto", "oci", "gosecco", "minijail", "seccompiler"),
                    help="the format of --profile: OCI/Docker JSON, gosecco's policy language, "
@@ -51,6 +38,29 @@ def _profile_options(p: argparse.ArgumentParser) -> None:
                    help="refuse a profile when a rule stricter than its default action names "
                         "a syscall this libseccomp cannot add (by default the rule is left "
                         "out with a warning on stderr)")
+
+
+def _caps_options(p: argparse.ArgumentParser) -> None:
+    """--caps, --cap/--cap-add, --cap-drop: the capabilities a profile is resolved for."""
+    p.add_argument("--caps", metavar="SET|LIST",
+                   help="resolve the profile for exactly this capability set: docker (the "
+                        "default: an unprivileged container's), podman, none, all, or a "
+                        "comma-separated list (CHOWN,SYS_ADMIN); --cap and --cap-drop apply "
+                        "on top. Only changes which rules apply: it grants no capability")
+    p.add_argument("--cap", "--cap-add", action="append", default=[], metavar="CAP",
+                   dest="cap",
+                   help="add capability CAP (CAP_SYS_ADMIN, sys_admin, ALL) to the set; "
+                        "repeatable")
+    p.add_argument("--cap-drop", action="append", default=[], metavar="CAP|ALL",
+                   help="drop capability CAP from the set (ALL: every one, before --cap "
+                        "adds); repeatable")
+
+
+def _enosys_option(p: argparse.ArgumentParser) -> None:
+    """--no-enosys."""
+    p.add_argument("--no-enosys", action="store_true",
+                   help="leave libseccomp's program as it is: syscalls the profile does not "
+                        "know get its default errno instead of ENOSYS")
 
 
 def _resolved(args: argparse.Namespace, arch: Optional[str] = None,
