@@ -15,14 +15,14 @@ from __future__ import annotations
 import ctypes
 import errno as _errno
 import os
-import struct
 from dataclasses import dataclass
-from typing import List, Optional, Tuple
+from typing import List, Tuple
 
 from ._errors import InvalidArgumentError, SeccompError
 from ._enums import Arch
+from .bpf import arches_checked
 
-__all__ = ["filters", "DumpedFilter", "DumpError", "program_arches"]
+__all__ = ["filters", "DumpedFilter", "DumpError"]
 
 _PTRACE_DETACH = 17
 _PTRACE_SEIZE = 0x4206
@@ -31,8 +31,6 @@ _PTRACE_SECCOMP_GET_FILTER = 0x420C
 _PTRACE_SECCOMP_GET_METADATA = 0x420D
 _WALL = 0x40000000
 _FILTER_FLAG_LOG = 2
-_X32_SYSCALL_BIT = 0x40000000
-_AUDIT_ARCH_LE = 0x40000000
 
 
 class DumpError(SeccompError):
@@ -43,7 +41,8 @@ class DumpError(SeccompError):
 class DumpedFilter:
     """One filter of a process: its *index* in the kernel's stack (0: loaded first, run
     last), its BPF *program* (native byte order, as loaded), whether it was loaded with
-    SECCOMP_FILTER_FLAG_LOG (*log*), and the architectures it checks (*arches*)."""
+    SECCOMP_FILTER_FLAG_LOG (*log*), and the architectures it checks (*arches*, as
+    `seccomp.bpf.arches_checked` finds them; this machine's when it checks none)."""
 
     index: int
     program: bytes
@@ -134,7 +133,7 @@ def _read_all(libc: "ctypes.CDLL", pid: int) -> List[DumpedFilter]:
             raise _filter_error(ctypes.get_errno(), pid)
         program = buf.raw[:got * 8]
         out.append(DumpedFilter(index, program, _logs(libc, pid, index),
-                                program_arches(program)))
+                                tuple(arches_checked(program)) or (Arch.native(),)))
         index += 1
 
 
@@ -156,47 +155,3 @@ def _logs(libc: "ctypes.CDLL", pid: int, index: int) -> bool:
     rc = libc.ptrace(_PTRACE_SECCOMP_GET_METADATA, pid, ctypes.c_void_p(ctypes.sizeof(meta)),
                      meta)
     return rc > 0 and bool(meta[1] & _FILTER_FLAG_LOG)
-
-
-def program_arches(program: bytes, arch: Optional[Arch] = None) -> Tuple[Arch, ...]:
-    """The architectures *program* (in *arch*'s byte order, default the native one) tells
-    apart: the values it compares ``seccomp_data.arch`` with, that are architectures of that
-    byte order (x32 with x86_64). A program that never checks the architecture gives
-    *arch* alone."""
-    arch = Arch.native() if arch is None else Arch(arch).resolved
-    little = bool(int(arch) & _AUDIT_ARCH_LE)
-    fmt = "<HBBI" if little else ">HBBI"
-    n = len(program) // 8
-    found: List[Arch] = []
-    holds_arch = [False] * (n + 256)  # per pc: whether A may hold seccomp_data.arch there
-    for pc in range(n):
-        code, jt, jf, k = struct.unpack_from(fmt, program, pc * 8)
-        cls, here = code & 0x07, holds_arch[pc]
-        if cls == 0x05:  # jumps go forward only: one pass sees every path
-            if code == 0x05:
-                if pc + 1 + k < n:
-                    holds_arch[pc + 1 + k] |= here
-                continue
-            if here and not code & 0x08:  # a constant compared with the arch
-                _add_arch(found, k, little)
-            holds_arch[pc + 1 + jt] |= here
-            holds_arch[pc + 1 + jf] |= here
-        elif cls == 0x06:
-            continue
-        elif cls in (0x00, 0x04) or code == 0x87:  # A changes
-            holds_arch[pc + 1] |= code == 0x20 and k == 4
-        else:
-            holds_arch[pc + 1] |= here
-    return tuple(found) or (arch,)
-
-
-def _add_arch(found: List[Arch], token: int, little: bool) -> None:
-    try:
-        a = Arch(token)
-    except (SeccompError, ValueError):
-        return
-    if a is Arch.NATIVE or bool(int(a) & _AUDIT_ARCH_LE) != little or a in found:
-        return
-    found.append(a)
-    if a is Arch.X86_64 and Arch.X32 not in found:  # x32 arrives as x86_64 (by number)
-        found.append(Arch.X32)

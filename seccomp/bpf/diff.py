@@ -24,7 +24,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple, Un
 
 from .._errors import InvalidArgumentError
 from .._enums import Action, Arch
-from .analysis import explain
+from .analysis import arches_checked, explain
 from .emulator import _program, _target, evaluate_many
 
 __all__ = ["diff", "Diff", "Change", "load_program"]
@@ -120,13 +120,14 @@ def load_program(source: object, *, arch: ArchLike = None,
     unprivileged container's, or a config.json's bounding set), *kernel* and *enosys*."""
     from .. import profile as _profile
     from .._filter import Filter
-    from ..dump import program_arches
 
     target = Arch.native() if arch is None else Arch(arch).resolved
     if isinstance(source, (bytes, bytearray, memoryview)):
         program = bytes(source)
         _program(program, _target(target))  # the kernel's checks, with its reason
-        return program, program_arches(program, target)
+        same_order = [a for a in arches_checked(program)
+                      if bool(int(a) & _AUDIT_ARCH_LE) == bool(int(target) & _AUDIT_ARCH_LE)]
+        return program, tuple(same_order) or (target,)
     if isinstance(source, (str, os.PathLike)):
         source = _read(os.fspath(source))
         if isinstance(source, bytes):
@@ -156,12 +157,17 @@ def _read(path: str) -> object:
 
     if not os.path.exists(path):
         return _profile.load(path)  # a built-in name, or a clear error
+    from ..profile.parse import MAX_PROFILE_BYTES
+
     try:
         with open(path, "rb") as fh:
-            data = fh.read()
+            data = fh.read(MAX_PROFILE_BYTES + 1)  # bounded: /dev/zero is a path too
     except OSError as exc:
         raise InvalidArgumentError(exc.errno or _errno.EIO, "cannot read %s: %s"
                                    % (path, exc.strerror)) from None
+    if len(data) > MAX_PROFILE_BYTES:
+        raise InvalidArgumentError(_errno.EFBIG, "%s is larger than %d MiB"
+                                   % (path, MAX_PROFILE_BYTES >> 20))
     if b"\0" in data:  # BPF: every instruction of a real program has zero bytes
         return data
     policy = _policy_module()

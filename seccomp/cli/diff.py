@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
 from .._enums import Arch
-from .._errors import SeccompError
+from .common import CommandError, add_json_option, print_json
 from .options import _caps_options, _enosys_option
 
 
@@ -19,8 +18,8 @@ def add_diff(sub: Any) -> None:
         description="Compare two filters: profiles (a path or a built-in name) or BPF files "
                     "(as export --format bpf or dump --format bpf write them), in any mix. "
                     "Profiles are built as export builds them, for the target (--arch, "
-                    "--kernel, --caps). Prints, per architecture and "
-                    "syscall, the argument values that get another action in B than in A.",
+                    "--kernel, --caps). Prints, per architecture and syscall, the argument "
+                    "values that get another action in B than in A.",
         epilog="exit status: 0 when they do the same, 1 when they differ, 2 on an error.")
     p.add_argument("a", metavar="A", help="the first filter (profile, built-in name, BPF file)")
     p.add_argument("b", metavar="B", help="the second one")
@@ -29,12 +28,13 @@ def add_diff(sub: Any) -> None:
                    help="target kernel version (default: the running kernel)")
     _caps_options(p)
     _enosys_option(p)
-    p.add_argument("--json", action="store_true", help="print the changes as JSON")
+    add_json_option(p)
     p.set_defaults(func=_cmd_diff)
 
 
 def _cmd_diff(args: argparse.Namespace) -> int:
     from .. import profile
+    from .._errors import SeccompError
     from ..bpf import diff
 
     try:
@@ -44,11 +44,10 @@ def _cmd_diff(args: argparse.Namespace) -> int:
         arch = Arch(args.arch).resolved if args.arch else None
         d = diff.diff(args.a, args.b, arch=arch, caps=caps, kernel=args.kernel,
                       enosys=not args.no_enosys)
-    except (SeccompError, OSError) as exc:
-        print("seccomp diff: %s" % (exc.strerror or exc), file=sys.stderr)
-        return 2
+    except (SeccompError, OSError) as exc:  # 1 means "they differ": trouble is 2, as diff(1)
+        raise CommandError(str(exc.strerror or exc), 2) from None
     if args.json:
-        sys.stdout.write(json.dumps(d.to_dict(), indent=2) + "\n")
+        print_json(d.to_dict())
     else:
         sys.stdout.write(d.text())
     return 1 if d else 0

@@ -5,8 +5,7 @@ import argparse
 import sys
 from typing import Any
 
-from .._errors import SeccompError
-from .options import write_output
+from .common import CommandError, add_output_option, write_output
 
 
 def add_dump(sub: Any) -> None:
@@ -25,7 +24,7 @@ def add_dump(sub: Any) -> None:
                         "it with --index when there are several")
     p.add_argument("--index", type=int, metavar="N",
                    help="only the filter loaded Nth (0: the first loaded)")
-    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+    add_output_option(p)
     p.set_defaults(func=_cmd_dump)
 
 
@@ -34,27 +33,26 @@ def _cmd_dump(args: argparse.Namespace) -> int:
 
     try:
         filters = dump.filters(args.pid)
-    except (SeccompError, ProcessLookupError) as exc:
-        print("seccomp dump: %s" % (exc.strerror or exc), file=sys.stderr)
-        return 1
+    except ProcessLookupError as exc:
+        raise CommandError(str(exc.strerror)) from None
     if args.index is not None:
         if not 0 <= args.index < len(filters):
-            print("seccomp dump: process %d has %d filter(s): no index %d"
-                  % (args.pid, len(filters), args.index), file=sys.stderr)
-            return 1
+            raise CommandError("process %d has %d filter(s): no index %d"
+                               % (args.pid, len(filters), args.index))
         filters = [filters[args.index]]
     if not filters:
+        if args.format == "bpf":
+            raise CommandError("process %d runs under no seccomp filter" % args.pid)
         print("seccomp dump: process %d runs under no seccomp filter" % args.pid,
               file=sys.stderr)
-        return 1 if args.format == "bpf" else 0
+        return 0
     if args.format == "bpf":
         if len(filters) > 1:
-            print("seccomp dump: process %d has %d filters: choose one with --index"
-                  % (args.pid, len(filters)), file=sys.stderr)
-            return 1
-        return 0 if write_output(filters[0].program, args.output, "seccomp dump") else 1
+            raise CommandError("process %d has %d filters: choose one with --index"
+                               % (args.pid, len(filters)))
+        write_output(args.output, filters[0].program, binary=True)
+        return 0
     out = []
-    total = len(filters)
     for f in filters:
         out.append("# filter %d (%d instructions%s; architectures: %s)\n" % (
             f.index, len(f.program) // 8, ", LOG" if f.log else "",
@@ -63,7 +61,8 @@ def _cmd_dump(args: argparse.Namespace) -> int:
             out.append(bpf.disassemble(f.program))
         else:
             out.append(bpf.explain(f.program, f.arches).table())
-    if total > 1:
+    if len(filters) > 1:
         out.append("# the kernel runs every filter, the last loaded first; the strictest "
                    "answer wins\n")
-    return 0 if write_output("".join(out).encode(), args.output, "seccomp dump") else 1
+    write_output(args.output, "".join(out))
+    return 0

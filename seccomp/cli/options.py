@@ -1,5 +1,4 @@
-"""Options shared by the subcommands that build a filter from a profile, and where output
-goes."""
+"""Options shared by the subcommands that build a filter from a profile."""
 from __future__ import annotations
 
 import argparse
@@ -163,20 +162,3 @@ def _compile(args: argparse.Namespace, prof: Any, arch: Optional[str] = None,
         for a in flt.arches:  # the lowering, checked against the policy itself
             policy.check(flt.export_bpf(), a, skip=getattr(flt, "skipped_syscalls", ()))
     return flt
-
-
-def write_output(data: bytes, output: str, prog: str) -> bool:
-    """Write *data* to the file *output*, or to stdout when it is empty or "-"; False (and a
-    message naming *prog*) when the file cannot be written."""
-    if output and output != "-":
-        try:
-            with open(output, "wb") as fh:
-                fh.write(data)
-        except OSError as exc:
-            print("%s: cannot write %s: %s" % (prog, output, exc.strerror), file=sys.stderr)
-            return False
-        return True
-    sys.stdout.flush()
-    sys.stdout.buffer.write(data)
-    sys.stdout.buffer.flush()
-    return True
