@@ -16,7 +16,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PUBLIC_MODULES = ["seccomp", "seccomp.bpf", "seccomp.notify", "seccomp.profile",
                   "seccomp.policy", "seccomp.record", "seccomp.dump",
                   "seccomp.profile.container", "seccomp.profile.bundle",
-                  "seccomp.profile.kubernetes", "seccomp.bpf.enosys"]
+                  "seccomp.profile.kubernetes", "seccomp.bpf.enosys", "seccomp.bpf.diff"]
 
 
 @pytest.fixture(scope="module")
