@@ -33,7 +33,7 @@ import seccomp.profile  # noqa: E402
 
 def python_run(insns, data):
     """A straightforward classic BPF interpreter in Python (what a pure-Python emulator does)."""
-    a = x = 0
+    a = 0
     mem = [0] * 16
     pc = 0
     while True:

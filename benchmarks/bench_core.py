@@ -55,8 +55,8 @@ def import_libseccomp_module():
     for k in ours:
         del sys.modules[k]
     try:
-        spec = importlib.util.spec_from_file_location(
-            "seccomp", paths[0], loader=importlib.machinery.ExtensionFileLoader("seccomp", paths[0]))
+        loader = importlib.machinery.ExtensionFileLoader("seccomp", paths[0])
+        spec = importlib.util.spec_from_file_location("seccomp", paths[0], loader=loader)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         return module

@@ -1,12 +1,15 @@
 """Type stub for the compiled part of seccomp.bpf (src_c/_bpf.pyx)."""
 from typing import Any, Callable, Dict, FrozenSet, Iterable, List, Sequence, Tuple
 
+from typing_extensions import disjoint_base
+
 from ._enums import Action
 
 MAX_INSTRUCTIONS: int
 SECCOMP_DATA_SIZE: int
 SECCOMP_OPCODES: FrozenSet[int]
 
+@disjoint_base  # a compiled class: no multiple inheritance with another
 class Checked:
     length: int
     big_endian: bool
@@ -23,6 +26,7 @@ def run_many(program: Checked, calls: Iterable[Any], arch: int, wide_args: bool,
 def first_mismatch(program: Checked, arch: int, wide_args: bool, nrs: Any, args: Any,
                    expected: Any) -> int: ...
 
+@disjoint_base  # a compiled class: no multiple inheritance with another
 class Target:
     audit_arch: int
     big_endian: bool

@@ -8,15 +8,16 @@ README's "Coming from libseccomp's Python module" lists each difference.
 from __future__ import annotations
 
 import errno
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
-if TYPE_CHECKING:
-    from typing import Any, Dict, List, Optional, Tuple, Union
 
 from . import _core
 from ._core import Cond
 from ._errors import InvalidArgumentError, OutOfRangeError, SeccompError, invalid, require
 from ._enums import Action, Arch, Attr, Op
 from ._filter import Filter, Program
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
+if TYPE_CHECKING:
+    from typing import Any, Dict, List, Optional, Tuple, Union
 
 __all__ = [
     "KILL_PROCESS", "KILL", "TRAP", "LOG", "ALLOW", "NOTIFY", "ERRNO", "TRACE",

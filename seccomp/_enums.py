@@ -7,12 +7,13 @@ without importing `enum`, which would be most of the cost of ``import seccomp``.
 """
 from __future__ import annotations
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
-if TYPE_CHECKING:
-    from typing import Any, Dict, Iterator, Optional, Tuple, Union
 
 from . import _core
 from ._errors import MIN_VERSION, invalid
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
+if TYPE_CHECKING:
+    from typing import Any, Dict, Iterator, Optional, Tuple, Union
 
 # The oldest libseccomp this package supports: what MIN_VERSION does not list works there.
 _OLDEST = (2, 5, 0)

@@ -3,14 +3,15 @@ from __future__ import annotations
 
 import errno
 import os  # (always loaded by the interpreter: no import cost)
+
+from . import _core
+from ._core import Program
+from ._errors import SeccompError, UnsupportedError
+from ._enums import Action, Arch, Attr
+
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
 if TYPE_CHECKING:
     from typing import IO, Any, Optional, Tuple, Union, overload
-
-from . import _core
-from ._core import Cond, Program
-from ._errors import SeccompError, UnsupportedError
-from ._enums import Action, Arch, Attr
 
 __all__ = ["Filter", "Program"]
 
@@ -178,8 +179,8 @@ class Filter(_core.Context):
                 flags |= _core.FILTER_FLAGS["WAIT_KILLABLE_RECV"]
         return Program(bpf, flags, self.no_new_privs)
 
-    def simulate(self, syscall: Union[int, str], *args: int, arch: Union[Arch, int, str, None] = None,
-                 ip: int = 0) -> Action:
+    def simulate(self, syscall: Union[int, str], *args: int,
+                 arch: Union[Arch, int, str, None] = None, ip: int = 0) -> Action:
         """The action the kernel would take for *syscall* with *args* on *arch* (default the
         native one), worked out from the filter's BPF without loading it (`seccomp.bpf`)."""
         from . import bpf

@@ -1,12 +1,13 @@
 """Syscall names and numbers on any architecture, versions and what the kernel supports."""
 from __future__ import annotations
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
-if TYPE_CHECKING:
-    from typing import Tuple, Union
 
 from . import _core
 from ._enums import Action, Arch
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
+if TYPE_CHECKING:
+    from typing import Tuple, Union
 
 __all__ = ["syscall_number", "syscall_name", "native_arch", "library_version", "api_level",
            "set_api_level", "action_available"]

@@ -1,6 +1,8 @@
 """Type stub for the compiled part of seccomp.notify (src_c/_notify.pyx)."""
 from typing import Any, Callable, List, Optional, Sequence, Union
 
+from typing_extensions import disjoint_base
+
 from ._enums import Arch
 
 FLAG_CONTINUE: int
@@ -8,6 +10,7 @@ ADDFD_FLAG_SETFD: int
 ADDFD_FLAG_SEND: int
 CONTINUE: Any
 
+@disjoint_base  # a compiled class: no multiple inheritance with another
 class Notification:
     id: int
     pid: int
@@ -27,6 +30,7 @@ class Notification:
     @property
     def syscall_name(self) -> str: ...
 
+@disjoint_base  # a compiled class: no multiple inheritance with another
 class NotificationResponse:
     id: int
     val: int
@@ -35,6 +39,7 @@ class NotificationResponse:
     def __init__(self, notify: Union[Notification, int], val: int = ..., error: int = ...,
                  flags: int = ...) -> None: ...
 
+@disjoint_base  # a compiled class: no multiple inheritance with another
 class NotificationAddfd:
     id: int
     flags: int
@@ -44,6 +49,7 @@ class NotificationAddfd:
     def __init__(self, notify: Union[Notification, int], flags: int, fd: int, newfd: int = ...,
                  newfd_flags: int = ...) -> None: ...
 
+@disjoint_base  # a compiled class: no multiple inheritance with another
 class InjectFd:
     fd: int
     cloexec: bool

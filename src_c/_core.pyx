@@ -10,7 +10,7 @@ import os
 from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_AS_STRING
 from cpython.bool cimport PyBool_Check
 from cpython.long cimport (PyLong_Check, PyLong_AsLongLongAndOverflow, PyLong_AsLongAndOverflow,
-                          PyLong_AsUnsignedLongLong)
+                           PyLong_AsUnsignedLongLong)
 
 cdef extern from "scmpy_lock.h" nogil:
     ctypedef struct scmpy_lock:
@@ -25,15 +25,16 @@ cdef extern from "scmpy_lock.h" nogil:
 scmpy_lock_install_fork_handler()
 
 from libc.errno cimport EINVAL, EEXIST, EACCES, ENOSYS, EOPNOTSUPP, ESRCH, EBUSY
-from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int64_t
+from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
 from libc.stdlib cimport free
-from libc.string cimport memcpy
 
 cimport cython
 from libseccomp cimport *
 
-from seccomp._errors import (SeccompError, InvalidArgumentError, UnsupportedError,
-                             COMPILED_VERSION, LIBRARY_VERSION, fail, invalid, require, supported)
+from seccomp._errors import (UnsupportedError, LIBRARY_VERSION, fail, invalid, require,
+                             supported)
+# Also importable from here, where the Python layer has long taken them from:
+from seccomp._errors import SeccompError, InvalidArgumentError, COMPILED_VERSION  # no-cython-lint
 
 
 # ---------------------------------------------------------------------------------------------
@@ -345,7 +346,7 @@ cdef uint64_t _datum(object value, str which) except? 0:
         return PyLong_AsUnsignedLongLong(value)
     except OverflowError:
         invalid("condition %s %r is out of range 0..2**64-1 (use Cond.cmp32 for a signed "
-                 "32-bit argument)" % (which, value))
+                "32-bit argument)" % (which, value))
 
 
 cdef long _small_int(object value, long low, long high, str what) except? -1:
@@ -393,7 +394,8 @@ cdef class Cond:
         Operands from -2**31 to 2**32-1 are taken modulo 2**32, so ``-1`` means
         ``0xffffffff``."""
         for which, v in (("value", value), ("value2", value2)):
-            if isinstance(v, int) and not isinstance(v, bool) and not -0x80000000 <= v <= 0xFFFFFFFF:
+            if (isinstance(v, int) and not isinstance(v, bool)
+                    and not -0x80000000 <= v <= 0xFFFFFFFF):
                 invalid("32-bit condition %s %r is out of range -2**31..2**32-1" % (which, v))
         if isinstance(value, int) and not isinstance(value, bool):
             value &= 0xFFFFFFFF
@@ -966,10 +968,10 @@ cdef class Program:
         cdef Py_ssize_t n = len(bpf)
         if n == 0 or n % 8:
             invalid("a BPF program is a non-empty sequence of 8-byte instructions, not %d "
-                     "bytes" % n)
+                    "bytes" % n)
         if n // 8 > MAX_INSTRUCTIONS:
             invalid("the filter has %d instructions; the kernel accepts at most %d"
-                     % (n // 8, MAX_INSTRUCTIONS))
+                    % (n // 8, MAX_INSTRUCTIONS))
         self.bpf = bpf
         self.flags = flags
         self.no_new_privs = no_new_privs

@@ -261,8 +261,9 @@ _RANDOM_DATA = (0, 1, 2, 7, 0xFF, 0xFFFFFFFF, 1 << 32, 0xFFFFFFFFFFFFFFFF)
 @case
 def random_rule_sets(s, out):
     rng = random.Random(20261123)
-    actions = lambda: rng.choice((s.ALLOW, s.KILL, s.KILL_PROCESS, s.TRAP, s.LOG, s.NOTIFY,
-                                  s.ERRNO(rng.randrange(4096)), s.TRACE(rng.randrange(100))))
+    def actions():
+        return rng.choice((s.ALLOW, s.KILL, s.KILL_PROCESS, s.TRAP, s.LOG, s.NOTIFY,
+                           s.ERRNO(rng.randrange(4096)), s.TRACE(rng.randrange(100))))
     ops = (s.NE, s.LT, s.LE, s.EQ, s.GE, s.GT, s.MASKED_EQ)
     for n in range(40):
         default = actions()

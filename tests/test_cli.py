@@ -93,7 +93,8 @@ def test_run_python():
                     "t = threading.Thread(target=print, args=('thread',)); t.start(); t.join()\n"
                     "with tempfile.TemporaryDirectory() as d:\n"
                     "    open(os.path.join(d, 'f'), 'w').write('x')\n"
-                    "print(subprocess.run(['echo', 'child'], capture_output=True, text=True).stdout.strip())\n"
+                    "print(subprocess.run(['echo', 'child'], capture_output=True,\n"
+                    "                     text=True).stdout.strip())\n"
                     "print(6 * 7)")
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == ["thread", "child", "42"]
@@ -172,7 +173,8 @@ def test_default_profile_denies_with_eperm():
         assert got[name] == errno.EPERM, (name, got)
     assert got["personality_query"] == 0
     assert got["unshare_files"] == errno.EPERM  # unshare needs CAP_SYS_ADMIN, as under Docker
-    assert got["clone3"] == errno.ENOSYS        # so libc falls back to clone, whose flags are checked
+    # so libc falls back to clone, whose flags are checked
+    assert got["clone3"] == errno.ENOSYS
     assert got["socket"] == 0
 
 
@@ -261,7 +263,8 @@ def test_export_formats(tmp_path):
     assert r.returncode == 0, r.stderr
     data = json.loads(r.stdout)
     assert data["defaultAction"] == "SCMP_ACT_ERRNO"
-    assert "archMap" not in data and data["architectures"][0] == "SCMP_ARCH_" + str(Arch.native()).upper()
+    assert "archMap" not in data
+    assert data["architectures"][0] == "SCMP_ARCH_" + str(Arch.native()).upper()
     names = {n for e in data["syscalls"] for n in e["names"]}
     assert "read" in names and "sethostname" not in names      # resolved for a container
     r = seccomp_cmd("export", "--format", "oci", "--cap", "CAP_SYS_ADMIN")

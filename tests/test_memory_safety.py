@@ -34,7 +34,8 @@ def test_fuzz_target_finds_no_crash(tmp_path, target, seeds, dictionary):
         capture_output=True, text=True, timeout=SECONDS + 120, cwd=ROOT)
     log = done.stderr[-4000:]
     assert done.returncode == 0, log
-    runs = [line for line in done.stderr.splitlines() if line.startswith("stat::number_of_executed_units")]
+    runs = [line for line in done.stderr.splitlines()
+            if line.startswith("stat::number_of_executed_units")]
     assert runs and int(runs[0].split(":")[-1]) > 1000, log   # the fuzzer really ran
 
 

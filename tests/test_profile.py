@@ -634,7 +634,8 @@ def test_resolved_profile_round_trips_as_oci_json():
     for entry in data["syscalls"]:
         assert set(entry) <= {"names", "action", "errnoRet", "args"}   # OCI fields only
     again = P.load(data)
-    strip = lambda p: [(x.names, x.action, x.args) for x in p.rules]
+    def strip(p):
+        return [(x.names, x.action, x.args) for x in p.rules]
     assert strip(again) == strip(r) and again.architectures == r.architectures
     assert again.default_action == r.default_action
     clone = [e for e in data["syscalls"] if e["names"] == ["clone"]][0]
