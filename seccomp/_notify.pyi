@@ -70,6 +70,7 @@ def openat2(dirfd: int, path: Union[str, bytes], flags: int, mode: int = ...,
             resolve: int = ...) -> int: ...
 def dispatch(fd: int, n: Notification, fn: Callable[[Notification], Any]) -> None: ...
 
+@disjoint_base  # a compiled class: no multiple inheritance with another
 class Server:
     handled: int
     def __init__(self, fd: int, resolve: Callable[[int, int], Callable[[Notification], Any]]

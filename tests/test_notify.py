@@ -1,6 +1,7 @@
 """User notification with real targets: a forked child loads a filter with NOTIFY rules, sends
 its listener fd to the test process, and makes syscalls that the test answers."""
 import asyncio
+import ctypes
 import errno
 import gc
 import json
