@@ -21,6 +21,15 @@ syscall_number = _core.syscall_resolve_name
 syscall_name = _core.syscall_resolve_num
 
 
+def syscall_known(name: str) -> bool:
+    """Whether libseccomp knows a syscall name (on any architecture)."""
+    try:
+        _core.syscall_resolve_name(name)
+    except _core.InvalidArgumentError:
+        return False
+    return True
+
+
 def native_arch() -> Arch:
     """The architecture this process runs on."""
     return Arch.native()

@@ -364,7 +364,8 @@ def expected(rules, default, name, args, narrow):
     return default if best is None else best[1]
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(rule_sets(), st.lists(value64, min_size=2, max_size=4))
 def test_random_rule_sets_behave_as_documented_in_the_emulator(case, extra):
     default, arches, rules = case
@@ -382,7 +383,8 @@ def test_random_rule_sets_behave_as_documented_in_the_emulator(case, extra):
                 assert got == expected(kept, default, name, args, narrow), (arch, name, args)
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=12, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(rule_sets(), st.lists(value64, min_size=2, max_size=3))
 def test_random_rule_sets_behave_as_documented_in_the_kernel(case, extra):
     _, _, rules = case

@@ -25,6 +25,7 @@ from typing import (Dict, Iterable, Iterator, List, Optional, Sequence, Set,
 from .._core import Cond, InvalidArgumentError, SeccompError
 from .._enums import Action, Arch, Op
 from .._filter import Filter
+from .._info import syscall_known
 
 __all__ = ["Place", "PolicyError", "Expr", "Num", "Arg", "BinOp", "Inv", "Cmp", "And", "Or",
            "Not", "Bool", "TRUE", "FALSE", "Rule", "Policy", "Atom", "fold", "evaluate",
@@ -778,7 +779,7 @@ class Policy:
                     for conds in rules:
                         add(action, name, *conds)
             except SeccompError as exc:
-                if not _known(name):
+                if not syscall_known(name):
                     skipped.append(name)
                     continue
                 raise PolicyError(self._place(name), "cannot add the rule for %s: %s"
@@ -956,14 +957,6 @@ def _boundaries(a: Atom) -> Set[int]:
             out.add((v << shift) | (U32 << other))  # the other half set
     return {v & U64 for v in out}
 
-
-def _known(name: str) -> bool:
-    from .._core import syscall_resolve_name
-    try:
-        syscall_resolve_name(name)
-    except InvalidArgumentError:
-        return False
-    return True
 
 
 class PolicyFilter(Filter):

@@ -5,9 +5,9 @@ import os
 from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 
 from .. import _core
-from .._core import Cond, InvalidArgumentError, SeccompError, syscall_resolve_name
+from .._core import Cond, SeccompError
 from .._enums import Action, Arch
-from .._info import library_version
+from .._info import library_version, syscall_known
 from .._filter import Filter
 from .errors import ProfileError
 from .model import Arg, Profile, Rule
@@ -180,7 +180,7 @@ def _needs_native_numbers(profile: Profile, native: Arch) -> bool:
 
     arch = str(native)
     default = profile.default_action
-    return any(n in NEWER_SYSCALLS and arch in NEWER_SYSCALLS[n] and not _known(n)
+    return any(n in NEWER_SYSCALLS and arch in NEWER_SYSCALLS[n] and not syscall_known(n)
                for r in profile.rules if r.action != default for n in r.names)
 
 
@@ -237,7 +237,7 @@ def _fill(f: ProfileFilter, profile: Profile, arches: List[Arch], places: Dict[A
                 try:
                     add(action, name, *conds)  # the core resolves (and caches) the name
                 except SeccompError as exc:
-                    if _known(name):
+                    if syscall_known(name):
                         raise ProfileError(_place(r), "cannot add the rule for %r: %s"
                                            % (name, exc.strerror)) from None
                     number = _newer(name, str(native)) if by_number else None
@@ -291,14 +291,6 @@ def _warn(message: str) -> None:
     warnings.warn_explicit(message, SkippedSyscallWarning, frame.f_code.co_filename,
                            frame.f_lineno, module=frame.f_globals.get("__name__"))
 
-
-def _known(name: str) -> bool:
-    """Whether libseccomp knows a syscall name (on any architecture)."""
-    try:
-        syscall_resolve_name(name)
-    except InvalidArgumentError:
-        return False
-    return True
 
 
 def _place(rule: Rule) -> str:
