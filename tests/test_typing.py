@@ -20,6 +20,33 @@ def test_mypy_strict_on_programs_using_the_api():
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+def test_pyright_strict_on_programs_using_the_api(tmp_path):
+    """pyright (basedpyright, its PyPI build with a bundled node) in strict mode on the same
+    programs: a wrong type is reported, the API's programs have none."""
+    import shutil
+
+    pyright = shutil.which("basedpyright") or os.path.join(os.path.dirname(sys.executable),
+                                                           "basedpyright")
+    if not os.path.exists(pyright):
+        pytest.skip("basedpyright is not installed (tools/setup.sh installs it where it can)")
+    config = tmp_path / "pyrightconfig.json"
+    config.write_text('{"typeCheckingMode": "strict"}')
+    wrong = tmp_path / "wrong.py"
+    wrong.write_text("import seccomp\n"
+                     "x: int = seccomp.Filter(seccomp.Action.ALLOW).export_bpf()\n")
+    programs = sorted(glob.glob(os.path.join(ROOT, "tests", "typing", "*.py")) +
+                      glob.glob(os.path.join(ROOT, "examples", "*.py")))
+
+    def run(*files: str) -> "subprocess.CompletedProcess[str]":
+        return subprocess.run([pyright, "--pythonpath", sys.executable, "-p", str(config),
+                               *files], capture_output=True, text=True, cwd=ROOT, timeout=600)
+
+    bad = run(str(wrong))
+    assert bad.returncode != 0 and "reportAssignmentType" in bad.stdout, bad.stdout + bad.stderr
+    done = run(*programs)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
 def test_the_installed_package_is_visible_to_mypy(tmp_path):
     """From outside the checkout, mypy finds the package as installed (tools/setup.sh installs
     it editable in compat mode: setuptools' default import hook is invisible to mypy)."""

@@ -33,6 +33,9 @@ fi
 PY=${PYTHON:-python3}
 "$PY" -m pip install -q --disable-pip-version-check --root-user-action=ignore "Cython>=3.0" "setuptools>=64" wheel \
     pytest pytest-xdist pytest-timeout hypothesis mypy sphinx ruff cython-lint
+# basedpyright (pyright with node from PyPI) checks the typed examples; its test skips without it.
+"$PY" -m pip install -q --disable-pip-version-check --root-user-action=ignore basedpyright \
+    >/dev/null 2>&1 || echo "setup: basedpyright not installable; the pyright test will skip" >&2
 # atheris (libFuzzer for Python) has wheels for some interpreters only: the fuzz test skips without it.
 "$PY" -m pip install -q --disable-pip-version-check --root-user-action=ignore --only-binary :all: atheris \
     >/dev/null 2>&1 || echo "setup: no atheris wheel for this Python; the fuzz test will skip" >&2
