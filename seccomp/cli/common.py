@@ -23,6 +23,16 @@ class CommandError(Exception):
         self.status = status
 
 
+def command_argv(args: argparse.Namespace, usage: str) -> "list[str]":
+    """The COMMAND ARGS... after ``--`` of run and record; a usage error (2) when empty."""
+    argv = list(args.command)
+    if argv and argv[0] == "--":
+        argv = argv[1:]
+    if not argv:
+        raise CommandError("no command given (%s)" % usage, 2)
+    return argv
+
+
 def error(message: str) -> None:
     """Print ``seccomp: error: MESSAGE`` to stderr, for a failure the command goes on after
     (failures that end it are raised as `CommandError`). An over-long message (one that

@@ -6,9 +6,9 @@ import argparse
 import errno
 import signal
 import sys
-from typing import Any, List, Optional
+from typing import Any, Optional
 
-from .common import CommandError, add_output_option, write_output
+from .common import CommandError, add_output_option, command_argv, write_output
 
 
 def add_record(sub: Any) -> None:
@@ -47,11 +47,7 @@ def _cmd_record(args: argparse.Namespace) -> int:
     from .. import profile, record
     from .._errors import SeccompError
 
-    argv: List[str] = list(args.command)
-    if argv and argv[0] == "--":
-        argv = argv[1:]
-    if not argv:
-        raise CommandError("no command given (seccomp record [OPTIONS] -- COMMAND ARGS...)", 2)
+    argv = command_argv(args, "seccomp record [OPTIONS] -- COMMAND ARGS...")
     base: Optional[profile.Profile] = None
     if args.merge:
         try:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, List
 
 from .._core import FILTER_FLAGS
 from .._info import library_version
-from .common import CommandError, warn
+from .common import CommandError, command_argv, warn
 from .options import _compile, _profile_options, _resolved
 
 if TYPE_CHECKING:
@@ -41,11 +41,7 @@ def add_run(sub: Any) -> None:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    argv: List[str] = list(args.command)
-    if argv and argv[0] == "--":
-        argv = argv[1:]
-    if not argv:
-        raise CommandError("no command given (seccomp run [OPTIONS] -- CMD ARGS...)", 2)
+    argv = command_argv(args, "seccomp run [OPTIONS] -- CMD ARGS...")
     path = find_command(argv[0])
     prof = _resolved(args)
     if prof is None:  # --profile unconfined: no filter
