@@ -546,6 +546,66 @@ def lower_conj(conj: Conj) -> List[Tuple[Cond, ...]]:
     return rules
 
 
+_PLAIN_OPS = {"==": Op.EQ, "!=": Op.NE, "<": Op.LT, "<=": Op.LE, ">": Op.GT, ">=": Op.GE}
+
+
+def _plain_cond(e: Expr) -> Optional[Cond]:
+    """The libseccomp condition of ``argN op constant`` (all 64 bits, no mask), else None."""
+    if type(e) is Cmp:
+        left, right = e.left, e.right
+        if type(left) is Arg and not left.half and type(right) is Num:
+            return Cond(left.index, _PLAIN_OPS[e.op], right.value)
+    return None
+
+
+def _plain_conj(e: Expr) -> Optional[Tuple[Cond, ...]]:
+    """One plain comparison, or a conjunction of them on distinct arguments, as one
+    libseccomp rule (conditions in argument order, as `lower_conj` gives them), else None."""
+    if type(e) is And:
+        conds = []
+        for item in e.items:
+            c = _plain_cond(item)
+            if c is None:
+                return None
+            conds.append(c)
+        if len({c.arg for c in conds}) != len(conds):
+            return None
+        conds.sort(key=lambda c: c.arg)
+        return tuple(conds)
+    c = _plain_cond(e)
+    return None if c is None else (c,)
+
+
+def _plain_entries(rules: Sequence["Rule"], default: Action
+                   ) -> Optional[List[Tuple[Action, Iterable[List[Tuple[Cond, ...]]], "Rule"]]]:
+    """The lowering of a syscall's rules that all have one action and conditions already in
+    libseccomp's form (``1``, comparisons of whole arguments with constants, conjunctions of
+    them on distinct arguments, disjunctions of those), up to a last unconditional rule with
+    the *default* action: what `Policy.disjoint` and `lower_conj` make of them, without the
+    DNF. None for anything else."""
+    action = rules[0].action
+    out: List[Tuple[Action, Iterable[List[Tuple[Cond, ...]]], Rule]] = []
+    for r in rules:
+        e = r.condition
+        if type(e) is Bool and e.value and r.action == default:
+            break  # what it decides needs no rule (gosecco's negative rules)
+        if r.action != action:
+            return None  # later rules are cut by earlier ones of other actions
+        if type(e) is Bool:
+            if not e.value:
+                continue  # decides nothing
+            out.append((action, ([()],), r))
+            break  # later rules for this syscall can never decide
+        alternatives = []
+        for item in e.items if type(e) is Or else (e,):
+            conj = _plain_conj(item)
+            if conj is None:
+                return None
+            alternatives.append([conj])
+        out.append((action, alternatives, r))
+    return out
+
+
 # ---------------------------------------------------------------------------------------------
 # Rules and policies
 # ---------------------------------------------------------------------------------------------
@@ -670,16 +730,21 @@ class Policy:
         return out
 
     def _lower_syscall(self, name: str) -> List[Tuple[Action, List[Tuple[Cond, ...]]]]:
+        entries: Optional[List[Tuple[Action, Iterable[List[Tuple[Cond, ...]]], Rule]]]
+        entries = _plain_entries(self._by_syscall[name], self.default_action)
+        if entries is None:
+            entries = [(action, (lower_conj(c) for c in conjs), r)
+                       for action, conjs, r in self.disjoint(name, lowering=True)]
         out = []
         total = 0
-        for action, conjs, r in self.disjoint(name, lowering=True):
+        for action, alternatives, r in entries:
             if action == self.default_action:
                 continue
             rules: List[Tuple[Cond, ...]] = []
             try:
-                for c in conjs:
-                    rules.extend(lower_conj(c))
-                    total += len(rules)
+                for more in alternatives:
+                    rules.extend(more)
+                    total += len(more)
                     if total > MAX_RULES_PER_SYSCALL:
                         raise _TooLarge()
             except _TooLarge:

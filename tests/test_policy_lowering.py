@@ -1,0 +1,94 @@
+"""seccomp.policy lowering: the direct path for conditions already in libseccomp's form gives
+exactly what the general path (DNF, disjoint regions, per-argument merging) gives, and the
+rule-count limit counts libseccomp rules."""
+import random
+
+import pytest
+
+from seccomp import Action
+from seccomp.policy import model
+from seccomp.policy.model import (TRUE, And, Arg, BinOp, Bool, Cmp, Num, Or, Place, Policy,
+                                  PolicyError, Rule)
+
+OPS = ("==", "!=", "<", "<=", ">", ">=")
+ACTIONS = (Action.ALLOW, Action.ERRNO(1), Action.LOG, Action.KILL_PROCESS)
+
+
+def _cmp(rnd: random.Random) -> Cmp:
+    index = rnd.randrange(3)
+    value = rnd.choice((0, 1, 2, 5, 0xFFFFFFFF, (1 << 64) - 1))
+    kind = rnd.randrange(8)
+    if kind == 0:  # not plain: a half
+        return Cmp(rnd.choice(OPS), Arg(index, "lo"), Num(value & 0xFFFFFFFF))
+    if kind == 1:  # not plain: a mask
+        return Cmp("==", BinOp("&", Arg(index), Num(6)), Num(value & 6))
+    return Cmp(rnd.choice(OPS), Arg(index), Num(value))
+
+
+def _condition(rnd: random.Random):
+    shape = rnd.randrange(6)
+    if shape == 0:
+        return rnd.choice((TRUE, Bool(False)))
+    if shape == 1:
+        return _cmp(rnd)
+    if shape == 2:
+        return And(tuple(_cmp(rnd) for _ in range(rnd.randrange(2, 4))))
+    return Or(tuple(_cmp(rnd) if rnd.randrange(2) else
+                    And(tuple(_cmp(rnd) for _ in range(2))) for _ in range(rnd.randrange(2, 5))))
+
+
+def _random_policy(rnd: random.Random) -> Policy:
+    default = rnd.choice(ACTIONS)
+    rules = []
+    for name in ("read", "write", "openat", "close", "mmap"):
+        actions = ACTIONS if rnd.randrange(3) == 0 else (rnd.choice(ACTIONS),)
+        for i in range(rnd.randrange(1, 4)):
+            rules.append(Rule(name, _condition(rnd), rnd.choice(actions), Place("p", i + 1)))
+        if rnd.randrange(3) == 0:
+            rules.append(Rule(name, TRUE, default, Place("p", 9)))  # gosecco's negative rule
+    return Policy(default, tuple(rules))
+
+
+def _general(policy: Policy, monkeypatch: pytest.MonkeyPatch):
+    with monkeypatch.context() as m:
+        m.setattr(model, "_plain_entries", lambda rules, default: None)
+        try:
+            return policy.lowered()
+        except PolicyError as exc:
+            return str(exc)
+
+
+def _direct(policy: Policy):
+    try:
+        return policy.lowered()
+    except PolicyError as exc:
+        return str(exc)
+
+
+def _key(lowered):
+    if isinstance(lowered, str):
+        return lowered
+    return {name: [(int(a), [tuple((c.arg, int(c.op), c.value, c.value2) for c in r)
+                              for r in rules]) for a, rules in entries]
+            for name, entries in lowered.items()}
+
+
+def test_direct_lowering_is_the_general_lowering(monkeypatch):
+    rnd = random.Random(17)
+    direct_taken = 0
+    for _ in range(300):
+        p = _random_policy(rnd)
+        for name in p.syscalls():
+            direct_taken += model._plain_entries(p.rules_for(name), p.default_action) is not None
+        assert _key(_direct(p)) == _key(_general(p, monkeypatch)), p
+    assert direct_taken > 300  # the direct path was exercised, not only the fallback
+
+
+def test_many_alternatives_lower_up_to_the_rule_limit():
+    many = " || ".join("arg0 == %d" % i for i in range(model.MAX_RULES_PER_SYSCALL))
+    from seccomp.policy import minijail
+    lowered = minijail.parse("read: %s\n" % many).lowered()["read"]
+    assert len(lowered[0][1]) == model.MAX_RULES_PER_SYSCALL
+    with pytest.raises(PolicyError, match=r"^<policy>:1:7: read: the conditions grow too "
+                                          r"large .*\(more than 512\)"):
+        minijail.parse("read: %s || arg0 == 99999\n" % many).lowered()
