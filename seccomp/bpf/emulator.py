@@ -67,16 +67,26 @@ def _real_number(name: str, arch: Arch) -> int:
         return nr
     # libseccomp names some syscalls by a negative pseudo number (socket on x86, multiplexed
     # through socketcall); the kernel sees the direct syscall's number where there is one
-    base = _X32_SYSCALL_BIT if arch is Arch.X32 else 0
-    for number in range(base, base + 1024):
-        try:
-            if _core.syscall_resolve_num(number, arch) == name:
-                return number
-        except SeccompError:
-            continue
+    number = _numbers_by_name(arch).get(name)
+    if number is not None:
+        return number
     raise InvalidArgumentError(22, "%s has no syscall number of its own on %s (it is reached "
                                    "through a multiplexer such as socketcall or ipc)"
                                % (name, arch))
+
+
+@functools.lru_cache(maxsize=None)
+def _numbers_by_name(arch: Arch) -> Dict[str, int]:
+    """Name -> lowest number among the first 1024 of *arch*'s table (x32: from the x32 bit),
+    read once per architecture rather than searched once per name."""
+    base = _X32_SYSCALL_BIT if arch is Arch.X32 else 0
+    table: Dict[str, int] = {}
+    for number in range(base, base + 1024):
+        try:
+            table.setdefault(_core.syscall_resolve_num(number, arch), number)
+        except SeccompError:
+            continue
+    return table
 
 
 _ACTIONS: Dict[int, Action] = {}
