@@ -5,6 +5,10 @@ that registers its parser and sets ``func`` to a ``_cmd_NAME(args) -> int`` whos
 is the exit status. To add a subcommand, write its ``add_NAME`` and list it in ``SUBCOMMANDS``.
 Shared helpers (errors, reading inputs, ``-o``, ``--json``) are in `seccomp.cli.common`.
 
+Start-up is part of the command's cost (``seccomp run`` execs its command at once): only the
+module of the subcommand named first on the command line is imported and registered (all of
+them for ``--help`` and anything else), and ``--version`` is worked out only when asked.
+
 Exit status: 0 success, 1 an error (``seccomp: error: ...`` on stderr) or a failed
 ``--expect``/``--strict`` check, 2 a usage error; ``run`` exits with its command's status.
 """
@@ -12,24 +16,28 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any, Callable, List, NoReturn, Optional
+from importlib import import_module
+from typing import TYPE_CHECKING
 
-from . import asm, bpf, diff, dump, export, info, record, resolve, run
 from .common import CommandError, error
 
-#: The registration list: each function adds one subcommand (in this order in ``--help``).
-SUBCOMMANDS: List[Callable[[Any], None]] = [
-    run.add_run,
-    export.add_export,
-    resolve.add_resolve,
-    info.add_info,
-    bpf.add_disasm,
-    bpf.add_check,
-    bpf.add_explain,
-    asm.add_asm,
-    record.add_record,
-    dump.add_dump,
-    diff.add_diff,
+if TYPE_CHECKING:
+    from typing import Any, List, NoReturn, Optional, Sequence, Tuple
+
+#: The registration list: (subcommand, module of seccomp.cli whose ``add_<subcommand>``
+#: registers it), in this order in ``--help``.
+SUBCOMMANDS: List[Tuple[str, str]] = [
+    ("run", "run"),
+    ("export", "export"),
+    ("resolve", "resolve"),
+    ("info", "info"),
+    ("disasm", "bpf"),
+    ("check", "bpf"),
+    ("explain", "bpf"),
+    ("asm", "asm"),
+    ("record", "record"),
+    ("dump", "dump"),
+    ("diff", "diff"),
 ]
 
 
@@ -51,16 +59,28 @@ def _version() -> str:
         ".".join(map(str, _core.COMPILED_VERSION)), api_level())
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with every subcommand."""
+class _VersionAction(argparse._VersionAction):
+    """argparse's ``version`` action, with the text worked out only when asked."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: Optional[str] = None) -> None:
+        self.version = _version()
+        super().__call__(parser, namespace, values, option_string)
+
+
+def build_parser(argv: Optional[Sequence[str]] = None) -> argparse.ArgumentParser:
+    """The argument parser: with every subcommand, or, when *argv* starts with the name of
+    one, with that one alone (it parses *argv* the same way, importing less)."""
     parser = _Parser(prog="seccomp", description="Build, inspect and apply seccomp filters.",
                      epilog="exit status: 0 success, 1 error or failed check, 2 usage error")
-    parser.add_argument("--version", action="version", version=_version(),
+    parser.add_argument("--version", action=_VersionAction,
                         help="print the package's and libseccomp's versions and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
-    for add in SUBCOMMANDS:
-        add(sub)
+    first = argv[0] if argv else None
+    chosen = [entry for entry in SUBCOMMANDS if entry[0] == first] or SUBCOMMANDS
+    for name, module in chosen:
+        getattr(import_module("." + module, __name__), "add_" + name)(sub)
     return parser
 
 
@@ -71,8 +91,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     exceptions (`seccomp.SeccompError`, which includes invalid input), files that cannot be
     read, input too deep or too large to parse. No traceback reaches the user."""
     try:
-        parser = build_parser()
-        args = parser.parse_args(argv)
+        if argv is None:
+            argv = sys.argv[1:]
+        args = build_parser(argv).parse_args(argv)
         return int(args.func(args) or 0)
     except CommandError as exc:
         return _fail(str(exc), exc.status)

@@ -92,23 +92,29 @@ def _resolved(args: argparse.Namespace, arch: Optional[str] = None,
 def _policy(args: argparse.Namespace) -> Any:
     """The `seccomp.policy.Policy` of --profile when it is not an OCI/Docker profile, else
     None."""
-    from .. import policy
+    from ..profile import builtin_profiles
 
     fmt = getattr(args, "input_format", "auto")
     thread = getattr(args, "thread", None)
     if fmt == "oci":
         return None
     if fmt == "auto":
-        try:
-            text, path = policy.read_source(args.profile)
-        except policy.PolicyError:
-            return None  # the profile reader says what is wrong with the path
-        if text is None or policy.detect(text, path) == "oci":
+        if args.profile in builtin_profiles():  # OCI: the policy readers need not be loaded
+            oci = True
+        else:
+            from .. import policy
+            try:
+                text, path = policy.read_source(args.profile)
+            except policy.PolicyError:
+                return None  # the profile reader says what is wrong with the path
+            oci = text is None or policy.detect(text, path) == "oci"
+        if oci:
             if thread:
                 raise InvalidArgumentError(22, "--thread names a category of a seccompiler "
                                                "file; %s is not one" % args.profile)
             return None
         fmt = None
+    from .. import policy
     return policy.load(args.profile, format=fmt, thread=thread)
 
 
