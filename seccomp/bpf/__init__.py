@@ -15,12 +15,40 @@ Modules: `emulator` (check, evaluate, disassemble), `analysis` (explain and its 
 semantics, and the check of every exported program against them), `codegen` (BPF generated
 from that model where libseccomp's is wrong).
 """
-from .asm import assemble
-from .analysis import Explanation, SyscallVerdict, arches_checked, explain
-from .emulator import (MAX_INSTRUCTIONS, check, decode_action, disassemble, evaluate,
-                       evaluate_many)
-from .model import FilterMismatchError
+# Each name loads its module on first use: `seccomp run` needs the emulator and the model,
+# not the explainer or the assembler.
+_HOMES = {"assemble": "asm", "Explanation": "analysis", "SyscallVerdict": "analysis",
+          "arches_checked": "analysis", "explain": "analysis", "MAX_INSTRUCTIONS": "emulator",
+          "check": "emulator", "decode_action": "emulator", "disassemble": "emulator",
+          "evaluate": "emulator", "evaluate_many": "emulator", "FilterMismatchError": "model"}
+_SUBMODULES = frozenset({"analysis", "asm", "codegen", "emulator", "enosys", "model"})
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from . import analysis, asm, codegen, emulator, enosys, model  # noqa: F401
+    from .analysis import Explanation, SyscallVerdict, arches_checked, explain
+    from .asm import assemble
+    from .emulator import (MAX_INSTRUCTIONS, check, decode_action, disassemble, evaluate,
+                           evaluate_many)
+    from .model import FilterMismatchError
 
 __all__ = ["evaluate", "evaluate_many", "check", "disassemble", "assemble", "explain",
            "Explanation", "SyscallVerdict", "arches_checked", "decode_action", "MAX_INSTRUCTIONS",
            "FilterMismatchError"]
+
+
+def __getattr__(name: str) -> object:
+    import importlib
+
+    home = _HOMES.get(name)
+    if home is not None:
+        value = getattr(importlib.import_module("." + home, __name__), name)
+        globals()[name] = value  # found directly from now on
+        return value
+    if name in _SUBMODULES:
+        return importlib.import_module("." + name, __name__)
+    raise AttributeError("module 'seccomp.bpf' has no attribute %r" % (name,))
+
+
+def __dir__() -> "list[str]":
+    return sorted(set(globals()) | set(_HOMES) | _SUBMODULES)
