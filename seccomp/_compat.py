@@ -78,8 +78,8 @@ _NATIVE_TRANSACTIONS = bool(_core.HAVE_LIBSECCOMP_2_6)
 _TRANSACTION_ATTRS = [a for a in Attr if a is not Attr.ACT_DEFAULT and
                       (a is not Attr.CTL_WAITKILL or _NATIVE_TRANSACTIONS)]
 
-_add_rule = _core.Context.add_rule
-_context_init = _core.Context.__init__
+_add_rule = _core.Filter.add_rule
+_context_init = _core.Filter.__init__
 
 
 class SyscallFilter(Filter):
@@ -113,9 +113,9 @@ class SyscallFilter(Filter):
             if name == "merge":
                 other = SyscallFilter(args[0])
                 other._replay(args[1])
-                _core.Context.merge(self, other)
+                _core.Filter.merge(self, other)
             else:
-                getattr(_core.Context, name)(self, *args)
+                getattr(_core.Filter, name)(self, *args)
 
     # -- changes: every one goes through the journal ------------------------------------------
 
@@ -129,38 +129,38 @@ class SyscallFilter(Filter):
 
     def add_rule_exact(self, action: int, syscall: Union[int, str], *args: Cond) -> None:
         """Add a rule exactly as given (no rewriting for multiplexed syscalls)."""
-        _core.Context.add_rule_exact(self, action, syscall, *args)
+        _core.Filter.add_rule_exact(self, action, syscall, *args)
         self._record("add_rule_exact", action, syscall, *args)
 
     add_rule_exactly = add_rule_exact
 
-    def arch_add(self, arch: Union[int, str], exist_ok: bool = False) -> bool:
-        added = _core.Context.arch_add(self, arch, exist_ok)
-        self._record("arch_add", arch, exist_ok)
+    def _arch_add(self, arch: Union[int, str], exist_ok: bool = False) -> bool:
+        added = _core.Filter._arch_add(self, arch, exist_ok)
+        self._record("_arch_add", arch, exist_ok)
         return added
 
-    def arch_remove(self, arch: Union[int, str], missing_ok: bool = False) -> bool:
-        removed = _core.Context.arch_remove(self, arch, missing_ok)
-        self._record("arch_remove", arch, missing_ok)
+    def _arch_remove(self, arch: Union[int, str], missing_ok: bool = False) -> bool:
+        removed = _core.Filter._arch_remove(self, arch, missing_ok)
+        self._record("_arch_remove", arch, missing_ok)
         return removed
 
-    def attr_set(self, attr: int, value: int) -> None:
-        _core.Context.attr_set(self, attr, value)
-        self._record("attr_set", attr, value)
+    def _attr_set(self, attr: int, value: int) -> None:
+        _core.Filter._attr_set(self, attr, value)
+        self._record("_attr_set", attr, value)
 
     def syscall_priority(self, syscall: Union[int, str], priority: int) -> None:
         """Give *syscall* a priority (0-255): higher ones are checked sooner."""
-        _core.Context.syscall_priority(self, syscall, priority)
+        _core.Filter.syscall_priority(self, syscall, priority)
         self._record("syscall_priority", syscall, priority)
 
-    def merge(self, filter: _core.Context) -> None:  # noqa: A002 - that module's name
+    def merge(self, filter: _core.Filter) -> None:  # noqa: A002 - that module's name
         """Merge *filter* (same attributes, no shared architecture) into this one; *filter*
         is consumed and raises on any later use."""
         entry = None
         if self._journal is not None:
             if isinstance(filter, SyscallFilter) and filter._journal is not None:
                 entry = ("merge", filter._initial_default, list(filter._journal))
-        _core.Context.merge(self, filter)
+        _core.Filter.merge(self, filter)
         if entry is not None:
             self._record(*entry)
         else:  # a plain Filter keeps no journal: this one cannot be replayed any more
@@ -169,7 +169,7 @@ class SyscallFilter(Filter):
 
     def reset(self, defaction: Optional[int] = None) -> None:
         """Start over with no rules; the default action stays unless *defaction* is given."""
-        _core.Context.reset(self, defaction)
+        _core.Filter.reset(self, defaction)
         if defaction is not None:
             self._initial_default = int(defaction)
         self._journal = [] if not _NATIVE_TRANSACTIONS else None
@@ -180,19 +180,19 @@ class SyscallFilter(Filter):
 
     def exist_arch(self, arch: int) -> bool:
         """Whether the filter covers *arch*."""
-        return bool(self.arch_exist(Arch(arch)))
+        return bool(self._arch_exist(Arch(arch)))
 
     def add_arch(self, arch: Union[Arch, int, str]) -> None:
         """Cover another architecture (later rules apply to it); raises if it is present."""
-        self.arch_add(Arch(arch), False)
+        self._arch_add(Arch(arch), False)
 
     def remove_arch(self, arch: Union[Arch, int, str]) -> None:
         """Stop covering an architecture; raises if it is absent."""
-        self.arch_remove(Arch(arch), False)
+        self._arch_remove(Arch(arch), False)
 
     def get_attr(self, attr: int) -> int:
         """The value of a filter attribute (`Attr`)."""
-        return self.attr_get(attr)
+        return self._attr_get(attr)
 
     def set_attr(self, attr: int, value: int) -> None:
         """Set a filter attribute (`Attr`) to a 32-bit value; a negative one (that module's
@@ -203,11 +203,11 @@ class SyscallFilter(Filter):
             elif not 0 <= value <= _U32_MAX:
                 raise OutOfRangeError(errno.EINVAL, "attribute value %r is out of range "
                                                     "-2**31..2**32-1" % value)
-        self.attr_set(attr, value)
+        self._attr_set(attr, value)
 
     def export_bpf_mem(self) -> bytes:
         """The BPF program as bytes."""
-        return self.export_bpf_bytes()
+        return self.export_bpf()
 
     # export_pfc(file=None) and export_bpf(file=None) are Filter's: write to *file* (a file
     # object or fd), or without one return the text or bytes, as libseccomp's module does.
@@ -221,8 +221,8 @@ class SyscallFilter(Filter):
             self._marks.append(len(self._journal))
         elif _NATIVE_TRANSACTIONS:
             # libseccomp's transactions cover rules and arches: attributes are kept here
-            snapshot = {a: self.attr_get(a) for a in _TRANSACTION_ATTRS}
-            self.transaction_start()
+            snapshot = {a: self._attr_get(a) for a in _TRANSACTION_ATTRS}
+            self._transaction_start()
             self._marks.append(snapshot)
         else:
             require("transactions")  # raises: a merged plain Filter leaves no journal
@@ -231,21 +231,21 @@ class SyscallFilter(Filter):
         """Keep the changes of the innermost transaction."""
         self._innermost_mark()
         if self._journal is None:
-            self.transaction_commit()
+            self._transaction_commit()
         self._marks.pop()
 
     def reject_transaction(self) -> None:
         """Undo the changes of the innermost transaction."""
         mark = self._innermost_mark()
         if self._journal is None:
-            self.transaction_reject()
+            self._transaction_reject()
             for attr, value in mark.items():
-                _core.Context.attr_set(self, attr, value)
+                _core.Filter._attr_set(self, attr, value)
             self._marks.pop()
             return
         kept = self._journal[:mark]
         marks = self._marks[:-1]
-        _core.Context.reset(self, self._initial_default)
+        _core.Filter.reset(self, self._initial_default)
         self._replay(kept)
         self._journal, self._marks, self._program = kept, marks, None
 

@@ -21,25 +21,25 @@ if TYPE_CHECKING:
 
 def _flag(attr: Attr, doc: str) -> property:
     def get(self: "Filter") -> bool:
-        return bool(self.attr_get(attr))
+        return bool(self._attr_get(attr))
 
     def set_(self: "Filter", value: bool) -> None:
-        self.attr_set(attr, int(bool(value)))
+        self._attr_set(attr, int(bool(value)))
 
     return property(get, set_, doc=doc)
 
 
 def _number(attr: Attr, doc: str) -> property:
     def get(self: "Filter") -> int:
-        return int(self.attr_get(attr))
+        return int(self._attr_get(attr))
 
     def set_(self: "Filter", value: int) -> None:
-        self.attr_set(attr, value)
+        self._attr_set(attr, value)
 
     return property(get, set_, doc=doc)
 
 
-class Filter(_core.Context):
+class Filter(_core.Filter):
     """A seccomp filter: a default action and rules that override it for some syscalls.
 
     ``Filter(default_action, *, tsync=True)``
@@ -119,8 +119,8 @@ class Filter(_core.Context):
     def export_pfc(self, file: Output = None) -> Optional[str]:
         """libseccomp's pseudo filter code as text, or written to *file* (file object or fd)."""
         if file is None:
-            return self.export_pfc_str()
-        _write_to(file, self.export_pfc_fd, lambda: self.export_pfc_str().encode())
+            return self._export_pfc_str()
+        _write_to(file, self._export_pfc_fd, lambda: self._export_pfc_str().encode())
         return None
 
     def load(self) -> None:
@@ -138,7 +138,7 @@ class Filter(_core.Context):
             self._as_program(program).load()
             return
         try:
-            _core.Context.load(self)
+            _core.Filter.load(self)
         except SeccompError as exc:
             failure = exc
         else:
@@ -196,20 +196,20 @@ class Filter(_core.Context):
     def add_arch(self, arch: Union[Arch, int, str]) -> None:
         """Cover another architecture (rules added later apply to it). Adding one that is
         already there does nothing."""
-        self.arch_add(Arch(arch), True)
+        self._arch_add(Arch(arch), True)
 
     def remove_arch(self, arch: Union[Arch, int, str]) -> None:
         """Stop covering an architecture. Removing one that is not there does nothing."""
-        self.arch_remove(Arch(arch), True)
+        self._arch_remove(Arch(arch), True)
 
     def has_arch(self, arch: Union[Arch, int, str]) -> bool:
         """Whether the filter covers an architecture."""
-        return bool(self.arch_exist(Arch(arch)))
+        return bool(self._arch_exist(Arch(arch)))
 
     @property
     def arches(self) -> Tuple[Arch, ...]:
         """The architectures the filter covers."""
-        return tuple(a for a in Arch.known() if self.arch_exist(a))
+        return tuple(a for a in Arch.known() if self._arch_exist(a))
 
 
     # -- attributes as properties (libseccomp's attributes by their meaning) ----------------
@@ -229,16 +229,16 @@ class Filter(_core.Context):
     @property
     def default_action(self) -> Action:
         """The action for syscalls no rule matches (fixed; `reset()` changes it)."""
-        return Action(self.attr_get(Attr.ACT_DEFAULT))
+        return Action(self._attr_get(Attr.ACT_DEFAULT))
 
     @property
     def bad_arch_action(self) -> Action:
         """The action for syscalls of an architecture the filter does not cover."""
-        return Action(self.attr_get(Attr.ACT_BADARCH))
+        return Action(self._attr_get(Attr.ACT_BADARCH))
 
     @bad_arch_action.setter
     def bad_arch_action(self, action: int) -> None:
-        self.attr_set(Attr.ACT_BADARCH, action)
+        self._attr_set(Attr.ACT_BADARCH, action)
 
 
 
@@ -267,14 +267,14 @@ class _Transaction:
         self._filter = flt
 
     def __enter__(self) -> Filter:
-        self._filter.transaction_start()
+        self._filter._transaction_start()
         return self._filter
 
     def __exit__(self, exc_type: object, *exc: object) -> None:
         if exc_type is None:
-            self._filter.transaction_commit()
+            self._filter._transaction_commit()
         else:
-            self._filter.transaction_reject()
+            self._filter._transaction_reject()
 
 
 def _write_all(fd: int, data: bytes) -> None:

@@ -167,7 +167,7 @@ def _verdicts(prof: "Profile", rec: Recording
 
     flt = prof.compile(caps=_profile.CONTAINER_CAPS)
     try:
-        program = flt.export_bpf_bytes()
+        program = flt.export_bpf()
     finally:
         flt.release()
     out: Dict[Arch, List[Tuple[int, Tuple[int, ...], Action]]] = {}

@@ -9,6 +9,7 @@ import os
 
 from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_AS_STRING
 from cpython.bool cimport PyBool_Check
+from cpython.object cimport PyTypeObject
 from cpython.long cimport (PyLong_Check, PyLong_AsLongLongAndOverflow, PyLong_AsLongAndOverflow,
                            PyLong_AsUnsignedLongLong)
 
@@ -456,8 +457,10 @@ cdef str _syscall_label(object syscall, int nr):
 
 
 @cython.freelist(16)  # filters are often short-lived: reuse their memory
-cdef class Context:
-    """A libseccomp filter context (`scmp_filter_ctx`) guarded by a lock.
+cdef class Filter:
+    """A libseccomp filter context (`scmp_filter_ctx`) guarded by a lock: the compiled base of
+    `seccomp.Filter`, whose public methods (add_rule, merge, reset, release, ...) are defined
+    here; the raw calls the Python layer builds on have private names (``_arch_add``, ...).
 
     The C handle is freed when the object goes away, on `release()`, or when `merge()`
     consumes it; after that every method raises InvalidArgumentError instead of crashing.
@@ -466,10 +469,8 @@ cdef class Context:
     cdef scmpy_lock lock
     cdef bint merged
     cdef bint want_tsync
-    cdef readonly bint has_notify_rules
-    #: True when TSYNC was asked for and libseccomp or the kernel refused it: `load()` then
-    #: filters only the calling thread (seccomp.Filter refuses when other threads run).
-    cdef readonly bint tsync_refused
+    cdef bint notify_rules
+    cdef bint no_tsync  # TSYNC was asked for and refused (see tsync_refused)
     cdef bint has_rules
     # The architecture removed from this filter after it had rules, while libseccomp would
     # corrupt its memory on the next rule (2.5.4: add x86 and arm, a rule, remove arm, a rule
@@ -478,8 +479,8 @@ cdef class Context:
     # What the filter was asked to do, for the check of its BPF (seccomp.bpf.model): every
     # rule added, as (action, syscall as given (name or native number), conditions, exact,
     # architecture tokens present when it was added: libseccomp applies a rule to those only).
-    cdef readonly list rule_log
-    cdef readonly tuple arch_tokens
+    cdef readonly list _rule_log
+    cdef readonly tuple _arch_tokens
     cdef list _saved  # rule_log and arch_tokens at each open transaction
 
     def __cinit__(self):
@@ -504,14 +505,14 @@ cdef class Context:
         self._forget_rules()
 
     cdef void _forget_rules(self):
-        self.rule_log = []
-        self.arch_tokens = (seccomp_arch_native(),)
+        self._rule_log = []
+        self._arch_tokens = (seccomp_arch_native(),)
         self._saved = []
 
     cdef void _enable_tsync(self):
         # Caller holds the context. A library or kernel without TSYNC leaves a single-thread
         # filter: recorded, so that loading can refuse or warn instead of dropping it silently.
-        self.tsync_refused = seccomp_attr_set(self.ctx, SCMP_FLTATR_CTL_TSYNC, 1) < 0
+        self.no_tsync = seccomp_attr_set(self.ctx, SCMP_FLTATR_CTL_TSYNC, 1) < 0
 
     def __dealloc__(self):
         if self.ctx != NULL:
@@ -539,6 +540,17 @@ cdef class Context:
     def released(self):
         """True once release() or merge() has freed the C context."""
         return self.ctx == NULL
+
+    @property
+    def has_notify_rules(self):
+        """True when a rule has the NOTIFY action (loading then makes a listener)."""
+        return self.notify_rules
+
+    @property
+    def tsync_refused(self):
+        """True when TSYNC was asked for and libseccomp or the kernel refused it: `load()`
+        then filters only the calling thread (and refuses while other threads run)."""
+        return self.no_tsync
 
     def release(self):
         """Free the C context now. Harmless when already released."""
@@ -571,29 +583,32 @@ cdef class Context:
             self._unlock()
         if rc < 0:
             fail(rc, "cannot reset filter to %s" % (describe_action(act),))
-        self.has_notify_rules = False
+        self.notify_rules = False
         self.has_rules = False
         self.removed_after_rules = None
         self._forget_rules()
 
-    def merge(self, Context other not None):
+    def merge(self, other):
         """Merge *other* into this filter. *other* is consumed: unusable afterwards.
 
         Both filters must have the same attributes and no architecture in common."""
+        if not isinstance(other, Filter):
+            raise TypeError("merge() takes a Filter, not %s" % type(other).__name__)
         if other is self:
             invalid("cannot merge a filter into itself")
+        cdef Filter that = <Filter>other
         cdef int rc
         # Lock in a fixed order so two threads merging in opposite directions cannot deadlock.
-        cdef Context first = self if <size_t><void *>self < <size_t><void *>other else other
-        cdef Context second = other if first is self else self
+        cdef Filter first = self if <size_t><void *>self < <size_t><void *>that else that
+        cdef Filter second = that if first is self else self
         first._lock()
         try:
             second._lock()
             try:
-                rc = seccomp_merge(self.ctx, other.ctx)
+                rc = seccomp_merge(self.ctx, that.ctx)
                 if rc == 0:
-                    other.ctx = NULL
-                    other.merged = True
+                    that.ctx = NULL
+                    that.merged = True
             finally:
                 second._unlock()
         finally:
@@ -603,16 +618,16 @@ cdef class Context:
                 fail(rc, "cannot merge filters", "they must have the same attributes and no "
                                                  "architecture in common")
             fail(rc, "cannot merge filters")
-        self.has_notify_rules |= other.has_notify_rules
-        self.has_rules |= other.has_rules
+        self.notify_rules |= that.notify_rules
+        self.has_rules |= that.has_rules
         if self.removed_after_rules is None:
-            self.removed_after_rules = other.removed_after_rules
-        self.rule_log.extend(other.rule_log)
-        self.arch_tokens += other.arch_tokens
+            self.removed_after_rules = that.removed_after_rules
+        self._rule_log.extend(that._rule_log)
+        self._arch_tokens += that._arch_tokens
 
     # -- architectures -----------------------------------------------------------------------
 
-    def arch_exist(self, arch):
+    def _arch_exist(self, arch):
         """Whether the filter covers an architecture token (0: native)."""
         cdef uint32_t tok = _arch_token(arch)
         cdef int rc
@@ -627,7 +642,7 @@ cdef class Context:
             fail(rc, "cannot check architecture %s" % (arch_name(tok),))
         return True
 
-    def arch_add(self, arch, bint exist_ok=False):
+    def _arch_add(self, arch, bint exist_ok=False):
         """Add an architecture token; returns False if present (an error unless exist_ok)."""
         cdef uint32_t tok = _arch_token(arch)
         cdef int rc
@@ -640,10 +655,10 @@ cdef class Context:
             return False
         if rc < 0:
             fail(rc, "cannot add architecture %s" % (arch_name(tok),))
-        self.arch_tokens += (tok or seccomp_arch_native(),)
+        self._arch_tokens += (tok or seccomp_arch_native(),)
         return True
 
-    def arch_remove(self, arch, bint missing_ok=False):
+    def _arch_remove(self, arch, bint missing_ok=False):
         """Remove an architecture token; returns False if absent (an error unless missing_ok)."""
         cdef uint32_t tok = _arch_token(arch)
         cdef int rc
@@ -659,13 +674,13 @@ cdef class Context:
         if self.has_rules and not supported("a rule after removing an architecture"):
             self.removed_after_rules = arch_name(tok)
         tok = tok or seccomp_arch_native()
-        self.arch_tokens = tuple(t for t in self.arch_tokens if t != tok)
-        self.rule_log = [r[:4] + (tuple(t for t in r[4] if t != tok),) for r in self.rule_log]
+        self._arch_tokens = tuple(t for t in self._arch_tokens if t != tok)
+        self._rule_log = [r[:4] + (tuple(t for t in r[4] if t != tok),) for r in self._rule_log]
         return True
 
     # -- attributes --------------------------------------------------------------------------
 
-    def attr_get(self, int attr):
+    def _attr_get(self, int attr):
         """The value of a filter attribute (an Attr)."""
         if attr not in _ATTR_NAMES:
             invalid("unknown filter attribute %r" % (attr,))
@@ -682,7 +697,7 @@ cdef class Context:
             fail(rc, "cannot read attribute %s" % (_ATTR_NAMES[attr],))
         return value
 
-    def attr_set(self, int attr, value):
+    def _attr_set(self, int attr, value):
         """Set a filter attribute (an Attr) to a 32-bit value."""
         if attr not in _ATTR_NAMES:
             invalid("unknown filter attribute %r" % (attr,))
@@ -762,9 +777,9 @@ cdef class Context:
         if rc < 0:
             self._rule_error(rc, act, syscall, nr, conds, exact)
         self.has_rules = True
-        self.rule_log.append((act, syscall, conds, exact, self.arch_tokens))
+        self._rule_log.append((act, syscall, conds, exact, self._arch_tokens))
         if act == SCMP_ACT_NOTIFY:
-            self.has_notify_rules = True
+            self.notify_rules = True
         return 0
 
     cdef int _rule_error(self, int rc, uint32_t act, object syscall, int nr, tuple conds,
@@ -809,7 +824,7 @@ cdef class Context:
         if rc < 0:
             fail(rc, "cannot load filter")
 
-    def export_bpf_fd(self, int fd):
+    def _export_bpf_fd(self, int fd):
         """Write the filter's BPF program to a file descriptor."""
         cdef int rc
         self._lock()
@@ -821,7 +836,7 @@ cdef class Context:
         if rc < 0:
             fail(rc, "cannot export BPF to fd %d" % (fd,))
 
-    def export_pfc_fd(self, int fd):
+    def _export_pfc_fd(self, int fd):
         """Write the filter as libseccomp's pseudo filter code to a file descriptor."""
         cdef int rc
         self._lock()
@@ -833,7 +848,7 @@ cdef class Context:
         if rc < 0:
             fail(rc, "cannot export PFC to fd %d" % (fd,))
 
-    def export_bpf_bytes(self):
+    def _export_bpf_bytes(self):
         """The filter's BPF program as bytes (native byte order, 8 bytes an instruction)."""
         cdef size_t size = 0
         cdef int rc
@@ -850,11 +865,11 @@ cdef class Context:
             if rc < 0:
                 fail(rc, "cannot export BPF")
             return out
-        return _via_memfd(self.export_bpf_fd)
+        return _via_memfd(self._export_bpf_fd)
 
-    def export_pfc_str(self):
+    def _export_pfc_str(self):
         """The filter as libseccomp's pseudo filter code (text)."""
-        return _via_memfd(self.export_pfc_fd).decode()
+        return _via_memfd(self._export_pfc_fd).decode()
 
     # -- notification, transactions, precompute ----------------------------------------------
 
@@ -871,7 +886,7 @@ cdef class Context:
             fail(rc, "no notification fd")
         return rc
 
-    def transaction_start(self):
+    def _transaction_start(self):
         """Start a transaction (libseccomp >= 2.6): later changes can be rejected together."""
         if not _HAVE_2_6:
             require("transactions")
@@ -883,10 +898,10 @@ cdef class Context:
             self._unlock()
         if rc < 0:
             fail(rc, "cannot start transaction")
-        self._saved.append((list(self.rule_log), self.arch_tokens))
+        self._saved.append((list(self._rule_log), self._arch_tokens))
 
-    def transaction_commit(self):
-        """Keep the changes made since transaction_start()."""
+    def _transaction_commit(self):
+        """Keep the changes made since _transaction_start()."""
         if not _HAVE_2_6:
             require("transactions")
         cdef int rc
@@ -900,8 +915,8 @@ cdef class Context:
         if self._saved:
             self._saved.pop()
 
-    def transaction_reject(self):
-        """Undo the changes made since transaction_start()."""
+    def _transaction_reject(self):
+        """Undo the changes made since _transaction_start()."""
         if not _HAVE_2_6:
             require("transactions")
         self._lock()
@@ -910,7 +925,7 @@ cdef class Context:
         finally:
             self._unlock()
         if self._saved:
-            self.rule_log, self.arch_tokens = self._saved.pop()
+            self._rule_log, self._arch_tokens = self._saved.pop()
 
     def precompute(self):
         """Generate the BPF now (libseccomp >= 2.6), so a later load() does no allocation."""
@@ -924,6 +939,11 @@ cdef class Context:
             self._unlock()
         if rc < 0:
             fail(rc, "cannot precompute filter")
+
+
+# Messages name the public class ("descriptor 'add_rule' for 'seccomp.Filter' objects"), not
+# this private module: seccomp.Filter is this class with the Python layer's methods added.
+(<PyTypeObject *>Filter).tp_name = b"seccomp.Filter"
 
 
 def _via_memfd(write):

@@ -71,7 +71,7 @@ def test_profile_against_its_bpf(tmp_path):
     prof = profile.load("default")
     flt = prof.compile(caps=profile.CONTAINER_CAPS)
     path = tmp_path / "default.bpf"
-    path.write_bytes(flt.export_bpf_bytes())
+    path.write_bytes(flt.export_bpf())
     flt.release()
     assert not bpfdiff.diff(prof, str(path))
     b = changed(["getpid"], lambda rule: rule["names"].remove("getpid"))

@@ -30,7 +30,7 @@ def run_under(path, *argv, timeout=60):
 def native_program(prof):
     flt = prof.compile(caps=profile.CONTAINER_CAPS)
     try:
-        return flt.export_bpf_bytes()
+        return flt.export_bpf()
     finally:
         flt.release()
 

@@ -348,8 +348,7 @@ OPERATIONS = st.one_of(
     st.tuples(st.sampled_from(["add_arch", "remove_arch", "has_arch"]), junk),
     st.tuples(st.just("syscall_priority"), junk, junk),
     st.tuples(st.sampled_from(["export_bpf", "export_pfc", "compile", "precompute", "release",
-                               "arches", "repr", "transaction_start", "transaction_commit",
-                               "transaction_reject", "notify_fd"])),
+                               "arches", "repr", "transaction", "notify_fd"])),
     st.tuples(st.just("set"), st.sampled_from(["bad_arch_action", "no_new_privs", "tsync", "log",
                                                "ssb", "optimize", "raw_rc", "api_tskip",
                                                "wait_kill"]), junk),
@@ -379,6 +378,9 @@ def _apply(f, other, op):
         return f.arches
     if kind == "repr":
         return repr(f)
+    if kind == "transaction":
+        with f.transaction():
+            return f.add_rule(Action.ERRNO(2), "getppid")
     if kind in ("syscall_number", "syscall_name"):
         return getattr(seccomp, kind)(*args)
     if kind in ("Action", "Arch", "Filter", "action_available"):

@@ -139,7 +139,7 @@ def test_most_restrictive_matching_action_wins_then_the_smaller_data():
 
 def test_a_program_that_cannot_be_made_right_is_refused_naming_the_difference(monkeypatch):
     f = getpid_overlap()
-    wrong = f.export_bpf_bytes()  # libseccomp 2.5's merge; a fixed library gets it right
+    wrong = f._export_bpf_bytes()  # libseccomp 2.5's merge; a fixed library gets it right
     if RuleModel.of(f).first_mismatch(wrong) is None:
         wrong = codegen.generate(RuleModel.of(Filter(Action.ALLOW)))
     monkeypatch.setattr(codegen, "generate", lambda m: wrong)
@@ -443,12 +443,12 @@ def test_check_covers_syscalls_no_rule_names_and_foreign_arches():
     other = Filter(Action.ALLOW, tsync=False)
     other.add_rule(Action.ERRNO(3), "getppid")
     other.bad_arch_action = Action.ERRNO(4)
-    bad = m.first_mismatch(other.export_bpf_bytes())
+    bad = m.first_mismatch(other._export_bpf_bytes())
     assert bad is not None and bad.expected == Action.ERRNO(3)
     # one that gets every syscall right but the foreign architecture's
     same = Filter(Action.ERRNO(3), tsync=False)
     same.add_rule(Action.ALLOW, "getpid")
-    wrong_arch = m.first_mismatch(same.export_bpf_bytes())  # (x32 numbers, other arches)
+    wrong_arch = m.first_mismatch(same._export_bpf_bytes())  # (x32 numbers, other arches)
     assert wrong_arch is not None and wrong_arch.expected == Action.ERRNO(4)
     assert model.precedence(Action.KILL_PROCESS) < model.precedence(Action.ALLOW)
 

@@ -133,7 +133,7 @@ def load_program(source: object, *, arch: ArchLike = None,
         if isinstance(source, bytes):
             return load_program(source, arch=target)
     if isinstance(source, Filter):
-        program = source.export_bpf_bytes()
+        program = source.export_bpf()
         return program, tuple(source.arches)
     if isinstance(source, _profile.Profile):
         flt = source.compile(arch=target, kernel=kernel, enosys=enosys,
@@ -144,7 +144,7 @@ def load_program(source: object, *, arch: ArchLike = None,
         flt = None
     if isinstance(flt, Filter):
         try:
-            return flt.export_bpf_bytes(), tuple(flt.arches)
+            return flt.export_bpf(), tuple(flt.arches)
         finally:
             flt.release()
     raise TypeError("a filter to compare is a Profile, a Policy, a Filter, BPF bytes or a "

@@ -23,7 +23,7 @@ The **rule semantics** (what `Filter` promises, whoever generates the program):
   what another rule stops.
 - No rule matches: the default action.
 
-`RuleModel.of(filter)` builds this model from the rules the filter recorded (its `rule_log`);
+`RuleModel.of(filter)` builds this model from the rules the filter recorded (its `_rule_log`);
 `RuleModel.first_mismatch(program)` runs the program in the emulator at the boundary values of
 every condition (each compared value and its neighbours, both halves of 64-bit values, the
 masks' bit patterns, sign-extended 32-bit values), for every architecture and syscall the
@@ -248,7 +248,7 @@ class RuleModel:
     @classmethod
     def of(cls, flt: "Filter") -> "RuleModel":
         """The model of a filter's recorded rules, architectures and actions."""
-        tokens = flt.arch_tokens
+        tokens = flt._arch_tokens
         by_audit: Dict[int, ArchModel] = {}
         token_model: Dict[int, ArchModel] = {}
         for token in tokens:
@@ -260,7 +260,7 @@ class RuleModel:
             if m is None:
                 m = by_audit[int(target)] = ArchModel(target, members)
             token_model[token] = m
-        for action, syscall, conds, _exact, rule_tokens in flt.rule_log:
+        for action, syscall, conds, _exact, rule_tokens in flt._rule_log:
             conditions = _conditions(conds) if conds else ()
             for token in rule_tokens:
                 m = token_model.get(token)
@@ -399,10 +399,10 @@ class RuleModel:
 def _libseccomp_program(flt: "Filter") -> bytes:
     """libseccomp's own program for *flt*, whatever subclasses make of their exports."""
     if _core.HAVE_LIBSECCOMP_2_6:
-        return _core.Context.export_bpf_bytes(flt)
+        return flt._export_bpf_bytes()
     fd = os.memfd_create("seccomp-bpf", os.MFD_CLOEXEC)
     try:
-        _core.Context.export_bpf_fd(flt, fd)
+        flt._export_bpf_fd(fd)
         size = os.lseek(fd, 0, os.SEEK_END)
         return os.pread(fd, size, 0)
     finally:
@@ -414,7 +414,7 @@ def checked_program(flt: "Filter") -> Tuple[bytes, bool]:
     own: libseccomp's when it implements the rules, else one from `seccomp.bpf.codegen`
     (checked too). Raises FilterMismatchError when neither does. The answer is kept on the
     filter until its rules, architectures or actions change."""
-    key = (tuple(flt.rule_log), flt.arch_tokens, int(flt.default_action),
+    key = (tuple(flt._rule_log), flt._arch_tokens, int(flt.default_action),
            int(flt.bad_arch_action))
     cached = getattr(flt, "_checked", None)
     if cached is not None and cached[0] == key:

@@ -802,7 +802,7 @@ class Policy:
             if not check:
                 return f
             try:
-                program = f.export_bpf_bytes()
+                program = f.export_bpf()
                 for a in f.arches:
                     self.check(program, a, skip=f.skipped_syscalls)
             except PolicyError as exc:

@@ -1,7 +1,6 @@
 """Building a `seccomp.Filter` from a resolved profile, the way container runtimes do."""
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 
 from .. import _core
@@ -48,11 +47,6 @@ class ProfileFilter(Filter):
         self._patched: Tuple[bytes, bytes] = (b"", b"")
         self._listener: Optional[int] = None
 
-    def export_bpf_bytes(self) -> bytes:
-        """The BPF program (checked against the rules), with the ENOSYS stub when the filter
-        has one."""
-        return self._checked_bpf()[0]
-
     def _finish_bpf(self, program: bytes) -> bytes:
         """*program* (checked against the rules) with the ENOSYS stub, when the filter has
         one (checked against *program* by `seccomp.bpf.enosys.verify`)."""
@@ -63,12 +57,6 @@ class ProfileFilter(Filter):
             self._patched = (program, enosys_.patch(program, self.default_action, self.arches,
                                                      self.enosys))
         return self._patched[1]
-
-    def export_bpf_fd(self, fd: int) -> None:
-        """Write the BPF program (see `export_bpf_bytes`) to file descriptor *fd*."""
-        data = memoryview(self.export_bpf_bytes())
-        while data:
-            data = data[os.write(fd, data):]
 
     def load(self) -> None:
         """Load the filter (the patched program when it has the ENOSYS stub). Irreversible."""
@@ -84,7 +72,7 @@ class ProfileFilter(Filter):
         """The notification listener's fd (after `load`)."""
         if self._listener is not None:
             return self._listener
-        return _core.Context.notify_fd(self)
+        return _core.Filter.notify_fd(self)
 
 
 class SkippedSyscallWarning(UserWarning):
