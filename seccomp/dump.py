@@ -18,7 +18,7 @@ import os
 from dataclasses import dataclass
 from typing import List, Tuple
 
-from ._errors import InvalidArgumentError, SeccompError
+from ._errors import DumpError, InvalidArgumentError
 from ._enums import Arch
 from .bpf import arches_checked
 
@@ -31,10 +31,6 @@ _PTRACE_SECCOMP_GET_FILTER = 0x420C
 _PTRACE_SECCOMP_GET_METADATA = 0x420D
 _WALL = 0x40000000
 _FILTER_FLAG_LOG = 2
-
-
-class DumpError(SeccompError):
-    """The filters of a process cannot be read (the message says what is missing)."""
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ from typing import (TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence,
                     Union)
 
 from . import _core, _notify, _record
-from ._errors import InvalidArgumentError, SeccompError
+from ._errors import InvalidArgumentError, RecordError, SeccompError
 from ._enums import Action, Arch, Op
 
 if TYPE_CHECKING:
@@ -59,11 +59,6 @@ _ARG_INDEX_BY_ARCH: Mapping[Tuple[str, Arch], int] = {
 #: timing (a signal arriving, a thread ending first), and denying them turns that into a crash.
 ALWAYS_ALLOWED: Tuple[str, ...] = ("rt_sigreturn", "sigreturn", "restart_syscall", "exit",
                                    "exit_group")
-
-
-class RecordError(SeccompError):
-    """The command could not be recorded (it could not be started, or the recording filter
-    could not be loaded)."""
 
 
 # ---------------------------------------------------------------------------------------------

@@ -15,9 +15,9 @@ import sys
 
 from seccomp._errors import invalid
 
+from kernel cimport BPF_MAXINSNS as MAXINSNS, BPF_MEMWORDS as MEMWORDS
+
 cdef enum:
-    MAXINSNS = 4096    # BPF_MAXINSNS: the most instructions the kernel accepts in one filter
-    MEMWORDS = 16      # BPF_MEMWORDS: scratch memory words
     DATA_SIZE = 64     # sizeof(struct seccomp_data)
 
 # Opcode fields (linux/bpf_common.h).

@@ -25,12 +25,13 @@ cdef extern from "scmpy_lock.h" nogil:
 
 scmpy_lock_install_fork_handler()
 
-from libc.errno cimport EINVAL, EEXIST, EACCES, ENOSYS, EOPNOTSUPP, ESRCH, EBUSY
+from libc.errno cimport EINVAL, EEXIST, EACCES, ENOSYS, EOPNOTSUPP, ESRCH, EBUSY, EFAULT
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
 from libc.stdlib cimport free
 
 cimport cython
 from libseccomp cimport *
+from kernel cimport BPF_MAXINSNS, sock_filter, sock_fprog
 
 from seccomp._errors import (UnsupportedError, LIBRARY_VERSION, fail, invalid, require,
                              supported)
@@ -101,6 +102,7 @@ def arch_name(uint32_t token):
 
 
 #: Other names people use for libseccomp's architectures (Debian, uname -m, GOARCH, ...).
+#: GOARCH names are what Docker writes in a profile's includes/excludes.
 ARCH_ALIASES = {
     "amd64": "x86_64", "x86-64": "x86_64", "i386": "x86", "i486": "x86", "i586": "x86",
     "i686": "x86", "ia32": "x86", "arm64": "aarch64", "armv7l": "arm", "armhf": "arm",
@@ -108,6 +110,9 @@ ARCH_ALIASES = {
     "powerpc64le": "ppc64le", "loong64": "loongarch64", "mips64el": "mipsel64",
     "mipsn32": "mips64n32", "mipseln32": "mipsel64n32", "mips64eln32": "mipsel64n32",
     "riscv": "riscv64", "hppa": "parisc", "hppa64": "parisc64",
+    # GOARCH names libseccomp's differ from
+    "386": "x86", "mipsle": "mipsel", "mips64le": "mipsel64", "mips64p32": "mips64n32",
+    "mips64p32le": "mipsel64n32",
 }
 
 
@@ -970,7 +975,7 @@ FILTER_FLAGS = {
     "WAIT_KILLABLE_RECV": SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV,
 }
 #: The most instructions the kernel accepts in one filter (BPF_MAXINSNS).
-MAX_INSTRUCTIONS = 4096
+MAX_INSTRUCTIONS = BPF_MAXINSNS
 
 
 cdef class Program:
@@ -1041,6 +1046,13 @@ def action_available(action):
     if rc < 0:
         fail(rc, "cannot query action %s" % (describe_action(action),))
     return True
+
+
+def filter_flags_available(unsigned int flags):
+    """Whether the running kernel accepts seccomp(2) filter *flags* (`FILTER_FLAGS` values,
+    or-ed): SECCOMP_SET_MODE_FILTER without a program fails with EFAULT only once the flags
+    were accepted (EINVAL: one is unknown). Loads nothing."""
+    return scmpy_seccomp_op(SECCOMP_SET_MODE_FILTER, flags, NULL) == -EFAULT
 
 
 def notif_sizes():

@@ -5,7 +5,7 @@ libseccomp versions features need.
 The bottom of the package: it imports nothing from `seccomp`, and every other module (the
 compiled ones included) takes its exceptions and its version checks from here.
 """
-from libc.errno cimport EINVAL, EBADF, EINPROGRESS, ENOENT, ENOSYS, EOPNOTSUPP, EPIPE
+from libc.errno cimport EINVAL, EBADF, EINPROGRESS, ENOENT, ENOSYS, EOPNOTSUPP, EPIPE, ESRCH
 
 from libseccomp cimport (scmp_version, seccomp_version, SCMP_VER_MAJOR, SCMP_VER_MINOR,
                          SCMP_VER_MICRO)
@@ -63,6 +63,54 @@ class ProfileError(InvalidArgumentError):
 
     def __str__(self):
         return str(self.strerror)
+
+
+class PolicyError(InvalidArgumentError):
+    """A policy is invalid or cannot be compiled: `place` says where (a `seccomp.policy.Place`
+    or a string), `reason` why."""
+
+    def __init__(self, place, reason):
+        self.place = place
+        self.reason = reason
+        where = str(place) if place else ""
+        super().__init__(EINVAL, "%s: %s" % (where, reason) if where else reason)
+
+    def __str__(self):
+        return str(self.strerror)
+
+
+class ThreadSyncError(SeccompError):
+    """Loading with TSYNC failed: thread `tid` could not be synchronised to the filter."""
+
+    def __init__(self, tid, message):
+        self.tid = tid
+        super().__init__(ESRCH, message)
+
+    def __str__(self):
+        return str(self.strerror)
+
+
+class FilterMismatchError(SeccompError):
+    """A filter's BPF does not implement its rules (and no correct program could be made):
+    raised instead of letting a weaker (or stricter) filter out of the library."""
+
+
+class RecordError(SeccompError):
+    """The command could not be recorded (it could not be started, or the recording filter
+    could not be loaded)."""
+
+
+class DumpError(SeccompError):
+    """The filters of a process cannot be read (the message says what is missing)."""
+
+
+class SkippedSyscallWarning(UserWarning):
+    """A profile rule stricter than its default action names a syscall this libseccomp does
+    not know, so the filter lacks it (refused instead with ``strict=True``)."""
+
+
+class RuntimeFieldWarning(UserWarning):
+    """A profile field was left out because the target runtime rejects it."""
 
 
 # ---------------------------------------------------------------------------------------------

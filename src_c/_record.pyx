@@ -3,12 +3,7 @@
 listener the recorder holds before the command's first syscall (see scmpy_record.h)."""
 from libc.stdlib cimport malloc, free
 
-cdef extern from "linux/filter.h" nogil:
-    struct sock_filter:
-        pass
-    struct sock_fprog:
-        unsigned short len
-        sock_filter *filter
+from kernel cimport BPF_MAXINSNS, sock_filter, sock_fprog
 
 cdef extern from "scmpy_record.h" nogil:
     unsigned long scmpy_handoff_address()
@@ -35,8 +30,9 @@ def exec_recorded(bytes bpf not None, int sock, bytes path not None, list argv n
     """In a forked child: set no_new_privs, load *bpf* with a new listener, send the listener
     over unix socket *sock*, and exec *path*. Returns ``(stage, errno)`` only on failure:
     stage 1 before the filter was loaded, 2 after it (then every syscall is notified)."""
-    if len(bpf) == 0 or len(bpf) % 8 or len(bpf) // 8 > 4096:
-        raise ValueError("a BPF program of 1-4096 8-byte instructions, not %d bytes" % len(bpf))
+    if len(bpf) == 0 or len(bpf) % 8 or len(bpf) // 8 > BPF_MAXINSNS:
+        raise ValueError("a BPF program of 1-%d 8-byte instructions, not %d bytes"
+                         % (BPF_MAXINSNS, len(bpf)))
     for item in argv + envp:
         if type(item) is not bytes or b"\0" in item:
             raise ValueError("arguments and environment are bytes without NUL: %r" % (item,))

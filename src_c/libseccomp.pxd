@@ -2,6 +2,8 @@
 # supplies the 2.6 calls and constants when compiling against 2.5.
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int32_t, int64_t
 
+from kernel cimport sock_fprog
+
 
 cdef extern from "seccomp_compat.h" nogil:
     int SCMP_VER_MAJOR
@@ -159,16 +161,6 @@ cdef extern from "seccomp_compat.h" nogil:
     unsigned int SECCOMP_FILTER_FLAG_NEW_LISTENER
     unsigned int SECCOMP_FILTER_FLAG_TSYNC_ESRCH
     unsigned int SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
-
-    struct sock_filter:
-        uint16_t code
-        uint8_t jt
-        uint8_t jf
-        uint32_t k
-
-    struct sock_fprog:
-        unsigned short len
-        sock_filter *filter
 
     long scmpy_load_program(const sock_fprog *prog, unsigned int flags, int nnp)
     long scmpy_seccomp_op(unsigned int op, unsigned int flags, void *arg)

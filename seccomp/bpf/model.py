@@ -42,7 +42,7 @@ from typing import (TYPE_CHECKING, Dict, Iterable, List, NamedTuple, Optional, S
                     Tuple, Union)
 
 from .. import _bpf, _core
-from .._core import SeccompError
+from .._errors import FilterMismatchError, SeccompError
 from .._enums import Arch
 from .emulator import MAX_INSTRUCTIONS, _X32_SYSCALL_BIT, _real_number, _target, decode_action
 
@@ -187,11 +187,6 @@ class Mismatch(NamedTuple):
         return "on %s, syscall %s with arguments (%s): the rules give %s, the program %s" % (
             self.arch, name, ", ".join("%#x" % a for a in self.args),
             decode_action(self.expected), decode_action(self.actual))
-
-
-class FilterMismatchError(SeccompError):
-    """A filter's BPF does not implement its rules (and no correct program could be made):
-    raised instead of letting a weaker (or stricter) filter out of the library."""
 
 
 @functools.lru_cache(maxsize=4096)

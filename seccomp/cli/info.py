@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import argparse
-import errno
 import os
 from typing import Any, Dict
 
 from .. import _core
 from .._enums import Action, Arch, Op
-from .._info import action_available, api_level, library_version, syscall_number
+from .._info import action_available, api_level, library_version
 
 
 def add_info(sub: Any) -> None:
@@ -77,14 +76,5 @@ def _seccomp_enabled() -> bool:
 
 
 def _flag_supported(flag: str) -> bool:
-    """Ask the kernel: seccomp(SET_MODE_FILTER, flag, NULL) fails with EFAULT (the NULL
-    program) only once the flag has been accepted; EINVAL means it is unknown."""
-    import ctypes
-
-    value = _core.FILTER_FLAGS[flag[len("SECCOMP_FILTER_FLAG_"):]]
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.syscall.restype = ctypes.c_long
-    ctypes.set_errno(0)
-    rc = libc.syscall(ctypes.c_long(syscall_number("seccomp")), ctypes.c_long(1),
-                      ctypes.c_long(value), ctypes.c_void_p(None))
-    return rc == -1 and ctypes.get_errno() == errno.EFAULT
+    """Whether the running kernel accepts an OCI flag name (SECCOMP_FILTER_FLAG_...)."""
+    return _core.filter_flags_available(_core.FILTER_FLAGS[flag[len("SECCOMP_FILTER_FLAG_"):]])

@@ -16,13 +16,13 @@ returned.
 """
 from __future__ import annotations
 
-import errno as _errno
 import itertools
 from dataclasses import dataclass, field, replace
 from typing import (Dict, Iterable, Iterator, List, Optional, Sequence, Set,
                     Tuple, Union)
 
-from .._core import Cond, InvalidArgumentError, SeccompError
+from .._core import Cond, SeccompError
+from .._errors import PolicyError
 from .._enums import Action, Arch, Op
 from .._filter import Filter
 from .._info import syscall_known
@@ -54,19 +54,6 @@ class Place:
             if self.column:
                 out += ":%d" % self.column
         return out
-
-
-class PolicyError(InvalidArgumentError):
-    """A policy is invalid or cannot be compiled: `place` says where, `reason` why."""
-
-    def __init__(self, place: Union[Place, str, None], reason: str) -> None:
-        self.place = place
-        self.reason = reason
-        where = str(place) if place else ""
-        super().__init__(_errno.EINVAL, "%s: %s" % (where, reason) if where else reason)
-
-    def __str__(self) -> str:
-        return str(self.strerror)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ import json
 import re
 from typing import Any, Dict, List, Mapping, Optional, Set, Tuple
 
-from .._core import SeccompError
+from .._errors import SeccompError, ThreadSyncError
 from .._enums import Action
 from .model import (TRUE, U32, U64, And, Arg, Atom, BinOp, Cmp, Expr, Num, Place, Policy,
                     PolicyError, Rule)
@@ -42,17 +42,6 @@ _PLAIN_ACTIONS = {"allow": Action.ALLOW, "log": Action.LOG, "trap": Action.TRAP,
 _FILTER_KEYS = {"mismatch_action", "default_action", "match_action", "filter_action", "filter"}
 _RULE_KEYS = {"syscall", "syscalls", "args", "comment", "action"}
 _COND_KEYS = {"index", "type", "op", "val", "comment"}
-
-
-class ThreadSyncError(SeccompError):
-    """Loading with TSYNC failed: thread `tid` could not be synchronised to the filter."""
-
-    def __init__(self, tid: int, message: str) -> None:
-        self.tid = tid
-        super().__init__(_errno.ESRCH, message)
-
-    def __str__(self) -> str:
-        return str(self.strerror)
 
 
 def _err(file: str, path: str, reason: str) -> PolicyError:

@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 
 from .. import _core
 from .._core import Cond, SeccompError
+from .._errors import SkippedSyscallWarning
 from .._enums import Action, Arch
 from .._info import library_version, syscall_known
 from .._filter import Filter
@@ -73,11 +74,6 @@ class ProfileFilter(Filter):
         if self._listener is not None:
             return self._listener
         return _core.Filter.notify_fd(self)
-
-
-class SkippedSyscallWarning(UserWarning):
-    """A profile rule stricter than its default action names a syscall this libseccomp does
-    not know, so the filter lacks it (refused instead with ``strict=True``)."""
 
 
 # How restrictive each action is: among the rules that match, the kernel applies the most

@@ -21,6 +21,7 @@ import warnings
 from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Tuple, Union
 
 from .._enums import Arch
+from .._errors import RuntimeFieldWarning
 from .errors import ProfileError
 from .host import parse_caps
 from .model import Profile
@@ -29,10 +30,6 @@ __all__ = ["read_config", "bundle_caps", "bundle_profile", "write_bundle", "reje
            "runtime_version", "RuntimeFieldWarning"]
 
 PathLike = Union[str, "os.PathLike[str]"]
-
-
-class RuntimeFieldWarning(UserWarning):
-    """A profile field was left out because the target runtime rejects it."""
 
 
 def _config_path(bundle: PathLike) -> str:

@@ -193,9 +193,6 @@ def parse_errno(value: Union[int, str], place: str = "errno") -> int:
 
 
 _ARCH_CACHE: Dict[str, Arch] = {}
-# Go's names (which Docker uses in includes/excludes) that libseccomp's aliases lack.
-_GO_ARCH = {"386": "x86", "mips64le": "mipsel64", "mipsle": "mipsel", "mips64p32": "mips64n32",
-            "mips64p32le": "mipsel64n32", "loong64": "loongarch64"}
 
 
 def _arch(value: Any, place: str) -> Arch:
@@ -205,7 +202,7 @@ def _arch(value: Any, place: str) -> Arch:
         pass
     name = _string(value, place)
     try:
-        arch = Arch(_GO_ARCH.get(name, name))
+        arch = Arch(name)  # libseccomp's names, GOARCH's (Docker's) and other aliases
     except InvalidArgumentError:
         raise ProfileError(place, "unknown architecture %r" % name) from None
     _ARCH_CACHE[name] = arch
