@@ -22,6 +22,18 @@ __all__ = ["Action", "Arch", "Op", "Attr"]
 
 _NO_VALUE: Any = object()
 
+#: The bits of an action value that say which action it is (the kernel's
+#: SECCOMP_RET_ACTION_FULL); the low 16 bits are ERRNO's errno or TRACE's message.
+ACTION_KIND_MASK = 0xFFFF0000
+
+
+def precedence(action: int) -> int:
+    """Sort key of a filter's 32-bit return value, lower first: the kernel's order of actions
+    (the value read as a signed int: KILL_PROCESS, KILL_THREAD, TRAP, ERRNO, NOTIFY, TRACE,
+    LOG, ALLOW), then the smaller data. ``precedence(a & ACTION_KIND_MASK)`` is the order
+    alone, which the kernel applies across stacked filters."""
+    return action - (1 << 32) if action & 0x80000000 else action
+
 
 class Action(int):
     """A filter action: an int holding libseccomp's action value.
@@ -67,7 +79,7 @@ class Action(int):
     @property
     def data(self) -> Optional[int]:
         """The errno of an ERRNO action, the message of a TRACE action, else None."""
-        if int(self) & 0xFFFF0000 in (_core.ERRNO_BASE, _core.TRACE_BASE):
+        if int(self) & ACTION_KIND_MASK in (_core.ERRNO_BASE, _core.TRACE_BASE):
             return int(self) & 0xFFFF
         return None
 

@@ -7,7 +7,7 @@ from ._enums import Action, Arch
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
 if TYPE_CHECKING:
-    from typing import Tuple, Union
+    from typing import Optional, Tuple, Union
 
 __all__ = ["syscall_number", "syscall_name", "native_arch", "library_version", "api_level",
            "set_api_level", "action_available"]
@@ -33,6 +33,28 @@ def syscall_known(name: str) -> bool:
 def native_arch() -> Arch:
     """The architecture this process runs on."""
     return Arch.native()
+
+
+def split_kernel_release(release: str) -> Optional[Tuple[int, int, str]]:
+    """A kernel version as (major, minor, rest): '6.1.0-13-amd64' gives (6, 1, '-13-amd64')
+    (a third number is dropped with its dot); None unless *release* starts with MAJOR.MINOR."""
+    import re  # here, not at import: `import seccomp` stays cheap
+
+    m = re.match(r"(\d+)\.(\d+)(?:\.\d+)?", release)
+    if m is None:
+        return None
+    return (int(m.group(1)), int(m.group(2)), release[m.end():])
+
+
+def kernel_version() -> Tuple[int, int]:
+    """The running kernel's (major, minor) version, from uname(2)."""
+    import os
+
+    parsed = split_kernel_release(os.uname().release)
+    if parsed is None:
+        raise _core.SeccompError(22, "cannot read the kernel version from uname's release %r"
+                                 % os.uname().release)
+    return parsed[:2]
 
 
 def library_version() -> Tuple[int, int, int]:

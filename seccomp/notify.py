@@ -47,15 +47,16 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Tuple, Union
 from . import _core
 from ._errors import (AlreadyAnswered, InvalidArgumentError, NotificationGone, SeccompError,
                       TargetsGone, UnsupportedError)
+from ._fdpass import receive_fd, send_fd
 from ._filter import Filter
-from ._info import syscall_name, syscall_number
+from ._info import kernel_version, syscall_name, syscall_number
 from ._notify import (ADDFD_FLAG_SEND, ADDFD_FLAG_SETFD, CONTINUE, FLAG_CONTINUE, InjectFd,
                       Notification, NotificationAddfd, NotificationResponse, Server, add_fd,
                       id_valid, openat2, read_memory, receive, respond, send, set_sync_wake_up,
                       write_memory)
 
 if TYPE_CHECKING:
-    import socket
+    pass
 
 __all__ = [
     "Notification", "NotificationResponse", "NotificationAddfd", "NotificationGone",
@@ -297,29 +298,6 @@ def check_api_level(tsync: bool) -> None:
                            "tsync=False" % level)
 
 
-def send_fd(sock: "socket.socket", fd: int, message: bytes = b"fd") -> None:
-    """Send *fd* over a unix socket (SCM_RIGHTS), e.g. a listener to a supervisor process."""
-    import array
-    import socket
-    sock.sendmsg([message], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [fd]))])
-
-
-def receive_fd(sock: "socket.socket") -> int:
-    """Receive one fd sent with `send_fd`."""
-    import array
-    import socket
-    fds = array.array("i")
-    msg, ancdata, _, _ = sock.recvmsg(1024, socket.CMSG_SPACE(fds.itemsize))
-    for level, kind, data in ancdata:
-        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
-            fds.frombytes(data[:len(data) - len(data) % fds.itemsize])
-    if not fds:
-        raise SeccompError(_errno.EBADMSG, "no fd in the message (%r)" % (msg,))
-    for extra in fds[1:]:
-        os.close(extra)
-    return fds[0]
-
-
 Handler = Callable[[Notification], Any]
 
 # run_async: how long one turn of the event loop waits for a busy target's next notification,
@@ -486,8 +464,7 @@ def features() -> Dict[str, Any]:
 
 
 def _kernel_at_least(major: int, minor: int) -> bool:
-    parts = os.uname().release.split(".")
     try:
-        return (int(parts[0]), int(parts[1].split("-")[0])) >= (major, minor)
-    except (IndexError, ValueError):
+        return kernel_version() >= (major, minor)
+    except SeccompError:
         return False

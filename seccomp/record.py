@@ -379,17 +379,13 @@ def _supervise(pid: int, sock: socket.socket, argv: Tuple[str, ...], with_args: 
 
 
 def _receive_listener(sock: socket.socket, pid: int, argv: Tuple[str, ...]) -> int:
-    import array
+    from ._fdpass import receive_fds
 
-    fds = array.array("i")
     try:
-        msg, ancdata, _, _ = sock.recvmsg(64, socket.CMSG_SPACE(fds.itemsize))
+        msg, fds = receive_fds(sock, 64)
     except socket.timeout:
         raise RecordError(_errno.ETIMEDOUT, "the recording filter's listener did not arrive "
                                             "from the child") from None
-    for level, kind, data in ancdata:
-        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
-            fds.frombytes(data[:len(data) - len(data) % fds.itemsize])
     if fds:
         return fds[0]
     err = int(msg[1:] or _errno.EIO) if msg[:1] in (b"F", b"X") else _errno.EIO

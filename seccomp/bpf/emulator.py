@@ -6,7 +6,7 @@ from typing import Any, Dict, FrozenSet, Iterable, List, Optional, Sequence, Tup
 
 from .. import _bpf, _core
 from .._core import InvalidArgumentError, SeccompError
-from .._enums import Action, Arch
+from .._enums import ACTION_KIND_MASK, Action, Arch
 
 __all__ = ["evaluate", "evaluate_many", "check", "disassemble", "decode_action",
            "MAX_INSTRUCTIONS"]
@@ -107,7 +107,7 @@ def _decode(value: int) -> Action:
     except SeccompError:
         pass
     try:
-        return Action(value & 0xFFFF0000)  # data on an action that takes none is ignored
+        return Action(value & ACTION_KIND_MASK)  # data on an action that takes none: ignored
     except SeccompError:
         return Action.KILL_PROCESS
 

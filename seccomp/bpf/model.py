@@ -43,7 +43,7 @@ from typing import (TYPE_CHECKING, Dict, Iterable, List, NamedTuple, Optional, S
 
 from .. import _bpf, _core
 from .._errors import FilterMismatchError, SeccompError
-from .._enums import Arch
+from .._enums import Arch, precedence
 from .emulator import MAX_INSTRUCTIONS, _X32_SYSCALL_BIT, _real_number, _target, decode_action
 
 if TYPE_CHECKING:
@@ -131,11 +131,6 @@ class Rule(NamedTuple):
     and the conditions that must all hold."""
     action: int
     conditions: Tuple[Condition, ...]
-
-
-def precedence(action: int) -> int:
-    """Sort key of a return value: lower wins (the kernel's order, then the smaller data)."""
-    return action - (1 << 32) if action & 0x80000000 else action
 
 
 class ArchModel:

@@ -24,7 +24,8 @@ def info() -> Dict[str, Any]:
     """What this host supports, as data (the output of ``seccomp info``)."""
     from .. import profile
 
-    actions = [name for name, act in sorted(_oci_actions().items()) if _safe_available(act)]
+    actions = [name for name, act in sorted(profile.model.ACTIONS.items())
+               if _safe_available(act)]
     seccomp_obj = {
         "enabled": _seccomp_enabled(),
         "actions": actions,
@@ -50,14 +51,6 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
     print(json.dumps(info(), indent=2))
     return 0
-
-
-def _oci_actions() -> Dict[str, Action]:
-    return {"SCMP_ACT_KILL": Action.KILL_THREAD, "SCMP_ACT_KILL_PROCESS": Action.KILL_PROCESS,
-            "SCMP_ACT_KILL_THREAD": Action.KILL_THREAD, "SCMP_ACT_TRAP": Action.TRAP,
-            "SCMP_ACT_ERRNO": Action.ERRNO(1), "SCMP_ACT_TRACE": Action.TRACE(1),
-            "SCMP_ACT_ALLOW": Action.ALLOW, "SCMP_ACT_LOG": Action.LOG,
-            "SCMP_ACT_NOTIFY": Action.NOTIFY}
 
 
 def _safe_available(action: Action) -> bool:

@@ -173,12 +173,10 @@ def _send_listener(agent: socket.socket, listener: int, message: bytes) -> None:
     """Hand the notification fd to the agent as the OCI runtime-spec says: the container
     process state as JSON, the fd attached with SCM_RIGHTS. The profile must allow sendmsg
     and close, which the filter now governs."""
-    import array
-    import socket
+    from ..notify import send_fd  # loaded before the filter (check_api_level): no file access
 
     try:
-        agent.sendmsg([message],
-                      [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [listener]))])
+        send_fd(agent, listener, message)
     except OSError as exc:
         raise CommandError("cannot send the notification fd to the seccomp agent: %s (does "
                            "the profile allow sendmsg?)" % exc.strerror) from None

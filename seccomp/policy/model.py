@@ -23,7 +23,7 @@ from typing import (Dict, Iterable, Iterator, List, Optional, Sequence, Set,
 
 from .._core import Cond, SeccompError
 from .._errors import PolicyError
-from .._enums import Action, Arch, Op
+from .._enums import ACTION_KIND_MASK, Action, Arch, Op, precedence
 from .._filter import Filter
 from .._info import syscall_known
 
@@ -599,10 +599,8 @@ def _plain_entries(rules: Sequence["Rule"], default: Action
 
 def action_rank(action: int) -> int:
     """How restrictive an action is, as the kernel orders them across stacked filters
-    (lower: more restrictive)."""
-    full = action & 0xFFFF0000
-    signed = full - (1 << 32) if full & 0x80000000 else full
-    return signed
+    (lower: more restrictive; the data of ERRNO and TRACE does not count)."""
+    return precedence(action & ACTION_KIND_MASK)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 from .. import _core
 from .._core import Cond, SeccompError
 from .._errors import SkippedSyscallWarning
-from .._enums import Action, Arch
+from .._enums import ACTION_KIND_MASK, Action, Arch, precedence
 from .._info import library_version, syscall_known
 from .._filter import Filter
 from .errors import ProfileError
@@ -74,13 +74,6 @@ class ProfileFilter(Filter):
         if self._listener is not None:
             return self._listener
         return _core.Filter.notify_fd(self)
-
-
-# How restrictive each action is: among the rules that match, the kernel applies the most
-# restrictive action (seccomp(2), across stacked filters); a rule dropped from a filter
-# weakens it when its action ranks at least as high as the default action.
-_RANK = {"ALLOW": 0, "LOG": 1, "TRACE": 2, "NOTIFY": 3, "ERRNO": 4, "TRAP": 5,
-         "KILL_THREAD": 6, "KILL_PROCESS": 7}
 
 
 def build(profile: Profile, target: Arch, no_new_privs: bool,
@@ -246,8 +239,11 @@ def _newer_anywhere(name: str) -> bool:
 
 
 def _weakens(action: Action, default: Action) -> bool:
-    """Whether leaving out a rule with *action* lets a syscall through more easily."""
-    return action != default and _RANK[action.kind] >= _RANK[default.kind]
+    """Whether leaving out a rule with *action* lets a syscall through more easily: its
+    action is at least as restrictive as the default (among the actions that apply, the
+    kernel takes the most restrictive)."""
+    return action != default and (precedence(action & ACTION_KIND_MASK)
+                                  <= precedence(default & ACTION_KIND_MASK))
 
 
 def _skipped_message(skipped: List[Tuple[str, Arch, Rule]], default: Action) -> str:

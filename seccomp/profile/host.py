@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import errno as _errno
 import os
-import re
 from typing import Any, FrozenSet, Iterable, Set, Tuple
 
 from .._core import InvalidArgumentError
+from .._info import split_kernel_release
 from .errors import ProfileError, _string
 
 __all__ = ["CAPABILITIES", "CONTAINER_CAPS", "parse_caps", "host_caps", "host_kernel",
@@ -35,7 +35,6 @@ CONTAINER_CAPS: FrozenSet[str] = frozenset({
 
 
 _CAP_SET = frozenset(CAPABILITIES)
-_KERNEL_RE = re.compile(r"^(\d+)\.(\d+)(?:\.(\d+))?")
 
 
 def parse_caps(caps: Iterable[str]) -> FrozenSet[str]:
@@ -94,8 +93,9 @@ def _kernel_version(value: Any, place: str) -> Tuple[int, int]:
     if isinstance(value, tuple) and len(value) >= 2 and all(isinstance(v, int) for v in value):
         return (value[0], value[1])
     text = _string(value, place)
-    m = _KERNEL_RE.match(text.strip())
-    if not m or (place != "kernel" and m.end() != len(text.strip())):
+    parsed = split_kernel_release(text.strip())
+    # a kernel to resolve for may be a whole release ("6.1.0-13-amd64"); minKernel is a version
+    if parsed is None or (place != "kernel" and parsed[2]):
         raise ProfileError(place, "invalid kernel version %r (expected \"MAJOR.MINOR\")" % text)
-    return (int(m.group(1)), int(m.group(2)))
+    return parsed[:2]
 

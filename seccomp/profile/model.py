@@ -19,16 +19,12 @@ if TYPE_CHECKING:
 __all__ = ["Profile", "Rule", "Arg", "Match", "FLAGS"]
 
 # The OCI spellings of actions, operators and flags.
-_ACTIONS: Dict[str, Action] = {
-    "SCMP_ACT_KILL": Action.KILL_THREAD, "SCMP_ACT_KILL_THREAD": Action.KILL_THREAD,
-    "SCMP_ACT_KILL_PROCESS": Action.KILL_PROCESS, "SCMP_ACT_TRAP": Action.TRAP,
-    "SCMP_ACT_ERRNO": Action.ERRNO(_errno.EPERM), "SCMP_ACT_TRACE": Action.TRACE(_errno.EPERM),
-    "SCMP_ACT_ALLOW": Action.ALLOW, "SCMP_ACT_LOG": Action.LOG, "SCMP_ACT_NOTIFY": Action.NOTIFY,
-}
-_ACTION_KIND_NAMES = {"KILL_THREAD": "SCMP_ACT_KILL_THREAD",
-                      "KILL_PROCESS": "SCMP_ACT_KILL_PROCESS", "TRAP": "SCMP_ACT_TRAP",
-                      "ERRNO": "SCMP_ACT_ERRNO", "TRACE": "SCMP_ACT_TRACE",
-                      "ALLOW": "SCMP_ACT_ALLOW", "LOG": "SCMP_ACT_LOG", "NOTIFY": "SCMP_ACT_NOTIFY"}
+#: The OCI names of actions (libseccomp's macros): SCMP_ACT_ and the action's kind;
+#: SCMP_ACT_KILL is KILL_THREAD, and ERRNO and TRACE carry EPERM unless errnoRet says.
+ACTIONS: Dict[str, Action] = {
+    "SCMP_ACT_" + name: action for name, action in Action.members().items()}
+ACTIONS.update(SCMP_ACT_KILL=Action.KILL_THREAD, SCMP_ACT_ERRNO=Action.ERRNO(_errno.EPERM),
+               SCMP_ACT_TRACE=Action.TRACE(_errno.EPERM))
 _OPS: Dict[str, Op] = {"SCMP_CMP_" + op.name: op for op in Op}
 #: The OCI filter flags this module understands (seccomp(2)'s SECCOMP_FILTER_FLAG_*).
 FLAGS = ("SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG",
@@ -137,9 +133,7 @@ class Rule:
 
 
 def _action_to_dict(action: Action, errno_key: str) -> Dict[str, Any]:
-    kind = action.kind
-    name = {"ERRNO": "SCMP_ACT_ERRNO", "TRACE": "SCMP_ACT_TRACE"}.get(kind) \
-        or _ACTION_KIND_NAMES[kind]
+    name = "SCMP_ACT_" + action.kind
     key = "defaultAction" if errno_key == "defaultErrnoRet" else "action"
     out: Dict[str, Any] = {key: name}
     if action.data is not None:

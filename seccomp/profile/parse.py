@@ -13,7 +13,7 @@ from .._core import InvalidArgumentError
 from .._enums import Action, Arch
 from .errors import ProfileError, _join, _json_type, _list, _string, _uint
 from .host import CAPABILITIES, _kernel_version, unknown_capability
-from .model import _ACTIONS, _OPS, FLAGS, Arg, Match, Profile, Rule
+from .model import ACTIONS, _OPS, FLAGS, Arg, Match, Profile, Rule
 
 __all__ = ["load", "builtin_profiles", "parse_errno"]
 
@@ -212,14 +212,14 @@ def _arch(value: Any, place: str) -> Arch:
 def _action(obj: Mapping[str, Any], place: str, action_key: str, ret_key: str,
             name_key: str) -> Action:
     name = obj.get(action_key)
-    action = _ACTIONS.get(name) if type(name) is str else None  # noqa: E721
+    action = ACTIONS.get(name) if type(name) is str else None  # noqa: E721
     if action is None:
         where = _join(place, action_key)
         if action_key not in obj:
             raise ProfileError(where, "missing (an action such as SCMP_ACT_ALLOW)")
         _string(name, where)
         raise ProfileError(where, "unknown action %s (expected one of %s)"
-                           % (json.dumps(name), ", ".join(sorted(_ACTIONS))))
+                           % (json.dumps(name), ", ".join(sorted(ACTIONS))))
     code: Optional[int] = None
     ret, by_name = obj.get(ret_key), obj.get(name_key)
     if ret is None and by_name is None:
