@@ -1,0 +1,293 @@
+"""One source per fact: each table the package keeps (actions, their order, architecture
+aliases, the instruction limit, kernel versions, exceptions, fd passing) is checked against
+an independent source (the kernel's uapi headers, libseccomp's own module, the kernel itself),
+and the places that used to keep copies still agree with it."""
+import importlib
+import json
+import os
+import pkgutil
+import re
+import socket
+import subprocess
+import sys
+
+import pytest
+
+import seccomp
+from seccomp import Action, Arch, _core, _errors
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REFERENCE = "/usr/bin/python3"
+UAPI = "/usr/include/linux"
+
+
+def _header_defines(name):
+    """The #define NAME value pairs of a uapi header (hex or decimal values only)."""
+    path = os.path.join(UAPI, name)
+    if not os.path.exists(path):
+        pytest.skip("%s is not installed (linux-libc-dev)" % path)
+    with open(path) as fh:
+        text = fh.read()
+    return {m.group(1): int(m.group(2), 0)
+            for m in re.finditer(r"^#define\s+(\w+)\s+(0x[0-9a-fA-F]+|\d+)U?\b", text, re.M)}
+
+
+# ---------------------------------------------------------------------------------------------
+# Actions
+# ---------------------------------------------------------------------------------------------
+
+def test_actions_are_the_kernels_values():
+    ret = _header_defines("seccomp.h")
+    kernel = {"KILL_PROCESS": ret["SECCOMP_RET_KILL_PROCESS"],
+              "KILL_THREAD": ret["SECCOMP_RET_KILL_THREAD"], "TRAP": ret["SECCOMP_RET_TRAP"],
+              "NOTIFY": ret["SECCOMP_RET_USER_NOTIF"], "LOG": ret["SECCOMP_RET_LOG"],
+              "ALLOW": ret["SECCOMP_RET_ALLOW"]}
+    assert {name: int(a) for name, a in Action.members().items()} == kernel
+    assert int(Action.ERRNO(0)) == _core.ERRNO_BASE == ret["SECCOMP_RET_ERRNO"]
+    assert int(Action.TRACE(0)) == _core.TRACE_BASE == ret["SECCOMP_RET_TRACE"]
+    assert seccomp._enums.ACTION_KIND_MASK == ret["SECCOMP_RET_ACTION_FULL"]
+
+
+def test_action_values_match_libseccomps_module():
+    code = ("import json, seccomp; print(json.dumps({n: getattr(seccomp, n) for n in "
+            "('KILL_PROCESS', 'KILL', 'TRAP', 'LOG', 'ALLOW', 'NOTIFY')} | "
+            "{'ERRNO(7)': seccomp.ERRNO(7), 'TRACE(9)': seccomp.TRACE(9)}))")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    done = subprocess.run([REFERENCE, "-c", code], capture_output=True, text=True, cwd="/",
+                          env=env, timeout=60) if os.path.exists(REFERENCE) else None
+    if done is None or done.returncode != 0:
+        pytest.skip("libseccomp's Python module (python3-seccomp) is not importable by %s"
+                    % REFERENCE)
+    theirs = {name: value & 0xFFFFFFFF for name, value in json.loads(done.stdout).items()}
+    ours = {name: int(getattr(seccomp, name)) for name in
+            ("KILL_PROCESS", "KILL", "TRAP", "LOG", "ALLOW", "NOTIFY")}
+    ours.update({"ERRNO(7)": int(seccomp.ERRNO(7)), "TRACE(9)": int(seccomp.TRACE(9))})
+    assert ours == theirs
+    assert int(Action.KILL) == theirs["KILL"] and int(Action.ERRNO(7)) == theirs["ERRNO(7)"]
+
+
+def test_precedence_is_the_kernels_order():
+    """The kernel applies the action whose SECCOMP_RET_ACTION_FULL bits, read as a signed
+    int, are lowest (kernel/seccomp.c, ACTION_ONLY); every user of the order agrees."""
+    from seccomp._enums import ACTION_KIND_MASK, precedence
+    from seccomp.bpf import model as bpf_model
+    from seccomp.policy.model import action_rank
+    from seccomp.profile.build import _weakens
+
+    actions = list(Action.members().values()) + [Action.ERRNO(1), Action.ERRNO(2),
+                                                 Action.TRACE(3)]
+
+    def signed(v):
+        return v - (1 << 32) if v >= 1 << 31 else v
+
+    for a in actions:
+        for b in actions:
+            kernel_first = signed(a & ACTION_KIND_MASK) < signed(b & ACTION_KIND_MASK)
+            assert (action_rank(a) < action_rank(b)) == kernel_first, (a, b)
+            if (a & ACTION_KIND_MASK) != (b & ACTION_KIND_MASK):
+                assert (precedence(a) < precedence(b)) == kernel_first, (a, b)
+            # leaving out a rule weakens a filter when its action would have won
+            assert _weakens(a, b) == (a != b and not signed(b & ACTION_KIND_MASK)
+                                      < signed(a & ACTION_KIND_MASK)), (a, b)
+    assert bpf_model.precedence is precedence
+    assert precedence(Action.ERRNO(1)) < precedence(Action.ERRNO(2))
+    order = sorted(Action.members(), key=lambda n: precedence(Action.members()[n]))
+    assert order == ["KILL_PROCESS", "KILL_THREAD", "TRAP", "NOTIFY", "LOG", "ALLOW"]
+
+
+def test_oci_action_names_are_libseccomps_macros():
+    from seccomp.profile import load
+    from seccomp.profile.model import ACTIONS
+
+    kinds = set(Action.members()) | {"ERRNO", "TRACE"}
+    assert set(ACTIONS) == {"SCMP_ACT_" + k for k in kinds} | {"SCMP_ACT_KILL"}
+    for name, action in ACTIONS.items():
+        assert name == "SCMP_ACT_KILL" or action.kind == name[len("SCMP_ACT_"):]
+    assert ACTIONS["SCMP_ACT_KILL"] is Action.KILL_THREAD
+    # and they round-trip through a profile, data included
+    for action in list(Action.members().values()) + [Action.ERRNO(13), Action.TRACE(5)]:
+        entry = {"names": ["ptrace"], "action": "SCMP_ACT_" + action.kind}
+        if action.data is not None:
+            entry["errnoRet"] = action.data
+        prof = load({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [entry]})
+        assert prof.rules[0].action == action
+        written = json.loads(json.dumps(prof.to_dict()))
+        assert written["syscalls"][0]["action"] == entry["action"]
+        assert load(written).rules[0].action == action
+    assert load({"defaultAction": "SCMP_ACT_ERRNO"}).default_action == Action.ERRNO(1)
+
+
+def test_seccomp_info_lists_the_oci_actions():
+    from seccomp.cli.info import info
+    from seccomp.profile.model import ACTIONS
+
+    listed = info()["seccomp"]["actions"]
+    assert set(listed) <= set(ACTIONS)
+    assert {"SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_TRAP"} <= set(listed)
+    assert listed == sorted(listed)
+
+
+# ---------------------------------------------------------------------------------------------
+# Architectures, instruction limit, kernel versions, filter flags
+# ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("goarch, arch", [
+    ("386", Arch.X86), ("amd64", Arch.X86_64), ("arm64", Arch.AARCH64), ("arm", Arch.ARM),
+    ("mips", Arch.MIPS), ("mipsle", Arch.MIPSEL), ("mips64", Arch.MIPS64),
+    ("mips64le", Arch.MIPSEL64), ("mips64p32", Arch.MIPS64N32),
+    ("mips64p32le", Arch.MIPSEL64N32), ("ppc64", Arch.PPC64), ("ppc64le", Arch.PPC64LE),
+    ("riscv64", Arch.RISCV64), ("s390x", Arch.S390X), ("loong64", Arch.LOONGARCH64)])
+def test_goarch_names_are_architecture_aliases(goarch, arch):
+    """Docker writes GOARCH names in includes/excludes: Arch and profiles read the same table."""
+    from seccomp.profile import load
+
+    assert Arch(goarch) is arch
+    prof = load({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+        {"names": ["ptrace"], "action": "SCMP_ACT_ERRNO", "includes": {"arches": [goarch]}}]})
+    assert prof.rules[0].includes.arches == (arch,)
+
+
+def test_instruction_limit_is_the_kernels():
+    from seccomp import _bpf, _record, bpf
+
+    limit = _header_defines("bpf_common.h")["BPF_MAXINSNS"]
+    assert _core.MAX_INSTRUCTIONS == _bpf.MAX_INSTRUCTIONS == bpf.MAX_INSTRUCTIONS == limit
+    ret_allow = (0x06).to_bytes(2, sys.byteorder) + b"\0\0" + \
+        int(Action.ALLOW).to_bytes(4, sys.byteorder)
+    with pytest.raises(seccomp.InvalidArgumentError, match="at most %d" % limit):
+        seccomp.Program(ret_allow * (limit + 1))
+    with pytest.raises(seccomp.InvalidArgumentError):
+        bpf.check(ret_allow * (limit + 1))
+    assert bpf.check(ret_allow * limit) == limit
+    with pytest.raises(ValueError, match="1-%d" % limit):
+        _record.exec_recorded(ret_allow * (limit + 1), -1, b"/bin/true", [], [])
+
+
+def test_one_kernel_version_parser():
+    from seccomp._info import kernel_version, split_kernel_release
+    from seccomp.profile import ProfileError, host_kernel, load
+
+    assert split_kernel_release("6.1.0-13-amd64") == (6, 1, "-13-amd64")
+    assert split_kernel_release("5.10") == (5, 10, "")
+    assert split_kernel_release("4.19.282") == (4, 19, "")
+    assert split_kernel_release("v6.1") is None and split_kernel_release("6") is None
+    major, minor = os.uname().release.split(".")[:2]
+    assert kernel_version() == host_kernel() == (int(major), int(re.match(r"\d+", minor)[0]))
+    doc = {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+        {"names": ["ptrace"], "action": "SCMP_ACT_ERRNO", "includes": {"minKernel": "5.10"}}]}
+    assert load(doc).rules[0].includes.min_kernel == (5, 10)
+    doc["syscalls"][0]["includes"]["minKernel"] = "5.10-rc1"
+    with pytest.raises(ProfileError, match="minKernel"):
+        load(doc)
+    from seccomp import notify
+    assert notify.features()["sync_wake_up"] == (kernel_version() >= (6, 6))
+
+
+def _flags_by_hand(flags):
+    """seccomp(SECCOMP_SET_MODE_FILTER, flags, NULL) through libc: EFAULT once the flags were
+    accepted (the program pointer is read after them)."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    ctypes.set_errno(0)
+    rc = libc.syscall(ctypes.c_long(seccomp.syscall_number("seccomp")), ctypes.c_long(1),
+                      ctypes.c_long(flags), ctypes.c_void_p(None))
+    return rc == -1 and ctypes.get_errno() == 14  # EFAULT
+
+
+def test_filter_flags_available_asks_the_kernel():
+    for name, value in _core.FILTER_FLAGS.items():
+        assert _core.filter_flags_available(value) == _flags_by_hand(value), name
+    assert _core.filter_flags_available(_core.FILTER_FLAGS["TSYNC"])  # Linux 3.17
+    assert not _core.filter_flags_available(1 << 30)
+    assert not _flags_by_hand(1 << 30)
+    with open("/proc/self/status") as fh:  # nothing was loaded
+        assert "Seccomp:\t0" in fh.read()
+
+
+# ---------------------------------------------------------------------------------------------
+# Exceptions and fd passing
+# ---------------------------------------------------------------------------------------------
+
+PUBLIC_EXCEPTIONS = [
+    ("seccomp", "SeccompError"), ("seccomp", "InvalidArgumentError"),
+    ("seccomp", "UnsupportedError"), ("seccomp", "OutOfRangeError"),
+    ("seccomp", "NotificationGone"), ("seccomp", "TargetsGone"), ("seccomp", "ProfileError"),
+    ("seccomp.notify", "AlreadyAnswered"), ("seccomp.profile", "ProfileError"),
+    ("seccomp.profile", "SkippedSyscallWarning"),
+    ("seccomp.profile.build", "SkippedSyscallWarning"),
+    ("seccomp.profile.bundle", "RuntimeFieldWarning"), ("seccomp.policy", "PolicyError"),
+    ("seccomp.policy.model", "PolicyError"), ("seccomp.policy.seccompiler", "ThreadSyncError"),
+    ("seccomp.bpf", "FilterMismatchError"), ("seccomp.bpf.model", "FilterMismatchError"),
+    ("seccomp.record", "RecordError"), ("seccomp.dump", "DumpError"),
+]
+
+# Exceptions that never leave the package: control flow inside one module.
+INTERNAL = {"seccomp.cli.common.CommandError", "seccomp.policy.model._TooLarge",
+            "seccomp.policy.model._Unlowerable"}
+
+
+@pytest.mark.parametrize("module, name", PUBLIC_EXCEPTIONS)
+def test_exceptions_live_in_the_errors_module(module, name):
+    cls = getattr(importlib.import_module(module), name)
+    assert cls is getattr(_errors, name)
+    assert cls.__module__ == "seccomp._errors"
+
+
+def test_no_exception_class_is_defined_elsewhere():
+    found = []
+    for info in pkgutil.walk_packages(seccomp.__path__, "seccomp."):
+        if info.name.endswith("__main__") or info.name == "seccomp._errors":
+            continue
+        module = importlib.import_module(info.name)
+        for value in vars(module).values():
+            if (isinstance(value, type) and issubclass(value, BaseException)
+                    and value.__module__ == info.name):
+                found.append(info.name + "." + value.__qualname__)
+    assert set(found) <= INTERNAL, sorted(set(found) - INTERNAL)
+
+
+def test_exception_behaviour_kept():
+    from seccomp.policy import PolicyError, Place
+    from seccomp.policy.seccompiler import ThreadSyncError
+
+    e = PolicyError(Place("f.policy", 3), "bad")
+    assert isinstance(e, ValueError) and e.errno == 22 and e.place == Place("f.policy", 3)
+    assert str(e) == "%s: bad" % Place("f.policy", 3) and e.reason == "bad"
+    assert str(PolicyError(None, "bad")) == "bad"
+    t = ThreadSyncError(42, "thread 42 could not be synchronised")
+    assert t.tid == 42 and t.errno == 3 and str(t) == "thread 42 could not be synchronised"
+    for name in ("FilterMismatchError", "RecordError", "DumpError"):
+        assert issubclass(getattr(_errors, name), seccomp.SeccompError)
+    for name in ("SkippedSyscallWarning", "RuntimeFieldWarning"):
+        assert issubclass(getattr(_errors, name), UserWarning)
+
+
+def test_fd_passing_is_one_implementation():
+    from seccomp import notify, record
+    from seccomp._fdpass import receive_fd, receive_fds, send_fd
+
+    assert notify.send_fd is send_fd and notify.receive_fd is receive_fd
+    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    r, w = os.pipe()
+    try:
+        send_fd(a, w, b"hello")
+        msg, fds = receive_fds(b, 64)
+        assert msg == b"hello" and len(fds) == 1
+        os.write(fds[0], b"x")
+        os.close(fds[0])
+        assert os.read(r, 1) == b"x"
+        a.sendmsg([b"F22"])  # what the recorder's child sends when loading failed
+        assert receive_fds(b, 64) == (b"F22", [])
+        a.sendmsg([b"F22"])
+        with pytest.raises(record.RecordError, match="refused the recording filter"):
+            record._receive_listener(b, 1, ("true",))
+        a.sendmsg([b"none"])
+        with pytest.raises(seccomp.SeccompError, match="no fd"):
+            receive_fd(b)
+    finally:
+        for s in (a, b):
+            s.close()
+        os.close(r)
+        os.close(w)
