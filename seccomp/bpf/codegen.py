@@ -14,6 +14,9 @@ EQ and MASKED_EQ). The program, in the architectures' byte order:
 Conditions compare 64-bit arguments as two 32-bit words (high word first); on 32-bit
 architectures the high word is known to be 0 and is not loaded. It is written backwards (each
 jump's target already placed), so jumps longer than 255 instructions go through a ``ja``.
+A condition libseccomp cannot state (`seccomp.bpf.expr.ExprCondition`) is computed with the
+A and X registers and the scratch memory (`seccomp.bpf.expr.emit`). On x86_64 without x32,
+x32 numbers get the model's x32 action where it has one.
 """
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ from typing import Dict, List, Sequence, Tuple
 
 from .._core import InvalidArgumentError
 from .._enums import Arch
+from . import expr
 from .emulator import MAX_INSTRUCTIONS
 from .model import (EQ, GE, GT, LE, LT, MASKED_EQ, NE, U32, ArchModel, Condition, Rule,
                     RuleModel, precedence)
@@ -156,7 +160,10 @@ def _rules(e: _Emitter, rules: Sequence[Rule], default: int, wide: bool,
         ok = e.ret(r.action)
         start = ok
         for c in reversed(r.conditions):
-            start = _condition(e, c, start, fail, wide, big_endian)
+            if type(c) is expr.ExprCondition:
+                start = expr.emit(e, c.test, start, fail, wide, big_endian)
+            else:
+                start = _condition(e, c, start, fail, wide, big_endian)
         entry = start
     return entry
 
@@ -181,7 +188,8 @@ def _arch_block(e: _Emitter, m: ArchModel, default: int, bad: int) -> int:
     if m.arch is Arch.X86_64:
         x86_64, x32 = Arch.X86_64 in m.members, Arch.X32 in m.members
         if x86_64 and not x32:  # x32 numbers (but -1) are another ABI
-            minus_one = e.jump(_JEQ, U32, body, e.ret(bad))
+            other = bad if m.x32_action is None else m.x32_action
+            minus_one = e.jump(_JEQ, U32, body, e.ret(other))
             body = e.jump(_JGE, _X32_BIT, minus_one, body)
         elif x32 and not x86_64:
             body = e.jump(_JGE, _X32_BIT, body, e.ret(bad))

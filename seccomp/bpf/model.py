@@ -45,12 +45,13 @@ from .. import _bpf, _core
 from .._errors import FilterMismatchError, SeccompError
 from .._enums import Arch, precedence
 from .emulator import MAX_INSTRUCTIONS, _X32_SYSCALL_BIT, _real_number, _target, decode_action
+from .expr import ExprCondition
 
 if TYPE_CHECKING:
     from .._filter import Filter
 
-__all__ = ["Condition", "Rule", "ArchModel", "RuleModel", "Mismatch", "FilterMismatchError",
-           "precedence", "checked_program"]
+__all__ = ["Condition", "ExprCondition", "Rule", "ArchModel", "RuleModel", "RuleExtras",
+           "Mismatch", "FilterMismatchError", "precedence", "checked_program", "multiplexed"]
 
 U32 = 0xFFFFFFFF
 U64 = (1 << 64) - 1
@@ -104,6 +105,10 @@ class Condition(NamedTuple):
             return argument >= v
         return argument & v == self.value2
 
+    def matches(self, args: Sequence[int]) -> bool:
+        """Whether the condition holds for the six 64-bit *args*."""
+        return self.holds(args[self.arg])
+
     def boundaries(self) -> Iterable[int]:
         """Argument values where the condition's truth can change, and their neighbours."""
         if self.op == MASKED_EQ:
@@ -128,9 +133,21 @@ class Condition(NamedTuple):
 
 class Rule(NamedTuple):
     """A rule on one architecture and syscall number: its action (the 32-bit return value)
-    and the conditions that must all hold."""
+    and the conditions that must all hold (`Condition`s, or an `ExprCondition` computed with
+    the BPF registers where libseccomp cannot state the rule)."""
     action: int
-    conditions: Tuple[Condition, ...]
+    conditions: Tuple[Union[Condition, ExprCondition], ...]
+
+
+class RuleExtras(NamedTuple):
+    """What a `Filter` subclass adds to its recorded rules (its ``rule_extras`` attribute):
+    *rules* as (action, syscall name, conditions, architecture tokens), whose conditions
+    libseccomp cannot state, and *x32_action*, the return value for x32 syscalls on x86_64
+    when x32 is not one of the filter's architectures (None: the bad-architecture action).
+    Either makes the program `seccomp.bpf.codegen`'s."""
+    rules: Tuple[Tuple[int, str, Tuple[Union[Condition, ExprCondition], ...],
+                       Tuple[int, ...]], ...] = ()
+    x32_action: Optional[int] = None
 
 
 class ArchModel:
@@ -145,6 +162,8 @@ class ArchModel:
         self.audit_arch: int = target.audit_arch
         self.big_endian: bool = target.big_endian
         self.wide: bool = target.wide
+        #: x86_64's x32 numbers get this action when x32 is not a member (None: bad-arch)
+        self.x32_action: Optional[int] = None
 
     def owns(self, nr: int) -> bool:
         """Whether syscall number *nr* belongs to an architecture of the filter (on x86_64:
@@ -157,11 +176,13 @@ class ArchModel:
     def answer(self, nr: int, args: Sequence[int], default: int, bad_arch: int) -> int:
         """The return value the rules give syscall *nr* with *args*."""
         if not self.owns(nr):
+            if self.x32_action is not None and nr & _X32_SYSCALL_BIT:
+                return self.x32_action
             return bad_arch
         best: Optional[int] = None
         for rule in self.syscalls.get(nr, ()):
             if (best is None or precedence(rule.action) < precedence(best)) and all(
-                    c.holds(args[c.arg]) for c in rule.conditions):
+                    c.matches(args) for c in rule.conditions):
                 best = rule.action
         return default if best is None else best
 
@@ -227,13 +248,24 @@ def _conditions(conds: Tuple[_core.Cond, ...]) -> Tuple[Condition, ...]:
     return tuple(Condition(c.arg, c.op, c.value, c.value2, c.low32) for c in conds)
 
 
+def multiplexed(syscall: str, arch: Arch) -> bool:
+    """Whether *syscall* is also reached through ``socketcall`` or ``ipc`` on *arch* (whose
+    arguments are in memory a filter cannot read)."""
+    return Arch(arch) in _MUX_ARCHES and (syscall in _SOCKETCALL or syscall in _IPC)
+
+
 class RuleModel:
     """The rules a filter was given, per architecture and syscall (see the module doc)."""
 
-    def __init__(self, default: int, bad_arch: int, arches: Sequence[ArchModel]) -> None:
+    def __init__(self, default: int, bad_arch: int, arches: Sequence[ArchModel],
+                 x32_action: Optional[int] = None) -> None:
         self.default = default
         self.bad_arch = bad_arch
         self.arches = list(arches)
+        self.x32_action = x32_action
+        for m in self.arches:
+            if m.arch is Arch.X86_64 and Arch.X32 not in m.members:
+                m.x32_action = x32_action
 
     @classmethod
     def of(cls, flt: "Filter") -> "RuleModel":
@@ -250,8 +282,10 @@ class RuleModel:
             if m is None:
                 m = by_audit[int(target)] = ArchModel(target, members)
             token_model[token] = m
-        for action, syscall, conds, _exact, rule_tokens in flt._rule_log:
-            conditions = _conditions(conds) if conds else ()
+        extras: Optional[RuleExtras] = getattr(flt, "rule_extras", None)
+        recorded = [(a, s, _conditions(c) if c else (), t) for a, s, c, _exact, t in flt._rule_log]
+        for action, syscall, conditions, rule_tokens in itertools.chain(
+                recorded, extras.rules if extras else ()):
             for token in rule_tokens:
                 m = token_model.get(token)
                 if m is None:
@@ -259,22 +293,34 @@ class RuleModel:
                 for nr, sub in _forms(syscall, token):
                     these = conditions
                     if sub is not None:
+                        if any(type(c) is ExprCondition for c in these):
+                            raise _core.InvalidArgumentError(
+                                errno.EINVAL, "on %s, %s is also reached through a multiplexer "
+                                "(socketcall or ipc) whose arguments a filter cannot read: "
+                                "its condition cannot be computed there" % (Arch(token), syscall))
                         these = (Condition(0, EQ, sub, 0, False),) + tuple(
                             c for c in conditions if c.arg != 0)
                     m.syscalls.setdefault(nr & U32, []).append(_rule(Rule, (action, these)))
-        return cls(int(flt.default_action), int(flt.bad_arch_action), list(by_audit.values()))
+        x32 = extras.x32_action if extras else None
+        return cls(int(flt.default_action), int(flt.bad_arch_action), list(by_audit.values()),
+                   None if x32 is None else int(x32))
 
     @property
     def beyond_libseccomp(self) -> bool:
         """Whether libseccomp's program is known to differ from the rules, so that only
         `seccomp.bpf.codegen` can make it: a 32-bit comparison other than EQ or MASKED_EQ
         (libseccomp has none), or a 64-bit comparison on x32 (libseccomp compares only the
-        low halves there, while the kernel passes x32 syscalls 64-bit arguments)."""
+        low halves there, while the kernel passes x32 syscalls 64-bit arguments), a condition
+        only the BPF registers can compute (`ExprCondition`), or an x32 action of its own."""
+        if self.x32_action is not None and self.x32_action != self.bad_arch:
+            return True
         for m in self.arches:
             x32 = Arch.X32 in m.members
             for nr, rules in m.syscalls.items():
                 for r in rules:
                     for c in r.conditions:
+                        if type(c) is ExprCondition:
+                            return True
                         if c.low32 and c.op not in (EQ, MASKED_EQ):
                             return True
                         if x32 and not c.low32 and nr & _X32_SYSCALL_BIT and nr != U32:
@@ -314,6 +360,11 @@ class RuleModel:
             candidates: Dict[int, Set[int]] = {}
             for r in rules:
                 for c in r.conditions:
+                    if type(c) is ExprCondition:  # equal values for its arguments too
+                        for arg, vs in c.values:
+                            candidates.setdefault(arg, {0, U64 & width}).update(
+                                b & width for b in vs)
+                        continue
                     candidates.setdefault(c.arg, {0, U64 & width}).update(
                         b & width for b in c.boundaries())
             indexes = sorted(candidates)
@@ -405,7 +456,7 @@ def checked_program(flt: "Filter") -> Tuple[bytes, bool]:
     (checked too). Raises FilterMismatchError when neither does. The answer is kept on the
     filter until its rules, architectures or actions change."""
     key = (tuple(flt._rule_log), flt._arch_tokens, int(flt.default_action),
-           int(flt.bad_arch_action))
+           int(flt.bad_arch_action), getattr(flt, "rule_extras", None))
     cached = getattr(flt, "_checked", None)
     if cached is not None and cached[0] == key:
         if not cached[2]:

@@ -10,9 +10,11 @@ condition becomes a disjunction of conjunctions of comparisons of one argument (
 it, or its bits under a mask) with a constant, the rules of different actions are made
 disjoint (a rule only applies where no earlier rule of another action does), and each
 argument's comparisons within a conjunction are merged into what one libseccomp condition can
-say (ranges, masked patterns). What cannot be lowered is refused with the place and the
-reason. The compiled filter is checked against this model with the emulator before it is
-returned.
+say (ranges, masked patterns). A syscall whose conditions libseccomp cannot state (arithmetic
+on an argument, two arguments compared, more than 512 rules) gets BPF of the library's own
+(`seccomp.policy.bpf_lowering`, `seccomp.bpf.codegen`); what classic BPF cannot compute
+exactly either is refused with the place and the reason. The compiled filter is checked
+against this model with the emulator before it is returned.
 """
 from __future__ import annotations
 
@@ -26,6 +28,8 @@ from .._errors import PolicyError
 from .._enums import ACTION_KIND_MASK, Action, Arch, Op, precedence
 from .._filter import Filter
 from .._info import syscall_known
+from ..bpf.expr import ExprCondition
+from ..bpf.model import FilterMismatchError, RuleExtras, multiplexed
 
 __all__ = ["Place", "PolicyError", "Expr", "Num", "Arg", "BinOp", "Inv", "Cmp", "And", "Or",
            "Not", "Bool", "TRUE", "FALSE", "Rule", "Policy", "Atom", "fold", "evaluate",
@@ -321,6 +325,11 @@ def _intersect(a: List[Tuple[int, int]], b: List[Tuple[int, int]]) -> List[Tuple
 
 class _TooLarge(Exception):
     pass
+
+
+class _BeyondLibseccomp(PolicyError):
+    """A syscall's conditions cannot be stated as libseccomp rules (the library's own BPF
+    may still compute them)."""
 
 
 class _Unlowerable(Exception):
@@ -686,11 +695,12 @@ class Policy:
                 others = tuple(Not(c) for a, c in earlier if a != r.action)
                 conjs = dnf(fold(And((folded,) + others)) if others else folded)
             except _Unlowerable as exc:
-                raise PolicyError(exc.pos or r.place, "%s: %s" % (syscall, exc.reason)) from None
+                raise _BeyondLibseccomp(exc.pos or r.place,
+                                        "%s: %s" % (syscall, exc.reason)) from None
             except _TooLarge:
-                raise PolicyError(r.place, "%s: the conditions grow too large to state as "
-                                           "libseccomp rules (more than %d)"
-                                  % (syscall, MAX_RULES_PER_SYSCALL)) from None
+                raise _BeyondLibseccomp(r.place, "%s: the conditions grow too large to state "
+                                                 "as libseccomp rules (more than %d)"
+                                        % (syscall, MAX_RULES_PER_SYSCALL)) from None
             entries.append((r.action, conjs, r))
             earlier.append((r.action, folded))
             if folded == TRUE:
@@ -733,18 +743,54 @@ class Policy:
                     if total > MAX_RULES_PER_SYSCALL:
                         raise _TooLarge()
             except _TooLarge:
-                raise PolicyError(r.place, "%s: the conditions grow too large to state as "
-                                           "libseccomp rules (more than %d)"
-                                  % (name, MAX_RULES_PER_SYSCALL)) from None
+                raise _BeyondLibseccomp(r.place, "%s: the conditions grow too large to state "
+                                                 "as libseccomp rules (more than %d)"
+                                        % (name, MAX_RULES_PER_SYSCALL)) from None
             if rules:
                 out.append((action, _dedupe(rules)))
         if sum(len(r) for _, r in out) > 1:
             try:
                 out = [(a, _without_ranges(r)) for a, r in out]
             except _TooLarge:
-                raise PolicyError(self._place(name), "%s: the conditions grow too large to "
-                                  "state as libseccomp rules (more than %d)"
-                                  % (name, MAX_RULES_PER_SYSCALL)) from None
+                raise _BeyondLibseccomp(self._place(name), "%s: the conditions grow too large "
+                                        "to state as libseccomp rules (more than %d)"
+                                        % (name, MAX_RULES_PER_SYSCALL)) from None
+        return out
+
+    def _split_lowering(self) -> Tuple[Dict[str, List[Tuple[Action, List[Tuple[Cond, ...]]]]],
+                                       Dict[str, List[Tuple[Action, "ExprCondition"]]]]:
+        """The syscalls as libseccomp rules (see `lowered`) where libseccomp can state them,
+        and the others as conditions the library's own BPF computes: (action, condition),
+        disjoint like `disjoint`'s, none with the default action."""
+        lowered: Dict[str, List[Tuple[Action, List[Tuple[Cond, ...]]]]] = {}
+        beyond: Dict[str, List[Tuple[Action, ExprCondition]]] = {}
+        for name in self.syscalls():
+            try:
+                lowered[name] = self._lower_syscall(name)
+            except _BeyondLibseccomp:
+                beyond[name] = self._computed(name)
+        return lowered, beyond
+
+    def _computed(self, syscall: str) -> List[Tuple[Action, "ExprCondition"]]:
+        from . import bpf_lowering
+
+        out: List[Tuple[Action, ExprCondition]] = []
+        earlier: List[Tuple[Action, Expr]] = []
+        for r in self.rules_for(syscall):
+            folded = fold(r.condition)
+            if folded == TRUE and r.action == self.default_action:
+                break
+            others = tuple(Not(c) for a, c in earlier if a != r.action)
+            condition = fold(And((folded,) + others)) if others else folded
+            if r.action != self.default_action and condition != FALSE:
+                if int(r.action) & 0xFFFF0000 == int(Action.NOTIFY):
+                    raise PolicyError(r.place, "%s: a NOTIFY rule whose condition libseccomp "
+                                               "cannot state (the notification listener is "
+                                               "libseccomp's)" % syscall)
+                out.append((r.action, bpf_lowering.lower(condition, r.place, syscall)))
+            earlier.append((r.action, folded))
+            if folded == TRUE:
+                break
         return out
 
     # -- compiling ------------------------------------------------------------------------------
@@ -762,7 +808,7 @@ class Policy:
         import warnings
 
         target = Arch.native() if arch is None else Arch(arch).resolved
-        lowered = self.lowered()
+        lowered, computed = self._split_lowering()
         Entries = List[Tuple[Action, List[Tuple[Cond, ...]]]]
 
         def reverse(e: Entries) -> Entries:  # later (fall-back) rules first
@@ -776,8 +822,10 @@ class Policy:
 
         orders = [reverse, keep, widest]
         failure: Optional[PolicyError] = None
+        if computed or self._x32_differs():
+            orders = orders[:1]  # the program is the library's own: the order does not matter
         for order in orders if check else orders[:1]:
-            f = self._build(target, {k: order(v) for k, v in lowered.items()})
+            f = self._build(target, {k: order(v) for k, v in lowered.items()}, computed)
             if f.skipped_syscalls and failure is None:
                 msg = "syscalls unknown to libseccomp skipped: %s" % " ".join(
                     f.skipped_syscalls)
@@ -787,7 +835,7 @@ class Policy:
             if not check:
                 return f
             try:
-                program = f.export_bpf()
+                program = self._own_program(f) if f.rule_extras else f.export_bpf()
                 for a in f.arches:
                     self.check(program, a, skip=f.skipped_syscalls)
             except PolicyError as exc:
@@ -798,8 +846,26 @@ class Policy:
         assert failure is not None
         raise failure
 
+    def _own_program(self, f: "PolicyFilter") -> bytes:
+        """The library's own program for *f* (`seccomp.bpf.codegen`, checked against the
+        rules), its failures as PolicyErrors."""
+        try:
+            return f.export_bpf()
+        except FilterMismatchError as exc:
+            f.release()
+            raise PolicyError(self.source, str(exc.strerror)) from None
+        except InvalidArgumentError as exc:  # over the kernel's 4096 instructions
+            f.release()
+            raise PolicyError(self.source, "the conditions grow too large: %s"
+                              % exc.strerror) from None
+
+    def _x32_differs(self) -> bool:
+        bad = self.bad_arch_action if self.bad_arch_action is not None else Action.KILL_THREAD
+        return self.x32_action is not None and self.x32_action != bad
+
     def _build(self, target: Arch,
-               lowered: Dict[str, List[Tuple[Action, List[Tuple[Cond, ...]]]]]
+               lowered: Dict[str, List[Tuple[Action, List[Tuple[Cond, ...]]]]],
+               computed: Optional[Dict[str, List[Tuple[Action, "ExprCondition"]]]] = None,
                ) -> "PolicyFilter":
         try:
             f = PolicyFilter(self.default_action)
@@ -811,12 +877,18 @@ class Policy:
             f.remove_arch(native)  # first: one filter cannot mix byte orders
         for a in arches:
             f.add_arch(a)
-        if self.x32_action is not None:
+        x32_action: Optional[int] = None
+        if self._x32_differs():
+            assert self.x32_action is not None
             bad = self.bad_arch_action if self.bad_arch_action is not None else Action.KILL_THREAD
-            if self.x32_action != bad and Arch.X86_64 in f.arches:
+            if Arch.X32 in f.arches or Arch.X86_64 not in f.arches:
+                f.release()
                 raise PolicyError(self.source, "an x32 action (%s) other than the action for "
-                                               "foreign architectures (%s) needs BPF libseccomp "
-                                               "cannot make" % (self.x32_action, bad))
+                                  "foreign architectures (%s) applies to a filter for x86_64 "
+                                  "without x32; this one covers %s" % (
+                                      self.x32_action, bad,
+                                      ", ".join(str(a) for a in f.arches)))
+            x32_action = int(self.x32_action)
         if self.bad_arch_action is not None:
             f.bad_arch_action = self.bad_arch_action
         if sum(len(v) for v in lowered.values()) >= 32:
@@ -834,6 +906,21 @@ class Policy:
                     continue
                 raise PolicyError(self._place(name), "cannot add the rule for %s: %s"
                                   % (name, exc.strerror)) from None
+        extras = []
+        for name, entries in (computed or {}).items():
+            if not syscall_known(name):
+                skipped.append(name)
+                continue
+            for a in f.arches:
+                if multiplexed(name, a):
+                    f.release()
+                    raise PolicyError(self._place(name), "%s: on %s it is also reached through "
+                                      "socketcall or ipc, whose arguments a filter cannot read: "
+                                      "its condition cannot be computed there" % (name, a))
+            for action, condition in entries:
+                extras.append((int(action), name, (condition,), f._arch_tokens))
+        if extras or x32_action is not None:
+            f.rule_extras = RuleExtras(tuple(extras), x32_action)
         f.skipped_syscalls = tuple(skipped)
         return f
 
@@ -876,6 +963,7 @@ class Policy:
         """Argument vectors at the boundaries of the syscall's comparisons."""
         values: Dict[int, Set[int]] = {}
         bases: List[List[int]] = [[0] * 6]
+        computed: List[Tuple[int, ...]] = []  # for conditions libseccomp cannot state
         for r in self.rules_for(syscall):
             for a in _atoms_of(fold(r.condition)):
                 vs = values.setdefault(a.index, set())
@@ -884,6 +972,7 @@ class Policy:
             try:
                 conjs = dnf(fold(r.condition))
             except (_Unlowerable, _TooLarge):
+                computed.extend(tuple(v) for v in _computed_vectors(fold(r.condition)))
                 continue
             for c in conjs[:16]:
                 base = [0] * 6
@@ -893,7 +982,7 @@ class Policy:
                         m, v = pats[0]
                         base[a.index] = (base[a.index] & ~m) | v
                 bases.append(base)
-        out: Set[Tuple[int, ...]] = set()
+        out: Set[Tuple[int, ...]] = set(computed)
         for base in bases[:32]:
             out.add(tuple(base))
             for index, vs in values.items():
@@ -1009,10 +1098,46 @@ def _boundaries(a: Atom) -> Set[int]:
 
 
 
+_COMPUTED_VECTORS = 512
+
+
+def _computed_vectors(condition: Expr) -> List[List[int]]:
+    """Argument vectors for a condition libseccomp cannot state: the cross product of the
+    values of `bpf_lowering.boundaries` over its arguments (so arguments compared with each
+    other meet equal and neighbouring values), sampled evenly when larger."""
+    from .bpf_lowering import boundaries
+
+    per_arg = sorted((i, sorted(vs)) for i, vs in boundaries(condition).items())
+    total = 1
+    for _i, vs in per_arg:
+        total *= len(vs)
+    step = max(1, total // _COMPUTED_VECTORS)
+    out = []
+    for pos in range(0, total, step):
+        row = [0] * 6
+        for i, vs in per_arg:
+            pos, digit = divmod(pos, len(vs))
+            row[i] = vs[digit]
+        out.append(row)
+    return out
+
+
 class PolicyFilter(Filter):
     """A `seccomp.Filter` compiled from a policy; ``skipped_syscalls`` names the policy's
-    syscalls that this libseccomp does not know."""
+    syscalls that this libseccomp does not know; ``rule_extras`` holds the rules only the
+    library's own BPF can compute, and the x32 action (`seccomp.bpf.model.RuleExtras`)."""
 
-    __slots__ = ("skipped_syscalls",)
+    __slots__ = ("skipped_syscalls", "rule_extras")
 
     skipped_syscalls: Tuple[str, ...]
+    rule_extras: Optional[RuleExtras]
+
+    def __init__(self, default_action: int, *, tsync: bool = True) -> None:
+        super().__init__(default_action, tsync=tsync)
+        self.skipped_syscalls = ()
+        self.rule_extras = None
+
+    def reset(self, default_action: Optional[int] = None) -> None:
+        """Remove every rule (those the library computes too)."""
+        super().reset(default_action)
+        self.rule_extras = None
