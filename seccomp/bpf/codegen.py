@@ -160,7 +160,7 @@ def _rules(e: _Emitter, rules: Sequence[Rule], default: int, wide: bool,
         ok = e.ret(r.action)
         start = ok
         for c in reversed(r.conditions):
-            if type(c) is expr.ExprCondition:
+            if isinstance(c, expr.ExprCondition):
                 start = expr.emit(e, c.test, start, fail, wide, big_endian)
             else:
                 start = _condition(e, c, start, fail, wide, big_endian)

@@ -106,12 +106,12 @@ TRUE = Truth(True)
 FALSE = Truth(False)
 Boolean = Union[Test, AllOf, AnyOf, Neg, Truth]
 
-_ALU = {
+_ALU: Dict[str, Callable[[int, int], int]] = {
     "+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
     "/": lambda a, b: a // b, "&": lambda a, b: a & b, "|": lambda a, b: a | b,
     "^": lambda a, b: a ^ b, "<<": lambda a, b: a << b, ">>": lambda a, b: a >> b,
 }
-_TEST = {
+_TEST: Dict[str, Callable[[int, int], bool]] = {
     "==": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
     "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
     "&": lambda a, b: a & b != 0,

@@ -293,13 +293,14 @@ class RuleModel:
                 for nr, sub in _forms(syscall, token):
                     these = conditions
                     if sub is not None:
-                        if any(type(c) is ExprCondition for c in these):
+                        if any(isinstance(c, ExprCondition) for c in these):
                             raise _core.InvalidArgumentError(
                                 errno.EINVAL, "on %s, %s is also reached through a multiplexer "
                                 "(socketcall or ipc) whose arguments a filter cannot read: "
                                 "its condition cannot be computed there" % (Arch(token), syscall))
                         these = (Condition(0, EQ, sub, 0, False),) + tuple(
-                            c for c in conditions if c.arg != 0)
+                            c for c in conditions
+                            if not isinstance(c, ExprCondition) and c.arg != 0)
                     m.syscalls.setdefault(nr & U32, []).append(_rule(Rule, (action, these)))
         x32 = extras.x32_action if extras else None
         return cls(int(flt.default_action), int(flt.bad_arch_action), list(by_audit.values()),
@@ -319,7 +320,7 @@ class RuleModel:
             for nr, rules in m.syscalls.items():
                 for r in rules:
                     for c in r.conditions:
-                        if type(c) is ExprCondition:
+                        if isinstance(c, ExprCondition):
                             return True
                         if c.low32 and c.op not in (EQ, MASKED_EQ):
                             return True
@@ -360,10 +361,10 @@ class RuleModel:
             candidates: Dict[int, Set[int]] = {}
             for r in rules:
                 for c in r.conditions:
-                    if type(c) is ExprCondition:  # equal values for its arguments too
-                        for arg, vs in c.values:
+                    if isinstance(c, ExprCondition):  # equal values for its arguments too
+                        for arg, tried in c.values:
                             candidates.setdefault(arg, {0, U64 & width}).update(
-                                b & width for b in vs)
+                                b & width for b in tried)
                         continue
                     candidates.setdefault(c.arg, {0, U64 & width}).update(
                         b & width for b in c.boundaries())

@@ -199,7 +199,7 @@ def condition(e: Expr) -> bx.Boolean:
 
 
 def _first_place(e: Expr) -> Optional[Place]:
-    pos = getattr(e, "pos", None)
+    pos: Optional[Place] = getattr(e, "pos", None)
     if pos is not None:
         return pos
     for child in _children(e):

@@ -906,8 +906,8 @@ class Policy:
                     continue
                 raise PolicyError(self._place(name), "cannot add the rule for %s: %s"
                                   % (name, exc.strerror)) from None
-        extras = []
-        for name, entries in (computed or {}).items():
+        extras: List[Tuple[int, str, Tuple[ExprCondition, ...], Tuple[int, ...]]] = []
+        for name, conditions in (computed or {}).items():
             if not syscall_known(name):
                 skipped.append(name)
                 continue
@@ -917,7 +917,7 @@ class Policy:
                     raise PolicyError(self._place(name), "%s: on %s it is also reached through "
                                       "socketcall or ipc, whose arguments a filter cannot read: "
                                       "its condition cannot be computed there" % (name, a))
-            for action, condition in entries:
+            for action, condition in conditions:
                 extras.append((int(action), name, (condition,), f._arch_tokens))
         if extras or x32_action is not None:
             f.rule_extras = RuleExtras(tuple(extras), x32_action)
