@@ -881,13 +881,13 @@ class Policy:
         if self._x32_differs():
             assert self.x32_action is not None
             bad = self.bad_arch_action if self.bad_arch_action is not None else Action.KILL_THREAD
-            if Arch.X32 in f.arches or Arch.X86_64 not in f.arches:
+            covered = f.arches
+            if Arch.X32 in covered or Arch.X86_64 not in covered:
                 f.release()
                 raise PolicyError(self.source, "an x32 action (%s) other than the action for "
                                   "foreign architectures (%s) applies to a filter for x86_64 "
                                   "without x32; this one covers %s" % (
-                                      self.x32_action, bad,
-                                      ", ".join(str(a) for a in f.arches)))
+                                      self.x32_action, bad, ", ".join(str(a) for a in covered)))
             x32_action = int(self.x32_action)
         if self.bad_arch_action is not None:
             f.bad_arch_action = self.bad_arch_action
@@ -950,8 +950,9 @@ class Policy:
         if not calls:
             return 0
         got = bpf.evaluate_many(program, calls, arch=target)
+        wide = bpf.emulator._target(target).wide  # 32-bit architectures pass 32-bit arguments
         for (name, args), actual in zip(calls, got):
-            expected = self.decide(name, args)
+            expected = self.decide(name, args if wide else tuple(a & U32 for a in args))
             if int(actual) != int(expected):
                 raise PolicyError(self._place(name), "the compiled filter does not do what the "
                                   "policy says on %s: %s(%s) gives %s, the policy says %s"
