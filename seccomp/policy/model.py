@@ -43,13 +43,23 @@ MAX_CONJUNCTS = 4096
 MAX_RULES_PER_SYSCALL = 512
 
 
-@dataclass(frozen=True)
+# The model's value classes are frozen dataclasses whose constructors store the fields in the
+# instance dict: the generated frozen __init__ goes through object.__setattr__ per field, twice
+# as slow, and reading a policy makes several of them per rule.
+
+@dataclass(frozen=True, init=False)
 class Place:
     """Where something was written: file, line and column (1-based; 0 when unknown)."""
 
     file: str = ""
     line: int = 0
     column: int = 0
+
+    def __init__(self, file: str = "", line: int = 0, column: int = 0) -> None:
+        d = self.__dict__
+        d["file"] = file
+        d["line"] = line
+        d["column"] = column
 
     def __str__(self) -> str:
         out = self.file or "<policy>"
@@ -70,22 +80,31 @@ class Expr:
     __slots__ = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Num(Expr):
     """A 64-bit unsigned number."""
 
     value: int
 
+    def __init__(self, value: int) -> None:
+        d = self.__dict__
+        d["value"] = value
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, init=False)
 class Arg(Expr):
     """Syscall argument *index* (0-5): the whole 64 bits, or its ``"lo"``/``"hi"`` half."""
 
     index: int
     half: str = ""
 
+    def __init__(self, index: int, half: str = "") -> None:
+        d = self.__dict__
+        d["index"] = index
+        d["half"] = half
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, init=False)
 class BinOp(Expr):
     """Arithmetic or bit operation: ``+ - * / % & | ^ << >>`` (64-bit, wrapping)."""
 
@@ -93,6 +112,13 @@ class BinOp(Expr):
     left: Expr
     right: Expr
     pos: Optional[Place] = field(default=None, compare=False)
+
+    def __init__(self, op: str, left: Expr, right: Expr, pos: Optional[Place] = None) -> None:
+        d = self.__dict__
+        d["op"] = op
+        d["left"] = left
+        d["right"] = right
+        d["pos"] = pos
 
 
 @dataclass(frozen=True)
@@ -102,7 +128,7 @@ class Inv(Expr):
     operand: Expr
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Cmp(Expr):
     """Unsigned comparison: ``== != < <= > >=``."""
 
@@ -111,26 +137,45 @@ class Cmp(Expr):
     right: Expr
     pos: Optional[Place] = field(default=None, compare=False)
 
+    def __init__(self, op: str, left: Expr, right: Expr, pos: Optional[Place] = None) -> None:
+        d = self.__dict__
+        d["op"] = op
+        d["left"] = left
+        d["right"] = right
+        d["pos"] = pos
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, init=False)
 class And(Expr):
     """All of *items* hold."""
 
     items: Tuple[Expr, ...]
 
+    def __init__(self, items: Tuple[Expr, ...]) -> None:
+        d = self.__dict__
+        d["items"] = items
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, init=False)
 class Or(Expr):
     """Any of *items* holds."""
 
     items: Tuple[Expr, ...]
 
+    def __init__(self, items: Tuple[Expr, ...]) -> None:
+        d = self.__dict__
+        d["items"] = items
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, init=False)
 class Not(Expr):
     """*operand* does not hold."""
 
     operand: Expr
+
+    def __init__(self, operand: Expr) -> None:
+        d = self.__dict__
+        d["operand"] = operand
 
 
 @dataclass(frozen=True)
@@ -235,7 +280,7 @@ def fold(expr: Expr) -> Expr:
 # Atoms: one argument (or half, or masked bits) compared with a constant
 # ---------------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Atom:
     """``(arg[.half] & mask) op value``: the comparisons libseccomp-style filters are made of.
     *half* is "" (64 bits), "lo" or "hi" (32 bits); *mask* None means no mask."""
@@ -246,6 +291,16 @@ class Atom:
     half: str = ""
     mask: Optional[int] = None
     pos: Optional[Place] = field(default=None, compare=False)
+
+    def __init__(self, index: int, op: str, value: int, half: str = "",
+                 mask: Optional[int] = None, pos: Optional[Place] = None) -> None:
+        d = self.__dict__
+        d["index"] = index
+        d["op"] = op
+        d["value"] = value
+        d["half"] = half
+        d["mask"] = mask
+        d["pos"] = pos
 
     @property
     def width(self) -> int:
@@ -612,7 +667,7 @@ def action_rank(action: int) -> int:
     return precedence(action & ACTION_KIND_MASK)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Rule:
     """*action* for *syscall* when *condition* holds (checked in order, first match wins)."""
 
@@ -621,6 +676,15 @@ class Rule:
     action: Action
     place: Optional[Place] = field(default=None, compare=False)
     comment: str = field(default="", compare=False)
+
+    def __init__(self, syscall: str, condition: Expr, action: Action,
+                 place: Optional[Place] = None, comment: str = "") -> None:
+        d = self.__dict__
+        d["syscall"] = syscall
+        d["condition"] = condition
+        d["action"] = action
+        d["place"] = place
+        d["comment"] = comment
 
 
 @dataclass(frozen=True)
@@ -748,7 +812,7 @@ class Policy:
                                         % (name, MAX_RULES_PER_SYSCALL)) from None
             if rules:
                 out.append((action, _dedupe(rules)))
-        if sum(len(r) for _, r in out) > 1:
+        if sum(len(r) for _, r in out) > 1 and any(len(c) > 1 for _, r in out for c in r):
             try:
                 out = [(a, _without_ranges(r)) for a, r in out]
             except _TooLarge:
@@ -1052,6 +1116,8 @@ def dnf_expr(conjs: List[Conj]) -> Expr:
 
 
 def _dedupe(rules: List[Tuple[Cond, ...]]) -> List[Tuple[Cond, ...]]:
+    if len(rules) < 2:
+        return rules
     seen = set()
     out = []
     for r in rules:

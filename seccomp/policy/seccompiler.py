@@ -53,9 +53,16 @@ def _type(v: Any) -> str:
             list: "an array", dict: "an object", type(None): "null"}.get(type(v), "a value")
 
 
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+#: The arguments (index, half) as expressions, made once: most conditions use them.
+_ARGS = {(i, half): Arg(i, half) for i in range(6) for half in ("", "lo")}
+
+
 def _obj(v: Any, file: str, path: str, keys: Set[str]) -> Mapping[str, Any]:
     if not isinstance(v, dict):
         raise _err(file, path, "expected an object, not %s" % _type(v))
+    if keys.issuperset(v):
+        return v
     for k in v:
         if k not in keys:
             raise _err(file, "%s.%s" % (path, k), "unknown field (expected one of %s)"
@@ -64,6 +71,8 @@ def _obj(v: Any, file: str, path: str, keys: Set[str]) -> Mapping[str, Any]:
 
 
 def _uint(v: Any, file: str, path: str, limit: int) -> int:
+    if type(v) is int and 0 <= v <= limit:
+        return v
     if not isinstance(v, int) or isinstance(v, bool):
         raise _err(file, path, "expected a number, not %s" % _type(v))
     if not 0 <= v <= limit:
@@ -88,7 +97,8 @@ def _action(v: Any, file: str, path: str) -> Action:
     raise _err(file, path, "invalid action %s" % json.dumps(v))
 
 
-def _condition(v: Any, file: str, path: str, place: Place) -> Expr:
+def _condition(v: Any, file: str, rule_path: str, j: int, place: Place) -> Expr:
+    path = "%s.args[%d]" % (rule_path, j)
     c = _obj(v, file, path, _COND_KEYS)
     for key in ("index", "type", "op", "val"):
         if key not in c:
@@ -102,7 +112,7 @@ def _condition(v: Any, file: str, path: str, place: Place) -> Expr:
     val = _uint(c["val"], file, path + ".val", limit)
     if "comment" in c and not isinstance(c["comment"], str):
         raise _err(file, path + ".comment", "expected a string, not %s" % _type(c["comment"]))
-    arg = Arg(index, "lo" if kind == "dword" else "")
+    arg = _ARGS[index, "lo" if kind == "dword" else ""]
     op = c["op"]
     if isinstance(op, str) and op.lower() in _OPS:
         return Cmp(_OPS[op.lower()], arg, Num(val), place)
@@ -130,10 +140,10 @@ def _filter(name: str, v: Any, file: str) -> Policy:
     if not isinstance(f["filter"], list):
         raise _err(file, path + ".filter", "expected an array, not %s" % _type(f["filter"]))
     rules: List[Rule] = []
+    place = Place(file)
     for i, r in enumerate(f["filter"]):
         rp = "%s.filter[%d]" % (path, i)
         rule = _obj(r, file, rp, _RULE_KEYS)
-        place = Place(file)
         names: List[str] = []
         if "syscall" in rule and "syscalls" in rule:
             raise _err(file, rp, "both 'syscall' and 'syscalls' are set; use one of them")
@@ -146,7 +156,7 @@ def _filter(name: str, v: Any, file: str) -> Policy:
         else:
             raise _err(file, rp + ".syscall", "missing (the syscall name)")
         for n in names:
-            if not isinstance(n, str) or not re.match(r"[A-Za-z_][A-Za-z0-9_]*\Z", n):
+            if not isinstance(n, str) or not _NAME.match(n):
                 raise _err(file, rp + ".syscall", "invalid syscall name %s" % json.dumps(n))
         comment = rule.get("comment", "")
         if not isinstance(comment, str):
@@ -157,17 +167,19 @@ def _filter(name: str, v: Any, file: str) -> Policy:
         if args is not None:
             if not isinstance(args, list):
                 raise _err(file, rp + ".args", "expected an array, not %s" % _type(args))
-            conds = [_condition(c, file, "%s.args[%d]" % (rp, j), place)
-                     for j, c in enumerate(args)]
+            conds = [_condition(c, file, rp, j, place) for j, c in enumerate(args)]
         cond: Expr = TRUE if not conds else conds[0] if len(conds) == 1 else And(tuple(conds))
         for n in names:
-            rules.append(Rule(n[4:] if n.startswith("SYS_") else n, cond, action,
-                              Place(file, 0, 0), comment))
+            rules.append(Rule(n[4:] if n.startswith("SYS_") else n, cond, action, place,
+                              comment))
     return Policy(mismatch, tuple(rules), name=name, source=file)
 
 
 def _no_duplicates(pairs: List[Tuple[str, Any]]) -> Dict[str, Any]:
-    out: Dict[str, Any] = {}
+    out: Dict[str, Any] = dict(pairs)
+    if len(out) == len(pairs):
+        return out
+    out = {}
     for k, v in pairs:
         if k in out:
             raise ValueError("duplicate key %s" % json.dumps(k))
