@@ -34,13 +34,17 @@ from .model import (TRUE, And, Arg, Atom, BinOp, Cmp, Expr, Num, Or, Place, Poli
 
 __all__ = ["parse", "load", "dump", "looks_like"]
 
+# One token after optional blanks; "bad" is a character that starts no token.
 _TOKEN = re.compile(r"""
-    (?P<ws>\s+)
-  | (?P<num>-?0[xX][0-9a-fA-F]+|-?0[0-7]+|-?[0-9]+)
+    \s*(?:
+    (?P<num>-?0[xX][0-9a-fA-F]+|-?0[0-7]+|-?[0-9]+)
   | (?P<op>==|!=|<=|>=|<|>|&&|\|\||&|\||~|\(|\)|\{|\}|\[|\]|,|;|:|=)
   | (?P<word>@?[a-zA-Z_][a-zA-Z_0-9@-]*)
   | (?P<path>\.?/\S+)
-""", re.VERBOSE)
+  | (?P<bad>.))
+""", re.VERBOSE | re.DOTALL)
+_ARG = re.compile(r"arg([0-9]+)\Z")
+_ARGS = [Arg(i) for i in range(6)]
 
 _MAX_SIZE = 16 << 20
 
@@ -52,37 +56,45 @@ _CMP_OPS = ("==", "!=", "<", "<=", ">", ">=", "&", "in")
 
 
 class _Line:
+    """A logical line as tokens: kinds, texts and 1-based columns, each list ending with an
+    end marker ("", "", the column after the text) so that looking ahead needs no check."""
+
     def __init__(self, text: str, file: str, number: int) -> None:
         self.text, self.file, self.number = text, file, number
-        self.tokens: List[Tuple[str, str, int]] = []
-        pos = 0
-        while pos < len(text):
-            m = _TOKEN.match(text, pos)
-            if m is None:
-                raise PolicyError(Place(file, number, pos + 1),
-                                  "unexpected character %r" % text[pos])
-            if m.lastgroup != "ws":
-                self.tokens.append((m.lastgroup or "", m.group(), pos + 1))
-            pos = m.end()
+        kinds: List[str] = []
+        texts: List[str] = []
+        cols: List[int] = []
+        for m in _TOKEN.finditer(text):
+            kind = m.lastgroup or ""
+            if kind == "bad":
+                start = m.start(kind)
+                raise PolicyError(Place(file, number, start + 1),
+                                  "unexpected character %r" % text[start])
+            kinds.append(kind)
+            texts.append(m[kind])
+            cols.append(m.start(kind) + 1)
+        self.n = len(texts)
+        kinds.append("")
+        texts.append("")
+        cols.append(len(text) + 1)
+        self.kinds, self.texts, self.cols = kinds, texts, cols
         self.i = 0
 
     def place(self, i: Optional[int] = None) -> Place:
-        i = self.i if i is None else i
-        col = self.tokens[i][2] if i < len(self.tokens) else len(self.text) + 1
-        return Place(self.file, self.number, col)
+        return Place(self.file, self.number, self.cols[self.i if i is None else i])
 
     def peek(self) -> str:
-        return self.tokens[self.i][1] if self.i < len(self.tokens) else ""
+        return self.texts[self.i]
 
     def kind(self) -> str:
-        return self.tokens[self.i][0] if self.i < len(self.tokens) else ""
+        return self.kinds[self.i]
 
     def take(self, what: str = "") -> str:
-        if self.i >= len(self.tokens):
+        if self.i >= self.n:
             raise PolicyError(self.place(), "unexpected end of line%s"
                               % (" (expected %s)" % what if what else ""))
-        tok = self.tokens[self.i][1]
-        if what and what in ":;,()[]{}=" and tok != what:
+        tok = self.texts[self.i]
+        if what and tok != what and what in ":;,()[]{}=":
             raise PolicyError(self.place(), "expected %r, found %r" % (what, tok))
         self.i += 1
         return tok
@@ -115,6 +127,7 @@ class _Parser:
     def __init__(self, arch: Arch) -> None:
         self.arch = arch
         self.bits = 64 if int(arch) & 0x80000000 else 32
+        self.mask = (1 << self.bits) - 1
         self.default: Action = Action.KILL_PROCESS
         self.denylist = False
         self.rules: List[Rule] = []
@@ -123,6 +136,8 @@ class _Parser:
     # -- values ---------------------------------------------------------------------------
 
     def _number(self, tok: str) -> int:
+        if tok[0] != "0" and tok.isdigit():  # decimal, the common case
+            return int(tok) & self.mask
         neg = tok.startswith("-")
         body = tok[1:] if neg else tok
         if body[:2].lower() == "0x":
@@ -134,11 +149,11 @@ class _Parser:
         return self._wrap(-v if neg else v)
 
     def _wrap(self, v: int) -> int:
-        return v & ((1 << self.bits) - 1)
+        return v & self.mask
 
     def _single(self, ln: _Line) -> int:
         i = ln.i
-        kind, tok = ln.kind(), ln.take("a value")
+        kind, tok = ln.kinds[i], ln.take("a value")
         if kind == "num":
             return self._number(tok)
         if kind == "word":
@@ -162,6 +177,10 @@ class _Parser:
         return self._wrap(~v) if invert else v
 
     def _value(self, ln: _Line) -> int:
+        i = ln.i
+        if ln.kinds[i] == "num" and ln.texts[i + 1] != "|":  # a number alone, the common case
+            ln.i = i + 1
+            return self._number(ln.texts[i])
         v = self._constant(ln)
         while ln.peek() == "|":
             ln.take()
@@ -173,10 +192,10 @@ class _Parser:
     def _atom(self, ln: _Line) -> Expr:
         i = ln.i
         tok = ln.take("an argument")
-        m = re.match(r"arg([0-9]+)\Z", tok)
+        m = _ARG.match(tok)
         if not m or int(m.group(1)) > 5:
             raise ln.error("invalid argument %r (arg0 to arg5)" % tok, i)
-        arg = Arg(int(m.group(1)))
+        arg = _ARGS[int(m.group(1))]
         op_i = ln.i
         op = ln.take("an operator")
         if op not in _CMP_OPS:
@@ -300,7 +319,7 @@ class _Parser:
             ln.take()
         if braced:
             ln.take("}")
-        if ln.i < len(ln.tokens):
+        if ln.i < ln.n:
             raise ln.error("unexpected %r after the rule" % ln.peek())
         for name, place in names:
             if name in self.defined:
@@ -352,7 +371,7 @@ class _Parser:
             else:
                 self._statement(ln)
                 continue
-            if ln.i < len(ln.tokens):
+            if ln.i < ln.n:
                 raise ln.error("unexpected %r" % ln.peek())
 
 

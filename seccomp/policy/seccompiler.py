@@ -42,6 +42,7 @@ _PLAIN_ACTIONS = {"allow": Action.ALLOW, "log": Action.LOG, "trap": Action.TRAP,
 _FILTER_KEYS = {"mismatch_action", "default_action", "match_action", "filter_action", "filter"}
 _RULE_KEYS = {"syscall", "syscalls", "args", "comment", "action"}
 _COND_KEYS = {"index", "type", "op", "val", "comment"}
+_LIMITS = {"qword": U64, "dword": U32}
 
 
 def _err(file: str, path: str, reason: str) -> PolicyError:
@@ -98,6 +99,14 @@ def _action(v: Any, file: str, path: str) -> Action:
 
 
 def _condition(v: Any, file: str, rule_path: str, j: int, place: Place) -> Expr:
+    if type(v) is dict:  # the common well-formed case first, without building error paths
+        kind, op, index, val = v.get("type"), v.get("op"), v.get("index"), v.get("val")
+        limit = _LIMITS.get(kind) if type(kind) is str else None
+        if limit is not None and type(op) is str and op in _OPS and \
+                type(index) is int and 0 <= index <= 5 and type(val) is int and \
+                0 <= val <= limit and _COND_KEYS.issuperset(v) and \
+                type(v.get("comment", "")) is str:
+            return Cmp(_OPS[op], _ARGS[index, "lo" if kind == "dword" else ""], Num(val), place)
     path = "%s.args[%d]" % (rule_path, j)
     c = _obj(v, file, path, _COND_KEYS)
     for key in ("index", "type", "op", "val"):
@@ -141,9 +150,11 @@ def _filter(name: str, v: Any, file: str) -> Policy:
         raise _err(file, path + ".filter", "expected an array, not %s" % _type(f["filter"]))
     rules: List[Rule] = []
     place = Place(file)
-    for i, r in enumerate(f["filter"]):
-        rp = "%s.filter[%d]" % (path, i)
-        rule = _obj(r, file, rp, _RULE_KEYS)
+    rule_path = path + ".filter[%d]"
+    for i, rule in enumerate(f["filter"]):
+        rp = rule_path % i
+        if type(rule) is not dict or not _RULE_KEYS.issuperset(rule):
+            _obj(rule, file, rp, _RULE_KEYS)  # says what is wrong
         names: List[str] = []
         if "syscall" in rule and "syscalls" in rule:
             raise _err(file, rp, "both 'syscall' and 'syscalls' are set; use one of them")
