@@ -44,12 +44,14 @@ __all__ = ["parse", "load", "dump", "INLINE_MARKER", "looks_like"]
 #: A source or extra definition starting with this is text, not a path (as in gosecco).
 INLINE_MARKER = "{inline}"
 
+# One token after optional blanks; "bad" is a character that starts no token.
 _TOKEN = re.compile(r"""
-    (?P<ws>[ \t]+)
-  | (?P<num>0[bB][01]+|0[xX][0-9a-fA-F]+|0[0-7]+|[1-9][0-9]*|0)
+    [ \t]*(?:
+    (?P<num>0[bB][01]+|0[xX][0-9a-fA-F]+|0[0-7]+|[1-9][0-9]*|0)
   | (?P<ident>[_a-zA-Z][_a-zA-Z0-9]*)
   | (?P<op>&\?|&&|\|\||<<|>>|==|<=|>=|!=|[-+*/%&|^~<>!(),\[\]])
-""", re.VERBOSE)
+  | (?P<bad>.))
+""", re.VERBOSE | re.DOTALL)
 _ARG = re.compile(r"arg([HL]?)([0-5])\Z")
 
 
@@ -78,57 +80,65 @@ class _Macro:
 _LEVELS: Tuple[Tuple[str, ...], ...] = (
     ("||",), ("&&",), ("==", "!=", "&?"), ("<", "<=", ">", ">="), ("|",), ("^",), ("&",),
     ("<<", ">>"), ("+", "-"), ("*", "/", "%"))
+#: Each binary operator's level in `_LEVELS` (higher binds tighter).
+_LEVEL = {op: level for level, ops in enumerate(_LEVELS) for op in ops}
 
 
 class _Expr:
     """A recursive-descent parser for one expression (the document's precedence table)."""
 
     def __init__(self, text: str, file: str, line: int, offset: int) -> None:
-        self.toks: List[Tuple[str, str, int]] = []
+        # the tokens' kinds, texts and columns, each list ending with an end marker
+        kinds: List[str] = []
+        texts: List[str] = []
+        cols: List[int] = []
+        for m in _TOKEN.finditer(text):
+            kind = m.lastgroup or ""
+            if kind == "bad":
+                start = m.start(kind)
+                raise PolicyError(Place(file, line, offset + start + 1),
+                                  "unexpected character %r" % text[start])
+            kinds.append(kind)
+            texts.append(m[kind])
+            cols.append(offset + m.start(kind) + 1)
+        self.n = len(texts)
+        kinds.append("")
+        texts.append("")
+        cols.append(offset + len(text) + 1)
+        self.kinds, self.texts, self.cols = kinds, texts, cols
         self.file, self.line = file, line
-        pos = 0
-        while pos < len(text):
-            m = _TOKEN.match(text, pos)
-            if m is None:
-                raise PolicyError(Place(file, line, offset + pos + 1),
-                                  "unexpected character %r" % text[pos])
-            if m.lastgroup != "ws":
-                self.toks.append((m.lastgroup or "", m.group(), offset + pos + 1))
-            pos = m.end()
-        self.end_col = offset + len(text) + 1
         self.i = 0
 
     def place(self) -> Place:
-        col = self.toks[self.i][2] if self.i < len(self.toks) else self.end_col
-        return Place(self.file, self.line, col)
+        return Place(self.file, self.line, self.cols[self.i])
 
     def peek(self) -> str:
-        return self.toks[self.i][1] if self.i < len(self.toks) else ""
+        return self.texts[self.i]
 
     def error(self, expected: str) -> PolicyError:
-        found = repr(self.peek()) if self.i < len(self.toks) else "the end of the line"
+        found = repr(self.peek()) if self.i < self.n else "the end of the line"
         return PolicyError(self.place(), "expected %s, found %s" % (expected, found))
 
     def parse(self) -> Expr:
-        if not self.toks:
+        if not self.n:
             raise PolicyError(self.place(), "empty expression")
         e = self.binary(0)
-        if self.i < len(self.toks):
+        if self.i < self.n:
             raise self.error("an operator or the end of the expression")
         return e
 
     def binary(self, level: int) -> Expr:
-        if level == len(_LEVELS):
-            return self.unary()
-        left = self.binary(level + 1)
-        ops = _LEVELS[level]
-        while self.peek() in ops and self.toks[self.i][0] == "op":
+        """Operators of *level* and tighter, left to right (precedence climbing: the same
+        tree as one function per level of `_LEVELS`, with fewer calls)."""
+        left = self.unary()
+        while True:
+            op = self.texts[self.i]
+            tighter = _LEVEL.get(op, -1)
+            if tighter < level or self.kinds[self.i] != "op":
+                return left
             pos = self.place()
-            op = self.toks[self.i][1]
             self.i += 1
-            right = self.binary(level + 1)
-            left = _combine(op, left, right, pos)
-        return left
+            left = _combine(op, left, self.binary(tighter + 1), pos)
 
     def unary(self) -> Expr:
         if self.peek() in ("!", "~"):
@@ -140,9 +150,9 @@ class _Expr:
         return self.primary()
 
     def primary(self) -> Expr:
-        if self.i >= len(self.toks):
+        if self.i >= self.n:
             raise self.error("a value")
-        kind, tok, _ = self.toks[self.i]
+        kind, tok = self.kinds[self.i], self.texts[self.i]
         pos = self.place()
         if tok == "(":
             self.i += 1
@@ -540,6 +550,14 @@ def parse(text: str, *, file: str = "<policy>", extra_definitions: Sequence[str]
             raw_rules.append((item, macros, defaults))  # type: ignore[arg-type]
     rules: List[Rule] = []
     seen: Dict[str, _RawRule] = {}
+    actions: Dict[str, Action] = {}  # each action text read once
+
+    def rule_action(text: str, place: Place) -> Action:
+        a = actions.get(text)
+        if a is None:
+            a = actions[text] = action(text, place)
+        return a
+
     for raw, scope, defs in raw_rules:
         first = seen.get(raw.name)
         if first is not None:
@@ -552,8 +570,8 @@ def parse(text: str, *, file: str = "<policy>", extra_definitions: Sequence[str]
         _check_syscall(raw.name, raw.place)
         pos_text = raw.positive or defs["DEFAULT_POSITIVE"][0]
         neg_text = raw.negative or defs["DEFAULT_NEGATIVE"][0]
-        positive = action(pos_text, raw.place)
-        negative = action(neg_text, raw.place)
+        positive = rule_action(pos_text, raw.place)
+        negative = rule_action(neg_text, raw.place)
         if raw.body is None:  # name: return N
             rules.append(Rule(raw.name, TRUE, Action.ERRNO(raw.ret or 0), raw.place))
             continue

@@ -1,12 +1,13 @@
-"""seccomp.policy lowering: the direct path for conditions already in libseccomp's form gives
-exactly what the general path (DNF, disjoint regions, per-argument merging) gives, and the
-rule-count limit counts libseccomp rules."""
+"""seccomp.policy's short ways give what the long ways give: lowering conditions already in
+libseccomp's form directly gives exactly what the general path (DNF, disjoint regions,
+per-argument merging) gives; gosecco's precedence climbing builds the tree one function per
+precedence level builds. And the rule-count limit counts libseccomp rules."""
 import random
 
 import pytest
 
 from seccomp import Action
-from seccomp.policy import model
+from seccomp.policy import gosecco, model
 from seccomp.policy.model import (TRUE, And, Arg, BinOp, Bool, Cmp, Num, Or, Place, Policy,
                                   PolicyError, Rule)
 
@@ -92,3 +93,54 @@ def test_many_alternatives_lower_up_to_the_rule_limit():
     with pytest.raises(PolicyError, match=r"^<policy>:1:7: read: the conditions grow too "
                                           r"large .*\(more than 512\)"):
         minijail.parse("read: %s || arg0 == 99999\n" % many).lowered()
+
+
+class _PerLevel(gosecco._Expr):
+    """The reference parser: one function per precedence level, each left to right."""
+
+    def binary(self, level):
+        if level == len(gosecco._LEVELS):
+            return self.unary()
+        left = self.binary(level + 1)
+        while self.peek() in gosecco._LEVELS[level] and self.kinds[self.i] == "op":
+            pos = self.place()
+            op = self.texts[self.i]
+            self.i += 1
+            left = gosecco._combine(op, left, self.binary(level + 1), pos)
+        return left
+
+
+def _parse_tree(parser_class, text):
+    try:
+        return parser_class(text, "f", 1, 0).parse()
+    except PolicyError as exc:
+        return str(exc)
+
+
+def _tree(e):
+    """A parse tree with its places (the dataclasses leave them out of ==)."""
+    if isinstance(e, str) or not hasattr(e, "__dataclass_fields__"):
+        return e
+    out = [type(e).__name__]
+    for name in e.__dataclass_fields__:
+        v = getattr(e, name)
+        out.append(tuple(_tree(x) for x in v) if isinstance(v, tuple) else _tree(v))
+    return tuple(out)
+
+
+def test_gosecco_precedence_climbing_builds_the_per_level_tree():
+    rnd = random.Random(17)
+    ops = [op for level in gosecco._LEVELS for op in level]
+    operands = ("argL0", "argH1", "arg2", "7", "0x10", "name", "f(1, argL3 + 2)", "(1 || 2)",
+                "in(argL0, 1, 2)")
+    for _ in range(2000):
+        parts = []
+        for i in range(rnd.randrange(1, 7)):
+            if i:
+                parts.append(rnd.choice(ops))
+            parts.append(rnd.choice(("", "", "!", "~")) + rnd.choice(operands))
+        if rnd.randrange(8) == 0:  # an error somewhere
+            parts.insert(rnd.randrange(len(parts) + 1), rnd.choice(ops + [")", ","]))
+        text = " ".join(parts)
+        assert _tree(_parse_tree(gosecco._Expr, text)) == \
+            _tree(_parse_tree(_PerLevel, text)), text
