@@ -52,7 +52,9 @@ _TOKEN = re.compile(r"""
   | (?P<op>&\?|&&|\|\||<<|>>|==|<=|>=|!=|[-+*/%&|^~<>!(),\[\]])
   | (?P<bad>.))
 """, re.VERBOSE | re.DOTALL)
-_ARG = re.compile(r"arg([HL]?)([0-5])\Z")
+#: The argument names (``arg0``, ``argL0``, ``argH0``, ...) and what they stand for.
+_ARGS = {"arg%s%d" % (h, i): Arg(i, half) for i in range(6)
+         for h, half in (("", ""), ("L", "lo"), ("H", "hi"))}
 
 
 @dataclass(frozen=True)
@@ -170,10 +172,9 @@ class _Expr:
             return Num(value)
         if kind == "ident":
             self.i += 1
-            m = _ARG.match(tok)
-            if m:
-                return _At(Arg(int(m.group(2)), {"H": "hi", "L": "lo", "": ""}[m.group(1)]),
-                           pos)
+            arg = _ARGS.get(tok)
+            if arg is not None:
+                return _At(arg, pos)
             low = tok.lower()
             if low in ("true", "false"):
                 return TRUE if low == "true" else FALSE
