@@ -67,21 +67,26 @@ def _real_number(name: str, arch: Arch) -> int:
         return nr
     # libseccomp names some syscalls by a negative pseudo number (socket on x86, multiplexed
     # through socketcall); the kernel sees the direct syscall's number where there is one
-    number = _numbers_by_name(arch).get(name)
-    if number is not None:
+    base = _X32_SYSCALL_BIT if arch is Arch.X32 else 0
+    number = syscall_table(arch, base).get(name)
+    if number is not None and number < base + 1024:  # the first 1024 numbers from base
         return number
     raise InvalidArgumentError(22, "%s has no syscall number of its own on %s (it is reached "
                                    "through a multiplexer such as socketcall or ipc)"
                                % (name, arch))
 
 
+#: How many numbers from its base `syscall_table` reads: past every architecture's table.
+TABLE_SPAN = 1100
+
+
 @functools.lru_cache(maxsize=None)
-def _numbers_by_name(arch: Arch) -> Dict[str, int]:
-    """Name -> lowest number among the first 1024 of *arch*'s table (x32: from the x32 bit),
-    read once per architecture rather than searched once per name."""
-    base = _X32_SYSCALL_BIT if arch is Arch.X32 else 0
+def syscall_table(arch: Arch, base: int) -> Dict[str, int]:
+    """Name -> lowest number in ``base .. base + TABLE_SPAN - 1`` that libseccomp names so on
+    *arch*: the reverse of its table, read once per architecture and base (one lookup per
+    number, most of them unknown: the emulator and `seccomp.bpf.enosys` share it)."""
     table: Dict[str, int] = {}
-    for number in range(base, base + 1024):
+    for number in range(base, base + TABLE_SPAN):
         try:
             table.setdefault(_core.syscall_resolve_num(number, arch), number)
         except SeccompError:

@@ -35,6 +35,7 @@ from typing import (Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence
 from .. import _bpf, _core
 from .._core import InvalidArgumentError, SeccompError
 from .._enums import Action, Arch
+from .emulator import syscall_table
 
 __all__ = ["patch", "verify", "plan", "EnosysPlan", "kernel_syscalls", "KERNEL_TABLE_ARCHES",
            "ENOSYS_ACTION"]
@@ -170,22 +171,11 @@ def _numbers(name: str, arch: Arch) -> FrozenSet[int]:
 # Where each architecture's table starts (mips numbers its three ABIs from 4000, 5000, 6000).
 _TABLE_BASE = {Arch.X32: _X32_BIT, Arch.MIPS: 4000, Arch.MIPSEL: 4000, Arch.MIPS64: 5000,
                Arch.MIPSEL64: 5000, Arch.MIPS64N32: 6000, Arch.MIPSEL64N32: 6000}
-_DIRECT: Dict[Arch, Dict[str, int]] = {}
 
 
 def _direct_numbers(arch: Arch) -> Dict[str, int]:
     """Name -> number for every syscall of *arch*'s table (read once per architecture)."""
-    table = _DIRECT.get(arch)
-    if table is None:
-        table = {}
-        base = _TABLE_BASE.get(arch, 0)
-        for number in range(base, base + 1100):
-            try:
-                table.setdefault(_core.syscall_resolve_num(number, arch), number)
-            except SeccompError:
-                continue
-        _DIRECT[arch] = table
-    return table
+    return syscall_table(arch, _TABLE_BASE.get(arch, 0))
 
 
 def _domain(arch: Arch) -> List[Tuple[int, int]]:
