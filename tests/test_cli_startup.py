@@ -1,0 +1,71 @@
+"""Start-up of the `seccomp` command: a subcommand loads only what it needs, and the parser
+that registers only the subcommand named first parses exactly as the full one."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from seccomp.cli import SUBCOMMANDS, build_parser
+
+# One valid command line per subcommand, with options where the subcommand has them.
+SAMPLES = {
+    "run": ["run", "--deny", "ptrace", "--cap", "CAP_SYS_ADMIN", "--", "true", "-x"],
+    "export": ["export", "--arch", "x86_64", "--format", "pfc"],
+    "resolve": ["resolve", "--arch", "aarch64", "read"],
+    "info": ["info"],
+    "disasm": ["disasm", "f.bpf"],
+    "check": ["check", "f.bpf"],
+    "explain": ["explain", "f.bpf"],
+    "asm": ["asm", "f.s"],
+    "record": ["record", "-o", "x.json", "--args", "--", "true"],
+    "dump": ["dump", "1"],
+    "diff": ["diff", "a", "b"],
+}
+
+
+def test_every_subcommand_has_a_sample():
+    assert sorted(SAMPLES) == sorted(name for name, _ in SUBCOMMANDS)
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_the_parser_of_one_subcommand_parses_as_the_full_one(name):
+    argv = SAMPLES[name]
+    alone = build_parser(argv)
+    sub = next(a for a in alone._actions if a.dest == "command")
+    assert list(sub.choices) == [name]  # only the subcommand named first is registered
+    assert vars(alone.parse_args(argv)) == vars(build_parser().parse_args(argv))
+
+
+def test_the_full_parser_lists_every_subcommand():
+    for argv in (None, [], ["--help"], ["nosuch"], ["--version"]):
+        sub = next(a for a in build_parser(argv)._actions if a.dest == "command")
+        assert list(sub.choices) == [name for name, _ in SUBCOMMANDS]
+
+
+def _modules_at_exec(args):
+    """The seccomp modules a `seccomp` command has imported when it execs its command (run in
+    a child: `run` loads its filter there)."""
+    code = (
+        "import json, os, sys\n"
+        "from seccomp.cli import main\n"
+        "def execv(path, argv):\n"
+        "    print(json.dumps(sorted(m for m in sys.modules if m.startswith('seccomp'))))\n"
+        "    sys.stdout.flush()\n"
+        "    os._exit(0)\n"
+        "os.execv = execv\n"
+        "sys.exit(main(%r))\n" % (args,))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0, out.stderr
+    return set(json.loads(out.stdout))
+
+
+def test_run_loads_only_what_it_needs():
+    modules = _modules_at_exec(["run", "--", "true"])
+    assert {"seccomp.cli.run", "seccomp.profile", "seccomp.bpf.model"} <= modules
+    # not the other subcommands, the policy readers, the explainer or the assembler
+    others = {"seccomp.cli." + module for name, module in SUBCOMMANDS if module != "run"}
+    unneeded = others | {"seccomp.policy", "seccomp.bpf.analysis", "seccomp.bpf.asm",
+                         "seccomp.notify", "seccomp.record"}
+    assert not modules & unneeded
