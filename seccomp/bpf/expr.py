@@ -16,12 +16,15 @@ lowering) and the argument values at which the check tries it.
 """
 from __future__ import annotations
 
+import errno
 from dataclasses import dataclass
 from typing import Callable, Dict, List, NamedTuple, Protocol, Sequence, Tuple, Union
 
+from .._errors import InvalidArgumentError
+
 __all__ = ["Load", "Imm", "Alu", "Test", "AllOf", "AnyOf", "Neg", "TRUE", "FALSE", "Value",
            "Boolean", "alu", "test", "all_of", "any_of", "negate", "value_of", "holds",
-           "emit", "instructions", "ExprCondition", "Unsupported", "MAX_CONDITION_SIZE"]
+           "emit", "instructions", "ExprCondition", "MAX_CONDITION_SIZE"]
 
 U32 = 0xFFFFFFFF
 MEMWORDS = 16  # the kernel's BPF_MEMWORDS
@@ -29,8 +32,10 @@ MEMWORDS = 16  # the kernel's BPF_MEMWORDS
 MAX_CONDITION_SIZE = 2048
 
 
-class Unsupported(ValueError):
-    """A test that classic BPF cannot compute (too deep for the scratch memory, too long)."""
+def _unsupported(reason: str) -> InvalidArgumentError:
+    """The error for a test that classic BPF cannot compute (too deep for the scratch
+    memory, too long, a shift or division it refuses)."""
+    return InvalidArgumentError(errno.EINVAL, reason)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -128,9 +133,9 @@ def alu(op: str, left: Value, right: Value) -> Value:
     if isinstance(right, Imm):
         k = right.value & U32
         if op in ("<<", ">>") and k >= 32:
-            raise Unsupported("a shift by %d (classic BPF shifts by at most 31)" % k)
+            raise _unsupported("a shift by %d (classic BPF shifts by at most 31)" % k)
         if op == "/" and k == 0:
-            raise Unsupported("a division by zero")
+            raise _unsupported("a division by zero")
         if isinstance(left, Imm):
             return Imm(_ALU[op](left.value, k) & U32)
         if k == 0 and op in ("+", "-", "|", "^", "<<", ">>"):
@@ -144,7 +149,7 @@ def alu(op: str, left: Value, right: Value) -> Value:
         if k == U32 and op == "|":
             return Imm(U32)
     elif op in ("/", "<<", ">>"):
-        raise Unsupported("a %s by a value that is not a constant (classic BPF %s)" % (
+        raise _unsupported("a %s by a value that is not a constant (classic BPF %s)" % (
             "division" if op == "/" else "shift",
             "ends the program on a division by zero" if op == "/" else
             "shifts by the value modulo 32"))
@@ -255,7 +260,7 @@ def _into_x(right: Value, left: Value, depth: int, words: "_Words") -> Tuple[Cod
     if not _uses_x(left):  # X is free while A is computed
         return _value(right, depth, words) + [(_TAX, 0)], _value(left, depth, words)
     if depth >= MEMWORDS:
-        raise Unsupported("an expression nested too deeply for classic BPF's %d scratch "
+        raise _unsupported("an expression nested too deeply for classic BPF's %d scratch "
                           "memory words" % MEMWORDS)
     return (_value(right, depth, words) + [(_ST, depth)],
             _value(left, depth + 1, words) + [(_LDX_MEM, depth)])
@@ -318,12 +323,12 @@ class _EmitterLike(Protocol):
 def emit(e: "_EmitterLike", b: Boolean, ok: int, fail: int, wide: bool,
          big_endian: bool) -> int:
     """Write test *b* into emitter *e* (which writes backwards), going to label *ok* when it
-    holds and *fail* when not; returns the entry label. Raises Unsupported when the test
-    cannot be computed or is longer than MAX_CONDITION_SIZE."""
+    holds and *fail* when not; returns the entry label. Raises InvalidArgumentError when the
+    test cannot be computed or is longer than MAX_CONDITION_SIZE."""
     words = _Words(wide, big_endian)
     size = instructions(b, wide)
     if size > MAX_CONDITION_SIZE:
-        raise Unsupported("the condition needs %d BPF instructions (at most %d)"
+        raise _unsupported("the condition needs %d BPF instructions (at most %d)"
                           % (size, MAX_CONDITION_SIZE))
     return _emit(e, b, ok, fail, words)
 

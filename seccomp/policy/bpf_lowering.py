@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from typing import Dict, List, Optional, Set, Tuple
 
+from .._errors import InvalidArgumentError
 from ..bpf import expr as bx
 from ..bpf.expr import Imm, Value
 from .model import (Arg, BinOp, Bool, Cmp, Expr, Inv, Num, Place, PolicyError, _Unlowerable,
@@ -192,8 +193,8 @@ def condition(e: Expr) -> bx.Boolean:
     if isinstance(e, Cmp):
         try:
             return _compare(e.op, _value(e.left), _value(e.right))
-        except bx.Unsupported as exc:
-            raise _Unlowerable(e.pos, str(exc)) from None
+        except InvalidArgumentError as exc:
+            raise _Unlowerable(e.pos, str(exc.strerror)) from None
     raise _Unlowerable(getattr(e, "pos", None), "a number is not a condition: compare it "
                                                 "with something")
 
@@ -231,8 +232,11 @@ def lower(e: Expr, place: Optional[Place], syscall: str) -> bx.ExprCondition:
         size = bx.instructions(test)
     except _Unlowerable as exc:
         raise PolicyError(exc.pos or place, "%s: %s" % (syscall, exc.reason)) from None
-    except bx.Unsupported as exc:
-        raise PolicyError(_first_place(folded) or place, "%s: %s" % (syscall, exc)) from None
+    except PolicyError:
+        raise
+    except InvalidArgumentError as exc:
+        raise PolicyError(_first_place(folded) or place,
+                          "%s: %s" % (syscall, exc.strerror)) from None
     if size > bx.MAX_CONDITION_SIZE:
         raise PolicyError(_first_place(folded) or place, "%s: the condition needs %d BPF "
                           "instructions (at most %d)" % (syscall, size, bx.MAX_CONDITION_SIZE))

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from typing import (Dict, Iterable, Iterator, List, Optional, Sequence, Set,
                     Tuple, Union)
 
-from .._core import Cond, SeccompError
+from .._core import Cond, InvalidArgumentError, SeccompError
 from .._errors import PolicyError
 from .._enums import ACTION_KIND_MASK, Action, Arch, Op, precedence
 from .._filter import Filter
