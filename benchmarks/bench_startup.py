@@ -15,7 +15,8 @@ a wheel. Without --venv: this interpreter and ``python3 -m seccomp`` from this c
 modules byte-compiled first, as in an installed package). Rounds are interleaved (each round
 runs every row once, in turn); printed per row: the median wall time of R rounds with its
 spread (min-max), the ratio of the medians to python3 -c pass, and the median CPU time
-(user+system, the process and its children: steadier than wall time on a busy machine).
+(user+system, the process and its children: steadier than wall time on a busy machine) with
+its ratio.
 """
 from __future__ import annotations
 
@@ -79,15 +80,16 @@ def main() -> None:
     finally:
         os.unlink(out)
     base = statistics.median(w for w, _ in times["python3 -c pass"])
+    cpu_base = statistics.median(c for _, c in times["python3 -c pass"])
     print("%s, %s (%d rounds, interleaved)" % (python, where, args.rounds))
-    print("%-36s %9s  %-15s %6s  %8s" % ("", "wall", "(min-max)", "ratio", "cpu"))
+    print("%-36s %9s  %-15s %6s  %8s %6s" % ("", "wall", "(min-max)", "ratio", "cpu", "ratio"))
     for name, ts in times.items():
         walls = [w for w, _ in ts]
         med = statistics.median(walls)
-        print("%-36s %6.1f ms  (%5.1f-%5.1f)  %5.2fx  %5.1f ms" % (
-            name, med * 1e3, min(walls) * 1e3, max(walls) * 1e3, med / base,
-            statistics.median(c for _, c in ts) * 1e3))
-
+        cpu = statistics.median(c for _, c in ts)
+        print("%-36s %6.1f ms  (%5.1f-%5.1f)  %5.2fx  %5.1f ms %5.2fx" % (
+            name, med * 1e3, min(walls) * 1e3, max(walls) * 1e3, med / base, cpu * 1e3,
+            cpu / cpu_base))
 
 if __name__ == "__main__":
     main()
