@@ -9,8 +9,8 @@ A notified target always gets an answer: whatever a handler returns or raises, `
 answers the notification (ENOSYS when the handler's answer cannot be sent) before it reports
 the handler's error.
 """
-from libc.errno cimport (EINTR, ENOENT, EPIPE, EINVAL, ENOTTY, EBADF, EINPROGRESS, EBUSY,
-                         ERANGE, EPERM as EPERM_, ENOSYS as ENOSYS_)
+from libc.errno cimport (EAGAIN, EINTR, ENOENT, EPIPE, EINVAL, ENOTTY, EBADF, EINPROGRESS,
+                         EBUSY, ERANGE, EPERM as EPERM_, ENOSYS as ENOSYS_)
 from posix.fcntl cimport O_CLOEXEC as O_CLOEXEC_
 from posix.signal cimport sigset_t
 from posix.unistd cimport usleep
@@ -39,7 +39,7 @@ cdef extern from "scmpy_notify.h" nogil:
                           uint32_t newfd_flags)
     int scmpy_notif_set_flags(int fd, uint64_t flags)
     int scmpy_notif_wait(int fd, int wake_fd, int timeout_ms)
-    int scmpy_notif_wait_us(int fd, long timeout_us)
+    int scmpy_notif_next(int fd, long timeout_us, seccomp_notif *req)
     long long scmpy_now_us()
     long scmpy_vm_read(int pid, void *local, size_t size, unsigned long remote)
     long scmpy_vm_write(int pid, const void *local, size_t size, unsigned long remote)
@@ -562,30 +562,31 @@ cdef class Server:
         filter any more."""
         cdef seccomp_notif req
         cdef int rc
+        cdef int fd = self.fd
         cdef long count = 0
         cdef long long until = scmpy_now_us() + budget_us
-        while True:
+        with nogil:
+            rc = scmpy_notif_recv(fd, &req)
+        while rc == 0:
+            self._serve_req(&req)
+            count += 1
+            if linger_us <= 0 or scmpy_now_us() >= until:
+                return count
             with nogil:
-                rc = scmpy_notif_recv(self.fd, &req)
-            if rc == 0:
-                self._serve_req(&req)
-                count += 1
-                if linger_us <= 0 or scmpy_now_us() >= until:
-                    return count
-                with nogil:
-                    rc = scmpy_notif_wait_us(self.fd, linger_us)
-                if rc == 1:
-                    continue
+                rc = scmpy_notif_next(fd, linger_us, &req)
+            if rc == -EAGAIN or rc == -EPIPE:
                 return count  # quiet (or gone: the next call says so)
-            if rc == -ENOENT:
-                with nogil:
-                    rc = scmpy_notif_wait(self.fd, -1, 0)
-                if rc != -EPIPE:
-                    return count
-            if rc == -EINTR:
-                _check_signals()
-                continue
-            fail(rc, "cannot receive a notification on fd %d" % self.fd)
+        if rc == -ENOENT:
+            # the target died before we read it, or no process uses the filter any more (then
+            # RECV returns ENOENT at once, every time): poll tells them apart
+            with nogil:
+                rc = scmpy_notif_wait(fd, -1, 0)
+            if rc != -EPIPE:
+                return count
+        elif rc == -EINTR:
+            _check_signals()  # Ctrl-C comes out here; the event loop calls again if readable
+            return count
+        fail(rc, "cannot receive a notification on fd %d" % fd)
 
     def serve(self):
         """Answer notifications until `stop()` or until no process uses the filter; returns
