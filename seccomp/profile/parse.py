@@ -11,7 +11,7 @@ from typing import Any, Dict, FrozenSet, Mapping, Optional, Set, Tuple, Union
 
 from .._core import InvalidArgumentError
 from .._enums import Action, Arch
-from .errors import ProfileError, _join, _json_type, _list, _string, _uint
+from .errors import _U64, ProfileError, _join, _json_type, _list, _string, _uint
 from .host import CAPABILITIES, _kernel_version, unknown_capability
 from .model import ACTIONS, _OPS, FLAGS, Arg, Match, Profile, Rule
 
@@ -258,6 +258,13 @@ def _match(value: Any, base: str, key: str) -> Match:
 
 
 def _parse_arg(value: Any, place: str) -> Arg:
+    if type(value) is dict and _ARG_KEYS.issuperset(value):  # noqa: E721 (fast)
+        index, op_name = value.get("index"), value.get("op")
+        v1, v2 = _or(value.get("value"), 0), _or(value.get("valueTwo"), 0)
+        if type(index) is int and 0 <= index <= 5 and type(op_name) is str and \
+                op_name in _OPS and type(v1) is int and 0 <= v1 <= _U64 and \
+                type(v2) is int and 0 <= v2 <= _U64:  # noqa: E721
+            return Arg(index, v1, _OPS[op_name], v2)
     obj = _object(value, place, _ARG_KEYS)
     if "index" not in obj:
         raise ProfileError(_join(place, "index"), "missing (argument index 0-5)")
@@ -276,7 +283,9 @@ def _parse_arg(value: Any, place: str) -> Arg:
 def _parse_rule(value: Any, place: str, index: int) -> Rule:
     obj = _object(value, place, _RULE_KEYS)
     # Docker's single-name form "name" is used when set and not empty (as Go reads it).
-    name = _string(_or(obj.get("name"), ""), _join(place, "name"))
+    name = _or(obj.get("name"), "")
+    if type(name) is not str:  # noqa: E721
+        _string(name, _join(place, "name"))
     names = obj.get("names")
     if type(names) is not list:  # noqa: E721
         names = _list(names, _join(place, "names"))
@@ -297,10 +306,15 @@ def _parse_rule(value: Any, place: str, index: int) -> Rule:
                 where = _join(place, key if key == "name" else "names[%d]" % i)
                 raise ProfileError(where, "invalid syscall name %r" % _string(n, where))
     action = _action(obj, place, "action", "errnoRet", "errno")
-    p_args = _join(place, "args")
-    args = tuple(_parse_arg(a, "%s[%d]" % (p_args, i))
-                 for i, a in enumerate(_list(obj.get("args"), p_args)))
-    comment = _string(_or(obj.get("comment"), ""), _join(place, "comment"))
+    args: Tuple[Arg, ...] = ()
+    raw_args = obj.get("args")
+    if raw_args is not None and raw_args != []:
+        p_args = _join(place, "args")
+        args = tuple(_parse_arg(a, "%s[%d]" % (p_args, i))
+                     for i, a in enumerate(_list(raw_args, p_args)))
+    comment = _or(obj.get("comment"), "")
+    if type(comment) is not str:  # noqa: E721
+        _string(comment, _join(place, "comment"))
     inc, exc = obj.get("includes"), obj.get("excludes")
     return Rule(tuple(names), action, args, comment,
                 _NO_MATCH if inc is None or inc == {} else _match(inc, place, "includes"),
