@@ -292,3 +292,104 @@ def test_fd_passing_is_one_implementation():
             s.close()
         os.close(r)
         os.close(w)
+
+
+# ---------------------------------------------------------------------------------------------
+# The syscall table (one generator, one data file, two views)
+# ---------------------------------------------------------------------------------------------
+
+def test_syscall_table_agrees_with_libseccomp():
+    """Every number the table has for a syscall libseccomp 2.5.4 knows is the number the
+    libseccomp in use resolves (a negative one: reached through socketcall or ipc there)."""
+    from seccomp import _syscall_table as table
+
+    doc = table._doc()
+    unknown = doc["unknown_to_libseccomp_2_5_4"]
+    checked, wrong = 0, []
+    for arch in table.table_arches():
+        if Arch(arch).min_libseccomp > seccomp.library_version():
+            continue
+        column = doc["variants"].get(arch, arch)
+        for names in doc["tables"][column].values():
+            for name, number in names.items():
+                if column in unknown.get(name, ()):
+                    continue
+                got = _core.syscall_resolve_name(name, arch)
+                checked += 1
+                if got != number and got >= 0:
+                    wrong.append((arch, name, number, got))
+    assert checked > 5000 and not wrong, wrong[:10]
+
+
+def test_both_views_of_the_syscall_table():
+    from seccomp import _syscall_table as table
+    from seccomp.bpf import enosys
+    from seccomp.profile.newer_syscalls import NEWER_SYSCALLS
+
+    assert NEWER_SYSCALLS is table.newer_syscalls()
+    assert set(enosys.KERNEL_TABLE_ARCHES) == set(table.table_arches())
+    for name, per_arch in NEWER_SYSCALLS.items():
+        for arch, number in per_arch.items():
+            assert number in enosys.kernel_syscalls(arch, (99, 0)), (name, arch)
+    # a syscall is in a kernel's table from the version that added it on
+    assert 452 in enosys.kernel_syscalls("x86_64", (6, 6))       # fchmodat2, Linux 6.6
+    assert 452 not in enosys.kernel_syscalls("x86_64", (6, 5))
+    assert NEWER_SYSCALLS["fchmodat2"]["x86_64"] == 452
+    assert NEWER_SYSCALLS["fchmodat2"]["mipsel"] == NEWER_SYSCALLS["fchmodat2"]["mips"] == 4452
+    assert NEWER_SYSCALLS["fchmodat2"]["x32"] == 0x40000000 + 452
+    assert 184 not in enosys.kernel_syscalls("x86_64", (99, 0))  # tuxcall: reserved, ENOSYS
+
+
+CSV_HEADER = "#syscall (v7.1.0-rc4 2026-05-21),x86,x86_kver,x86_64,x86_64_kver,x32,x32_kver," \
+    "aarch64,aarch64_kver,mips,mips_kver,sh,sh_kver\n"
+
+
+def test_syscall_table_generator(tmp_path, monkeypatch):
+    """tools/gen_syscall_table.py on a small csv: offsets, the asm-generic version fix,
+    reserved numbers, versions from the release notes, what 2.5.4 lacks, byte-order variants."""
+    from seccomp import _syscall_table as table
+
+    (tmp_path / "oldest.csv").write_text(
+        "#syscall (v5.17.0 2022-04-05),x86,x86_64,x32,aarch64,mips\n"
+        "read,3,0,0,63,3\ntuxcall,PNR,184,PNR,PNR,PNR\nfchmodat2,PNR,PNR,PNR,PNR,PNR\n")
+    (tmp_path / "versions.csv").write_text(
+        CSV_HEADER
+        + "read,3,SCMP_KV_3_0,0,SCMP_KV_3_0,0,SCMP_KV_3_4,63,SCMP_KV_3_0,3,SCMP_KV_3_0,3,"
+          "SCMP_KV_3_0\n"
+        + "tuxcall,PNR,SCMP_KV_UNDEF,184,SCMP_KV_UNDEF,PNR,SCMP_KV_UNDEF,PNR,SCMP_KV_UNDEF,"
+          "PNR,SCMP_KV_UNDEF,PNR,SCMP_KV_UNDEF\n"
+        + "fchmodat2,452,SCMP_KV_6_6,452,SCMP_KV_6_6,452,SCMP_KV_6_6,452,SCMP_KV_3_0,452,"
+          "SCMP_KV_6_6,452,SCMP_KV_6_6\n")
+    (tmp_path / "newest.csv").write_text(
+        CSV_HEADER
+        + "".join("%s,%s\n" % (name, ",".join(["%s,KV_UNDEF" % n] * 6)) for name, n in
+                  (("read", "3"), ("tuxcall", "PNR"), ("fchmodat2", "452"),
+                   ("file_getattr", "468")))
+        .replace("read,3,KV_UNDEF,3,KV_UNDEF,3", "read,3,KV_UNDEF,0,KV_UNDEF,0")
+        .replace("tuxcall,PNR,KV_UNDEF,PNR", "tuxcall,PNR,KV_UNDEF,184"))
+    done = subprocess.run([sys.executable, os.path.join(HERE, "..", "tools",
+                                                         "gen_syscall_table.py")]
+                          + [str(tmp_path / n) for n in ("oldest.csv", "versions.csv",
+                                                          "newest.csv")],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    tables = doc["tables"]
+    assert tables["x86"] == {"3.0": {"read": 3}, "6.6": {"fchmodat2": 452},
+                             "6.17": {"file_getattr": 468}}
+    assert tables["x86_64"]["none"] == {"tuxcall": 184}
+    assert tables["x32"]["3.4"] == {"read": 0x40000000}
+    assert tables["mips"]["6.6"] == {"fchmodat2": 4452}
+    assert tables["aarch64"]["6.6"] == {"fchmodat2": 452}  # x86_64's version, not 3.0
+    assert doc["unknown_to_libseccomp_2_5_4"] == {
+        "fchmodat2": ["aarch64", "mips", "x32", "x86", "x86_64"],
+        "file_getattr": ["aarch64", "mips", "x32", "x86", "x86_64"]}  # sh: 2.5.4 has no sh
+    monkeypatch.setattr(table, "_DOC", doc)
+    monkeypatch.setattr(table, "_NEWER", None)
+    assert table.newer_syscalls()["fchmodat2"] == {
+        "aarch64": 452, "mips": 4452, "mipsel": 4452, "x32": 0x40000000 + 452, "x86": 452,
+        "x86_64": 452}
+    assert table.kernel_numbers("x86_64", (6, 5)) == {0}
+    assert table.kernel_numbers("x86_64", (6, 6)) == {0, 452}
+    assert table.kernel_numbers("mipsel", (6, 6)) == {4003, 4452}
+    assert table.kernel_numbers("ppc", (6, 6)) is None

@@ -25,14 +25,12 @@ from __future__ import annotations
 
 import errno as _errno
 import functools
-import json
-import os
 import struct
 from dataclasses import dataclass
 from typing import (Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Set, Tuple,
                     Union)
 
-from .. import _bpf, _core
+from .. import _bpf, _core, _syscall_table
 from .._core import InvalidArgumentError, SeccompError
 from .._enums import Action, Arch
 from .emulator import syscall_table
@@ -59,50 +57,22 @@ _JA, _JEQ, _JGT, _JGE, _JSET = 0x05, 0x15, 0x25, 0x35, 0x45
 _RET_K = 0x06
 _OFF_NR, _OFF_ARCH = 0, 4
 
-# The kernel tables are named by the base architecture (byte order does not change numbers).
-_TABLE_NAME = {"mipsel": "mips", "mipsel64": "mips64", "mipsel64n32": "mips64n32",
-               "ppc64le": "ppc64", "parisc64": "parisc64"}
-
-
 # ---------------------------------------------------------------------------------------------
 # Kernel tables
 # ---------------------------------------------------------------------------------------------
 
-_TABLES: Optional[Dict[str, Dict[str, str]]] = None
-
-
-def _tables() -> Dict[str, Dict[str, str]]:
-    global _TABLES
-    if _TABLES is None:
-        path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "kernel_syscalls.json")
-        with open(path, encoding="utf-8") as fh:
-            _TABLES = json.load(fh)["tables"]
-    return _TABLES
-
-
 #: Architectures (libseccomp names) with a kernel syscall table.
-KERNEL_TABLE_ARCHES: Tuple[str, ...] = (
-    "x86", "x86_64", "x32", "arm", "aarch64", "loongarch64", "m68k", "mips", "mipsel",
-    "mips64", "mipsel64", "mips64n32", "mipsel64n32", "parisc", "parisc64", "ppc", "ppc64",
-    "ppc64le", "riscv64", "s390", "s390x", "sh")
+KERNEL_TABLE_ARCHES: Tuple[str, ...] = _syscall_table.table_arches()
 
 
 def kernel_syscalls(arch: ArchLike, kernel: Tuple[int, int]) -> FrozenSet[int]:
     """The syscall numbers (as the filter sees them) that Linux *kernel* (major, minor) has on
     *arch*. Raises InvalidArgumentError for an architecture without a table."""
     name = str(Arch(arch).resolved)
-    table = _tables().get(_TABLE_NAME.get(name, name))
-    if table is None:
+    numbers = _syscall_table.kernel_numbers(name, kernel)
+    if numbers is None:
         raise InvalidArgumentError(_errno.EINVAL, "no kernel syscall table for %s" % name)
-    out: Set[int] = set()
-    for version, ranges in table.items():
-        major, minor = (int(p) for p in version.split("."))
-        if (major, minor) > tuple(kernel[:2]):
-            continue
-        for part in ranges.split(","):
-            lo, _, hi = part.partition("-")
-            out.update(range(int(lo), int(hi or lo) + 1))
-    return frozenset(out)
+    return numbers
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,0 +1,129 @@
+#!/usr/bin/env python3
+"""Generate seccomp/syscall_table.json, the package's one table of syscall numbers: for each
+architecture, each syscall's number and the Linux version that added it, and which of them
+libseccomp 2.5.4 (the oldest libseccomp this package supports) does not know. It serves the
+profile builder (numbers of syscalls libseccomp 2.5.4 cannot resolve, `NEWER_SYSCALLS`) and
+the ENOSYS stub (which numbers each kernel version has, `seccomp.bpf.enosys`), through
+seccomp/_syscall_table.py.
+
+Source: libseccomp's src/syscalls.csv at three commits:
+
+    git -C LIBSECCOMP show v2.5.4:src/syscalls.csv > oldest.csv     # what 2.5.4 knows
+    git -C LIBSECCOMP show 031024a:src/syscalls.csv > versions.csv  # versions, Linux 6.16
+    git -C LIBSECCOMP show origin/release-2.6:src/syscalls.csv > newest.csv  # Linux 7.1
+    python3 tools/gen_syscall_table.py oldest.csv versions.csv newest.csv \\
+        > seccomp/syscall_table.json
+
+Commit 031024a ("Populate the kernel versions for all arches") records the version that added
+each syscall; later commits add syscalls without versions, which come from the kernel's release
+notes (`NEWER` below). Corrections applied, each for a known gap in the source:
+- the asm-generic architectures (aarch64, loongarch64, riscv64) record 3.0 for syscalls added
+  later: they take the version x86_64 records for the same syscall when that is later;
+- the csv's numbers are offsets for mips (o32 4000, n64 5000, n32 6000) and x32 (bit 30): the
+  table holds the sums, the numbers the kernel (and a filter) sees;
+- SCMP_KV_UNDEF means the number is reserved but not implemented (the kernel answers ENOSYS):
+  such numbers are listed under the version "none".
+Little- and big-endian variants of an architecture share its column (`variants`).
+"""
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from typing import Dict, List, Optional, Tuple
+
+# Syscalls the versioned table lacks (added after Linux 6.16).
+NEWER = {"file_getattr": "6.17", "file_setattr": "6.17", "listns": "6.19", "uprobe": "6.19",
+         "rseq_slice_yield": "7.0"}
+BASE = {"mips": 4000, "mips64": 5000, "mips64n32": 6000, "x32": 0x40000000}
+GENERIC = ("aarch64", "loongarch64", "riscv64")
+# libseccomp architectures that use another's column (the other byte order).
+VARIANTS = {"mipsel": "mips", "mipsel64": "mips64", "mipsel64n32": "mips64n32",
+            "ppc64le": "ppc64"}
+UNVERSIONED = "none"
+
+
+def _version(text: str) -> Optional[Tuple[int, int]]:
+    text = text.replace("SCMP_", "")
+    if "UNDEF" in text or not text.startswith("KV_"):
+        return None
+    major, minor = text[3:].split("_")[:2]
+    return (int(major), int(minor))
+
+
+def _read(path: str) -> Tuple[str, List[str], Dict[str, Dict[str, Tuple[str, str]]]]:
+    """(title, architectures, name -> {architecture: (number, version)}); the csv of 2.5.4
+    has no version columns."""
+    with open(path, newline="") as fh:
+        rows = list(csv.reader(fh))
+    header = rows[0]
+    arches = [c for c in header[1:] if not c.endswith("_kver")]
+    cols = {a: header.index(a) for a in arches}
+    versioned = any(c.endswith("_kver") for c in header)
+    table = {row[0]: {a: (row[i], row[i + 1] if versioned else "") for a, i in cols.items()}
+             for row in rows[1:]}
+    return header[0].lstrip("#").strip(), arches, table
+
+
+def main(oldest_csv: str, versions_csv: str, newest_csv: str) -> None:
+    _, oldest_arches, oldest = _read(oldest_csv)
+    _, _, versioned = _read(versions_csv)
+    title, arches, newest = _read(newest_csv)
+    tables: Dict[str, Dict[str, Dict[str, int]]] = {}
+    unknown: Dict[str, List[str]] = {}
+    for arch in arches:
+        per_version: Dict[str, Dict[str, int]] = {}
+        for name, cols in sorted(newest.items()):
+            text = cols[arch][0]
+            if not text.isdigit():
+                continue                     # PNR: not a syscall on this architecture
+            number = int(text) + BASE.get(arch, 0)
+            version: Optional[Tuple[int, int]]
+            if name in versioned and arch in versioned[name]:
+                version = _version(versioned[name][arch][1])
+                if arch in GENERIC and version is not None:
+                    x86 = _version(versioned[name].get("x86_64", ("", "UNDEF"))[1])
+                    if x86 is not None and x86 > version:
+                        version = x86
+            elif name in NEWER:
+                major, minor = NEWER[name].split(".")
+                version = (int(major), int(minor))
+            else:
+                version = None
+            key = UNVERSIONED if version is None else "%d.%d" % version
+            per_version.setdefault(key, {})[name] = number
+            # an architecture 2.5.4 lacks altogether is refused there: it knows none of them
+            if arch in oldest_arches and not oldest.get(name, {}).get(arch, ("PNR",))[0].isdigit():
+                unknown.setdefault(name, []).append(arch)
+        order = sorted(per_version, key=lambda k: (k == UNVERSIONED, k != UNVERSIONED
+                                                   and tuple(map(int, k.split(".")))))
+        tables[arch] = {k: per_version[k] for k in order}
+    doc = {
+        "comment": "Syscall numbers (as the kernel sees them) per architecture and the Linux "
+                   "version that added them; generated by tools/gen_syscall_table.py from "
+                   "libseccomp's syscalls.csv (%s; versions as of Linux 6.16 plus release "
+                   "notes)." % title,
+        "variants": VARIANTS,
+        "unknown_to_libseccomp_2_5_4": {name: sorted(a) for name, a in sorted(unknown.items())},
+        "tables": tables,
+    }
+    sys.stdout.write(_layout(doc) + "\n")
+
+
+def _layout(doc: Dict[str, object]) -> str:
+    """JSON with one line per table entry (a version's syscalls, one name's architectures):
+    diffs between regenerations stay readable."""
+    def nested(value: object, depth: int, flat_at: int) -> str:
+        if depth == flat_at or not isinstance(value, dict):
+            return json.dumps(value)
+        pad = " " * (depth + 1)
+        items = ",\n".join("%s%s: %s" % (pad, json.dumps(k), nested(v, depth + 1, flat_at))
+                           for k, v in value.items())
+        return "{\n%s\n%s}" % (items, " " * depth)
+    parts = {"comment": 1, "variants": 1, "unknown_to_libseccomp_2_5_4": 2, "tables": 3}
+    return "{\n%s\n}" % ",\n".join(
+        " %s: %s" % (json.dumps(k), nested(doc[k], 1, parts[k])) for k in parts)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2], sys.argv[3])
