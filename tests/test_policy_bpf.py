@@ -5,6 +5,7 @@ evaluation on random expressions and arguments, the places of what is refused, a
 ActionOnX32."""
 import errno
 import signal
+import struct
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -301,3 +302,38 @@ def test_x32_action_where_it_cannot_apply_is_refused(arches):
     p = Policy(Action.ALLOW, (), arches=arches, x32_action=Action.ERRNO(1))
     with pytest.raises(PolicyError, match="x32 action"):
         p.compile()
+
+
+# ---------------------------------------------------------------------------------------------
+# The check catches a program that computes a condition wrongly
+# ---------------------------------------------------------------------------------------------
+
+def _mutated(program, opcode, k, new_k):
+    """*program* with the last instruction (opcode, k) given *new_k* instead."""
+    out = bytearray(program)
+    for i in reversed(range(0, len(out), 8)):
+        code, jt, jf, kk = struct.unpack_from("<HBBI", out, i)
+        if code == opcode and kk == k:
+            struct.pack_into("<HBBI", out, i, code, jt, jf, new_k)
+            return bytes(out)
+    raise AssertionError("no instruction %#x k=%#x" % (opcode, k))
+
+
+@pytest.mark.parametrize("condition, opcode, k, new_k", [
+    (Cmp(">", BinOp("+", L0, Num(1)), Num(5)), 0x25, 5, 6),        # jgt #5 -> #6
+    (Cmp(">", BinOp("+", L0, Num(1)), Num(5)), 0x04, 1, 2),        # add #1 -> #2
+    (Cmp("==", BinOp("+", A0, Num(1)), Num(1 << 32)), 0x74, 31, 30),  # the carry's bit
+    (Cmp("==", BinOp("<<", A0, Num(4)), Num(0x10)), 0x64, 4, 3),    # lsh #4 -> #3
+    (Cmp("==", BinOp("<<", A0, Num(4)), Num(0x10)), 0x74, 28, 29),  # bits carried across
+    (Cmp("==", BinOp("/", L0, Num(10)), Num(4)), 0x34, 10, 9),      # div #10 -> #9
+])
+def test_the_check_refuses_a_program_that_computes_a_condition_wrongly(condition, opcode, k,
+                                                                       new_k):
+    p = deny_when(condition, arches=(Arch.X86_64,))
+    f = p.compile(arch="x86_64")
+    good = f.export_bpf()
+    bad = _mutated(good, opcode, k, new_k)
+    assert bpf.model.RuleModel.of(f).first_mismatch(good) is None
+    assert bpf.model.RuleModel.of(f).first_mismatch(bad) is not None
+    with pytest.raises(PolicyError, match="does not do what the policy says"):
+        p.check(bad, Arch.X86_64)

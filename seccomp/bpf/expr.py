@@ -345,19 +345,43 @@ def _emit(e: "_EmitterLike", b: Boolean, ok: int, fail: int, words: _Words) -> i
         return entry
     if isinstance(b, AnyOf):
         entry = fail
-        for item in reversed(b.items):
-            entry = _emit(e, item, ok, entry, words)
+        items = b.items
+        i = len(items) - 1
+        while i >= 0:
+            item, before = items[i], items[i - 1] if i else None
+            if isinstance(before, Test) and isinstance(item, AllOf) and \
+                    isinstance(item.items[0], Test) and \
+                    (item.items[0].left, item.items[0].right) == (before.left, before.right):
+                # ``x > y || x == y && rest`` (a 64-bit comparison's high words): both jumps
+                # test the operands computed once
+                after = _emit(e, all_of(*item.items[1:]), ok, entry, words)
+                second = _jump(e, item.items[0], after, entry)
+                entry = _operands(e, before, _jump(e, before, ok, second), words)
+                i -= 2
+            else:
+                entry = _emit(e, item, ok, entry, words)
+                i -= 1
         return entry
-    code, swapped = _JUMP[b.op]
+    return _operands(e, b, _jump(e, b, ok, fail), words)
+
+
+def _jump(e: "_EmitterLike", t: Test, ok: int, fail: int) -> int:
+    """The jump of test *t*, its operands already in A (and X)."""
+    code, swapped = _JUMP[t.op]
     yes, no = (fail, ok) if swapped else (ok, fail)
-    if isinstance(b.right, Imm):
-        prologue = _value(b.left, 0, words)
-        entry = e.jump(code, b.right.value, yes, no)
+    if isinstance(t.right, Imm):
+        return e.jump(code, t.right.value, yes, no)
+    return e.jump(code | _X, 0, yes, no)
+
+
+def _operands(e: "_EmitterLike", t: Test, entry: int, words: _Words) -> int:
+    """The code putting test *t*'s operands in A (and X) before label *entry*."""
+    if isinstance(t.right, Imm):
+        code = _value(t.left, 0, words)
     else:
-        first, then = _into_x(b.right, b.left, 0, words)
-        prologue = first + then
-        entry = e.jump(code | _X, 0, yes, no)
-    for opcode, k in reversed(prologue):
+        first, then = _into_x(t.right, t.left, 0, words)
+        code = first + then
+    for opcode, k in reversed(code):
         entry = e.op(opcode, k)
     return entry
 

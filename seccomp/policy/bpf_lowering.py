@@ -286,10 +286,13 @@ def _solve(e: Expr, target: int) -> List[int]:
             return _solve(x, target ^ c)
         if e.op == "*" and c & 1:
             return _solve(x, target * pow(c, -1, 1 << 64))
-        if e.op == "<<" and left:
-            return _solve(x, target >> min(c, 64))
-        if e.op == ">>" and left:
-            return _solve(x, target << min(c, 64)) + _solve(x, (target + 1) << min(c, 64))
+        if e.op == "<<" and left and c < 64:  # and with a bit shifted out set
+            low = target >> c  # and with the bit that crosses into the high word set
+            return _solve(x, low) + _solve(x, (low | 1 << (64 - c)) & U64 if c else low) + \
+                _solve(x, low | 1 << (32 - c) if 0 < c < 32 else low)
+        if e.op == ">>" and left and c < 64:  # and with the bits shifted out set
+            high = (target << c) & U64
+            return _solve(x, high) + _solve(x, high | ((1 << c) - 1))
         if e.op in ("/", "%") and left and c:
             return _solve(x, target * c) + _solve(x, target * c + c - 1)
         if e.op in ("&", "|"):
@@ -305,7 +308,8 @@ def _collect(e: Expr, out: Dict[int, Set[int]]) -> None:
             if len(found) == 1 and isinstance(other, Num):
                 (index, half), = found
                 for x in _solve(side, other.value):
-                    for v in (x - 1, x, x + 1):
+                    # its neighbours, and the bits where words meet or values wrap flipped
+                    for v in (x - 1, x, x + 1, x ^ 1 << 31, x ^ 1 << 32, x ^ 1 << 63):
                         v &= U64 if not half else U32
                         vs = out.setdefault(index, set())
                         if half == "hi":
