@@ -25,7 +25,7 @@ cdef extern from "scmpy_lock.h" nogil:
 
 scmpy_lock_install_fork_handler()
 
-from libc.errno cimport EINVAL, EEXIST, EACCES, ENOSYS, EOPNOTSUPP, ESRCH, EBUSY, EFAULT
+from libc.errno cimport EINVAL, EEXIST, EACCES, ENOSYS, EOPNOTSUPP, ESRCH, EBUSY, EFAULT, ENOMEM
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
 from libc.stdlib cimport free
 
@@ -457,6 +457,28 @@ cdef dict _ATTR_NAMES = {
 ATTRIBUTES = {name: value for value, name in _ATTR_NAMES.items()}
 
 
+cdef int _fill_cmps(tuple conds, scmp_arg_cmp *cmps) except -1:
+    """libseccomp's form of a rule's conditions (at most 6, checked by the caller)."""
+    cdef Py_ssize_t i
+    cdef Cond c
+    for i in range(len(conds)):
+        if not isinstance(conds[i], Cond):
+            raise TypeError("rule conditions must be Cond objects, not %s"
+                            % type(conds[i]).__name__)
+        c = <Cond>conds[i]
+        cmps[i].arg = c.arg
+        cmps[i].op = <scmp_compare>c.op
+        cmps[i].datum_a = c.value
+        cmps[i].datum_b = c.value2
+        if c.low32 and c.op == SCMP_CMP_EQ:  # the low half only: libseccomp can say that
+            cmps[i].op = SCMP_CMP_MASKED_EQ
+            cmps[i].datum_a = 0xFFFFFFFF
+            cmps[i].datum_b = c.value
+        # other 32-bit comparisons reach libseccomp as 64-bit ones; its program then
+        # differs from the rules and seccomp.bpf.codegen makes the program instead
+    return 0
+
+
 cdef str _syscall_label(object syscall, int nr):
     return repr(syscall) if isinstance(syscall, str) else str(nr)
 
@@ -486,6 +508,11 @@ cdef class Filter:
     # architecture tokens present when it was added: libseccomp applies a rule to those only).
     cdef readonly list _rule_log
     cdef readonly tuple _arch_tokens
+    # The rules of _rule_log kept out of libseccomp, which would never return from adding
+    # them (see _rule_guard.pxi), as (action, syscall, conditions, exact): while there are
+    # any, libseccomp's program lacks them and seccomp.Filter generates the program itself.
+    cdef readonly list _held_rules
+    cdef set _followed_conditions  # (see _rule_guard.pxi)
     cdef list _saved  # rule_log and arch_tokens at each open transaction
 
     def __cinit__(self):
@@ -513,6 +540,8 @@ cdef class Filter:
         self._rule_log = []
         self._arch_tokens = (seccomp_arch_native(),)
         self._saved = []
+        self._held_rules = []
+        self._followed_conditions = set()
 
     cdef void _enable_tsync(self):
         # Caller holds the context. A library or kernel without TSYNC leaves a single-thread
@@ -629,6 +658,8 @@ cdef class Filter:
             self.removed_after_rules = that.removed_after_rules
         self._rule_log.extend(that._rule_log)
         self._arch_tokens += that._arch_tokens
+        self._held_rules.extend(that._held_rules)
+        self._followed_conditions |= that._followed_conditions
 
     # -- architectures -----------------------------------------------------------------------
 
@@ -745,8 +776,7 @@ cdef class Filter:
         cdef uint32_t act = _action(action)
         cdef int nr = _syscall_nr(syscall)
         cdef scmp_arg_cmp cmps[6]
-        cdef unsigned int n = len(conds), i
-        cdef Cond c
+        cdef unsigned int n = len(conds)
         cdef int rc
         if n > 6:
             invalid("a rule takes at most 6 conditions, not %d" % n)
@@ -756,29 +786,18 @@ cdef class Filter:
                                    "then; remove architectures before adding rules, or reset()"
                                    % (self.removed_after_rules,
                                       ".".join(map(str, LIBRARY_VERSION))))
-        for i in range(n):
-            if not isinstance(conds[i], Cond):
-                raise TypeError("rule conditions must be Cond objects, not %s"
-                                % type(conds[i]).__name__)
-            c = <Cond>conds[i]
-            cmps[i].arg = c.arg
-            cmps[i].op = <scmp_compare>c.op
-            cmps[i].datum_a = c.value
-            cmps[i].datum_b = c.value2
-            if c.low32 and c.op == SCMP_CMP_EQ:  # the low half only: libseccomp can say that
-                cmps[i].op = SCMP_CMP_MASKED_EQ
-                cmps[i].datum_a = 0xFFFFFFFF
-                cmps[i].datum_b = c.value
-            # other 32-bit comparisons reach libseccomp as 64-bit ones; its program then
-            # differs from the rules and seccomp.bpf.codegen makes the program instead
-        self._lock()
-        try:
-            if exact:
-                rc = seccomp_rule_add_exact_array(self.ctx, act, nr, n, cmps)
-            else:
-                rc = seccomp_rule_add_array(self.ctx, act, nr, n, cmps)
-        finally:
-            self._unlock()
+        _fill_cmps(conds, cmps)
+        if n >= 2 and _libseccomp_would_loop(self, syscall, nr, cmps, n):
+            rc = _hold_rule(self, act, syscall, nr, cmps, n, conds, exact)
+        else:
+            self._lock()
+            try:
+                if exact:
+                    rc = seccomp_rule_add_exact_array(self.ctx, act, nr, n, cmps)
+                else:
+                    rc = seccomp_rule_add_array(self.ctx, act, nr, n, cmps)
+            finally:
+                self._unlock()
         if rc < 0:
             self._rule_error(rc, act, syscall, nr, conds, exact)
         self.has_rules = True
@@ -903,7 +922,8 @@ cdef class Filter:
             self._unlock()
         if rc < 0:
             fail(rc, "cannot start transaction")
-        self._saved.append((list(self._rule_log), self._arch_tokens))
+        self._saved.append((list(self._rule_log), self._arch_tokens, list(self._held_rules),
+                            set(self._followed_conditions)))
 
     def _transaction_commit(self):
         """Keep the changes made since _transaction_start()."""
@@ -930,7 +950,8 @@ cdef class Filter:
         finally:
             self._unlock()
         if self._saved:
-            self._rule_log, self._arch_tokens = self._saved.pop()
+            (self._rule_log, self._arch_tokens, self._held_rules,
+             self._followed_conditions) = self._saved.pop()
 
     def precompute(self):
         """Generate the BPF now (libseccomp >= 2.6), so a later load() does no allocation."""
@@ -1062,3 +1083,6 @@ def notif_sizes():
     if rc < 0:
         fail(rc, "cannot read notification sizes")
     return (sizes[0], sizes[1], sizes[2])
+
+
+include "_rule_guard.pxi"

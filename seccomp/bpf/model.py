@@ -466,7 +466,7 @@ def checked_program(flt: "Filter") -> Tuple[bytes, bool]:
         if program == cached[1]:
             return program, True
     model = RuleModel.of(flt)
-    if not model.beyond_libseccomp:
+    if not model.beyond_libseccomp and not flt._held_rules:  # (held: libseccomp lacks rules)
         program = _libseccomp_program(flt)
         if len(program) > 8 * MAX_INSTRUCTIONS:
             # the kernel refuses it (load() says so, naming its size): it cannot be weaker

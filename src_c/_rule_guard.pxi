@@ -1,0 +1,186 @@
+# Included by _core.pyx: the guard against libseccomp's seccomp_rule_add() never returning.
+#
+# The cause (libseccomp's src/db.c; identical in 2.4.0 through 2.6.1 and its main branch as of
+# 2026-07; 2.5.4 and 2.6.0 checked by an exhaustive sweep): on a 64-bit architecture a range
+# (LT, LE, GT, GE) or NE condition becomes two or three nodes, two of which both lead to the
+# first node of the next condition; the new rule is a graph in which that node has two parents.
+# _db_tree_add() merges it into the syscall's tree one parent at a time. When an earlier rule
+# has the same condition (same argument, operator and value) followed by another one, both
+# parents match existing nodes, and the shared node is inserted into the same level twice:
+# the first time before the level's head, which moves only the first parent's pointer, the
+# second time again before the old head, which leaves the node its own predecessor. The next
+# walk to the start of that level (_db_level_clean(), right after the add) never ends.
+# 32-bit architectures make one node per condition (no shared node): they are not affected.
+#
+# The guard: a rule that would loop is not given to libseccomp. It is kept in `_rule_log` and
+# in `_held_rules`, and the filter's program is then made by seccomp.bpf.codegen from the
+# rules (checked like any other), so the filter is exactly as asked.
+
+cdef bint _LOOP_PRONE = LIBRARY_VERSION >= (2, 4, 0)  # no fixed release is known yet
+# Architectures libseccomp builds 64-bit (two-word) argument trees for.
+cdef frozenset _WIDE_TOKENS = frozenset([
+    SCMP_ARCH_X86_64, SCMP_ARCH_AARCH64, SCMP_ARCH_LOONGARCH64, SCMP_ARCH_MIPS64,
+    SCMP_ARCH_MIPSEL64, SCMP_ARCH_PPC64, SCMP_ARCH_PPC64LE, SCMP_ARCH_S390X,
+    SCMP_ARCH_PARISC64, SCMP_ARCH_RISCV64])
+# 64-bit architectures where socket and IPC calls also reach a multiplexer (socketcall, ipc):
+# rules of different syscalls then share a tree, so only the conservative test applies.
+cdef frozenset _MUX_WIDE_TOKENS = frozenset([SCMP_ARCH_PPC64, SCMP_ARCH_PPC64LE,
+                                             SCMP_ARCH_S390X])
+
+
+cdef list _tree_conditions(scmp_arg_cmp *cmps, unsigned int n):
+    """The conditions as libseccomp's 64-bit tree holds them, in its order (by argument):
+    (arg, op, mask, datum) with the datum masked; MASKED_EQ with a zero mask makes no node.
+    None when an argument repeats (libseccomp refuses the rule before building anything)."""
+    cdef unsigned int i
+    cdef list out = []
+    cdef uint64_t mask, datum
+    seen = 0
+    for i in range(n):
+        if seen & (1 << cmps[i].arg):
+            return None
+        seen |= 1 << cmps[i].arg
+        if cmps[i].op == SCMP_CMP_MASKED_EQ:
+            mask, datum = cmps[i].datum_a, cmps[i].datum_b & cmps[i].datum_a
+            if mask == 0:
+                continue
+        else:
+            mask, datum = 0xFFFFFFFFFFFFFFFF, cmps[i].datum_a
+        out.append((cmps[i].arg, <int>cmps[i].op, mask, datum))
+    out.sort()
+    return out
+
+
+cdef inline bint _two_ways(int op):
+    """Whether the next condition's first node is reached from two nodes of this one."""
+    return op != SCMP_CMP_EQ and op != SCMP_CMP_MASKED_EQ
+
+
+cdef tuple _first_node(tuple c):
+    """The first (high-word) node of a condition: (arg, node operator, datum, mask)."""
+    arg, op, mask, datum = c
+    node_op = (SCMP_CMP_MASKED_EQ if op == SCMP_CMP_MASKED_EQ else
+               SCMP_CMP_EQ if op == SCMP_CMP_EQ or op == SCMP_CMP_NE else SCMP_CMP_GT)
+    return (arg, node_op, (datum >> 32) & (mask >> 32), mask >> 32)
+
+
+cdef int _op_rank(int op):
+    # libseccomp orders a level's nodes by argument, then EQ/NE/MASKED_EQ, LT/LE, GT/GE
+    if op == SCMP_CMP_LT or op == SCMP_CMP_LE:
+        return 2
+    if op == SCMP_CMP_GT or op == SCMP_CMP_GE:
+        return 1
+    return 3
+
+
+cdef bint _goes_before(tuple old, tuple new):
+    """Whether libseccomp inserts condition *new*'s first node before *old*'s in a level."""
+    if old[0] != new[0]:
+        return old[0] < new[0]
+    if _op_rank(old[1]) != _op_rank(new[1]):
+        return _op_rank(old[1]) < _op_rank(new[1])
+    old_hi, new_hi = _first_node(old)[2], _first_node(new)[2]
+    if old[1] == SCMP_CMP_LT or old[1] == SCMP_CMP_LE:
+        return old_hi > new_hi
+    return old_hi < new_hi
+
+
+cdef bint _pair_loops(list old, list new):
+    """Whether adding rule *new* to a syscall whose tree holds only rule *old* loops."""
+    cdef Py_ssize_t k
+    for k in range(min(len(old), len(new)) - 1):
+        if old[k] != new[k]:
+            return False  # the paths part here: the rest of *new* is linked in once
+        if not _two_ways(new[k][1]):
+            continue
+        if _first_node(old[k + 1]) == _first_node(new[k + 1]):
+            continue  # the shared node matches an existing one both times
+        return _goes_before(old[k + 1], new[k + 1])
+    return False
+
+
+cdef bint _libseccomp_would_loop(Filter self, object syscall, int nr, scmp_arg_cmp *cmps,
+                                 unsigned int n) except -1:
+    """Whether seccomp_rule_add() would never return for this rule (see the top of this file).
+    Otherwise records what the rule adds to libseccomp's trees, for the rules after it.
+    Called only for rules of two conditions or more."""
+    if not _LOOP_PRONE:
+        return False
+    conds = _tree_conditions(cmps, n)
+    if conds is None or len(conds) < 2:
+        return False
+    cdef Py_ssize_t k, last = len(conds) - 1
+    followed = self._followed_conditions
+    risky = False
+    for k in range(last):
+        if _two_ways(conds[k][1]) and conds[k] in followed:
+            risky = True
+            break
+    if risky and _WIDE_TOKENS.intersection(self._arch_tokens):
+        risky = _loops_here(self, syscall, nr, conds)
+    if risky:
+        return True
+    for k in range(last):
+        if _two_ways(conds[k][1]):
+            followed.add(conds[k])
+    return False
+
+
+cdef bint _loops_here(Filter self, object syscall, int nr, list conds) except -1:
+    """The exact answer where the syscall's tree is known: it holds one earlier rule (or an
+    unconditional one, after which libseccomp drops conditional rules). Otherwise True: an
+    earlier rule has the same condition, followed, so the tree may lead there (conservative)."""
+    if _MUX_WIDE_TOKENS.intersection(self._arch_tokens):
+        return True
+    earlier = []
+    for entry in self._rule_log:
+        if entry[1] == syscall or _syscall_nr(entry[1]) == nr:
+            earlier.append(entry)
+    for entry in earlier:
+        if not entry[2]:
+            return False
+    if len(earlier) != 1 or self._held_rules:
+        return True
+    cdef scmp_arg_cmp old[6]
+    _fill_cmps(earlier[0][2], old)
+    old_conds = _tree_conditions(old, <unsigned int>len(earlier[0][2]))
+    return old_conds is None or _pair_loops(old_conds, conds)
+
+
+cdef int _hold_rule(Filter self, uint32_t act, object syscall, int nr, scmp_arg_cmp *cmps,
+                    unsigned int n, tuple conds, bint exact) except? -1:
+    """Keep a rule out of libseccomp (in `_held_rules`) after libseccomp's own checks of it
+    (action, syscall, architectures, exactness) on a scratch filter with the same
+    architectures and attributes, where it cannot loop (no earlier rule). Returns its code."""
+    cdef uint32_t default = 0, tskip = 0
+    cdef scmp_filter_ctx scratch
+    cdef int rc
+    self._lock()
+    try:
+        rc = seccomp_attr_get(self.ctx, SCMP_FLTATR_ACT_DEFAULT, &default)
+        if rc == 0:
+            rc = seccomp_attr_get(self.ctx, SCMP_FLTATR_API_TSKIP, &tskip)
+    finally:
+        self._unlock()
+    if rc < 0:
+        return rc
+    scratch = seccomp_init(default)
+    if scratch == NULL:
+        return -ENOMEM
+    try:
+        rc = seccomp_attr_set(scratch, SCMP_FLTATR_API_TSKIP, tskip)
+        for token in self._arch_tokens:
+            if rc == 0 and seccomp_arch_exist(scratch, token) == -EEXIST:
+                rc = seccomp_arch_add(scratch, token)
+        if rc == 0 and seccomp_arch_native() not in self._arch_tokens:
+            rc = seccomp_arch_remove(scratch, seccomp_arch_native())
+        if rc == 0:
+            if exact:
+                rc = seccomp_rule_add_exact_array(scratch, act, nr, n, cmps)
+            else:
+                rc = seccomp_rule_add_array(scratch, act, nr, n, cmps)
+    finally:
+        seccomp_release(scratch)
+    if rc == 0:
+        self._held_rules.append((act, syscall, conds, exact))
+    return rc

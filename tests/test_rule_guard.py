@@ -1,0 +1,204 @@
+"""libseccomp's seccomp_rule_add() never returns on some rule sets (src_c/_rule_guard.pxi says
+why); the library keeps such a rule out of libseccomp and generates the program itself.
+
+The guard's prediction is compared with what libseccomp really does: each rule set is added
+through ctypes (not through this package) in a child that a CPU-time timer kills when an add
+does not return. ``SECCOMP_FULL_SWEEP=1`` runs the whole sweep (38416 two-rule sets and
+three-rule histories); by default a bounded part of it runs."""
+import ctypes
+import errno
+import itertools
+import os
+import random
+import select
+import signal
+
+import pytest
+
+import seccomp
+from childproc import in_child
+from seccomp import Action, Cond, Filter, Op
+from seccomp import _core
+
+from test_rules_check import kernel_errnos
+
+FULL = os.environ.get("SECCOMP_FULL_SWEEP") == "1"
+GETPID = _core.syscall_resolve_name("getpid", _core.arch_native())
+OPS = [Op.NE, Op.LT, Op.LE, Op.EQ, Op.GE, Op.GT, Op.MASKED_EQ]
+SHIFTS = [0, -1, 1, 1 << 32]  # the second rule's values relative to the first's
+
+
+def cond(arg, op, value):
+    if op == Op.MASKED_EQ:
+        return Cond(arg, op, 0xFF, value & 0xFF)
+    return Cond(arg, op, value)
+
+
+def two_rule_sets(sample=None):
+    out = []
+    for oa, ob, oc, od in itertools.product(OPS, repeat=4):
+        for sa, sb in itertools.product(SHIFTS, repeat=2):
+            out.append([(cond(0, oa, 5), cond(1, ob, 7)),
+                        (cond(0, oc, 5 + sa), cond(1, od, 7 + sb))])
+    if sample is None:
+        return out
+    same = [r for r in out if r[0][0] == r[1][0]]  # the same first condition: where loops are
+    rng = random.Random(13)
+    return same[::9] + rng.sample(out, sample)
+
+
+class _Cmp(ctypes.Structure):
+    _fields_ = [("arg", ctypes.c_uint), ("op", ctypes.c_int),
+                ("datum_a", ctypes.c_uint64), ("datum_b", ctypes.c_uint64)]
+
+
+def _libseccomp():
+    """libseccomp as loaded by the package (the system's or the bundled one), via ctypes."""
+    with open("/proc/self/maps") as f:
+        paths = {line.split()[-1] for line in f if "libseccomp" in line}
+    lib = ctypes.CDLL(sorted(paths)[0])
+    lib.seccomp_init.restype = ctypes.c_void_p
+    lib.seccomp_init.argtypes = [ctypes.c_uint32]
+    lib.seccomp_release.argtypes = [ctypes.c_void_p]
+    lib.seccomp_rule_add_array.argtypes = [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int,
+                                           ctypes.c_uint, ctypes.POINTER(_Cmp)]
+    return lib
+
+
+def _raw_add(lib, rules):
+    ctx = lib.seccomp_init(int(Action.ALLOW))
+    for i, conds in enumerate(rules):
+        arr = (_Cmp * len(conds))(*[_Cmp(c.arg, c.op, c.value, c.value2) for c in conds])
+        lib.seccomp_rule_add_array(ctx, int(Action.ERRNO(1 + i)), GETPID, len(conds), arr)
+    lib.seccomp_release(ctx)
+
+
+def libseccomp_loops(cases):
+    """For each rule set, whether libseccomp's seccomp_rule_add never returns on it. Cases run
+    in batches in children; one whose add burns 30 ms of CPU (a plain add takes microseconds)
+    is killed by SIGVTALRM, whatever the machine's load."""
+    out = []
+    while len(out) < len(cases):
+        start = len(out)
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(r)
+            try:
+                lib = _libseccomp()
+                for case in cases[start:]:
+                    signal.setitimer(signal.ITIMER_VIRTUAL, 0.03)
+                    _raw_add(lib, case)
+                    signal.setitimer(signal.ITIMER_VIRTUAL, 0)
+                    os.write(w, b".")
+            finally:
+                os._exit(0)
+        os.close(w)
+        done = 0
+        while True:
+            ready, _, _ = select.select([r], [], [], 60)
+            assert ready, "the sweep's child neither progressed nor died in 60 s"
+            data = os.read(r, 65536)
+            if not data:
+                break
+            done += len(data)
+        os.close(r)
+        _, status = os.waitpid(pid, 0)
+        out += [False] * done
+        if len(out) < len(cases):
+            assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGVTALRM, status
+            out.append(True)
+    return out
+
+
+def guard_holds(rules):
+    """Whether the package keeps one of the rules out of libseccomp (its prediction)."""
+    f = Filter(Action.ALLOW, tsync=False)
+    for i, conds in enumerate(rules):
+        try:
+            f.add_rule(Action.ERRNO(1 + i), "getpid", *conds)
+        except seccomp.SeccompError:  # a conflict libseccomp refuses (after the guard)
+            pass
+    return bool(f._held_rules)
+
+
+def test_the_guard_predicts_libseccomps_loop_exactly_for_two_rules():
+    cases = two_rule_sets(None if FULL else 150)
+    real = libseccomp_loops(cases)
+    assert sum(real) >= (300 if FULL else 10)  # the sweep does meet the loop
+    wrong = [c for c, loops in zip(cases, real) if guard_holds(c) != loops]
+    assert not wrong, wrong[:5]
+
+
+def test_the_guard_never_misses_a_loop_in_longer_histories():
+    rng = random.Random(5)
+    cases = []
+    values = [2, 5, 7, 1 << 32]
+    for _ in range(3000 if FULL else 60):
+        first = (cond(0, rng.choice(OPS[:3] + OPS[4:6]), 5), )
+        rules = []
+        for _ in range(3):
+            rest = tuple(cond(a, rng.choice(OPS), rng.choice(values))
+                         for a in sorted(rng.sample([1, 2, 3], rng.randint(1, 2))))
+            rules.append(first + rest)
+        cases.append(rules)
+    real = libseccomp_loops(cases)
+    for case, loops in zip(cases, real):
+        if loops:
+            assert guard_holds(case), case
+
+
+EXAMPLE = [(Cond(0, Op.LE, 5), Cond(1, Op.LE, 7)), (Cond(0, Op.LE, 5), Cond(1, Op.EQ, 2))]
+
+
+def test_a_held_rule_is_in_the_filter_exactly_as_asked():
+    f = Filter(Action.ALLOW, tsync=False)
+    f.add_rule(Action.ERRNO(errno.EPERM), "getpid", *EXAMPLE[0])
+    f.add_rule(Action.ERRNO(errno.ENOENT), "getpid", *EXAMPLE[1])
+    assert f._held_rules == [(int(Action.ERRNO(errno.ENOENT)), "getpid", EXAMPLE[1], False)]
+    calls = [("getpid", (5, 2)), ("getpid", (5, 7)), ("getpid", (5, 8)), ("getpid", (6, 2)),
+             ("getpid", (0, 2))]
+    want = [errno.EPERM, errno.EPERM, 0, 0, errno.EPERM]
+    assert [f.simulate(n, *a) for n, a in calls] == [
+        Action.ERRNO(e) if e else Action.ALLOW for e in want]
+    assert in_child(kernel_errnos, f, calls).unwrap() == want
+
+
+def test_a_held_rule_still_gets_libseccomps_checks():
+    f = Filter(Action.ERRNO(1), tsync=False)
+    f.add_rule(Action.ERRNO(2), "getpid", *EXAMPLE[0])
+    with pytest.raises(seccomp.SeccompError, match="default action"):
+        f.add_rule(Action.ERRNO(1), "getpid", *EXAMPLE[1])
+    assert not f._held_rules and len(f._rule_log) == 1
+
+
+def test_every_path_that_adds_rules_is_guarded():
+    # the compatibility class, a profile and a policy, each in a child that must return
+    def compat():
+        flt = seccomp.SyscallFilter(seccomp.ALLOW)
+        flt.add_rule(seccomp.ERRNO(1), "getpid", seccomp.Arg(0, seccomp.LE, 5),
+                     seccomp.Arg(1, seccomp.LE, 7))
+        flt.add_rule(seccomp.ERRNO(2), "getpid", seccomp.Arg(0, seccomp.LE, 5),
+                     seccomp.Arg(1, seccomp.EQ, 2))
+        return len(flt._held_rules)
+
+    def profile():
+        rule = {"names": ["getpid"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}
+        doc = {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+            dict(rule, args=[{"index": 0, "value": 5, "op": "SCMP_CMP_LE"},
+                             {"index": 1, "value": 7, "op": "SCMP_CMP_LE"}]),
+            dict(rule, errnoRet=2, args=[{"index": 0, "value": 5, "op": "SCMP_CMP_LE"},
+                                         {"index": 1, "value": 2, "op": "SCMP_CMP_EQ"}])]}
+        f = seccomp.profile.load(doc).compile()
+        return len(f._held_rules), f.simulate("getpid", 5, 2)
+
+    def policy():  # the policy compiler's own way round the loop, or the guard
+        text = "getpid: arg0 <= 5 && arg1 <= 7 || arg0 <= 5 && arg1 == 2\n"
+        from seccomp import policy as p
+        f = p.loads(text, format="minijail").compile()
+        return [f.simulate("getpid", *args) for args in ((5, 7), (5, 2), (6, 2), (5, 8))]
+
+    assert in_child(compat, timeout=20).unwrap() == 1
+    assert in_child(profile, timeout=20).unwrap() == (1, Action.ERRNO(1))
+    inside, inside2, outside, outside2 = in_child(policy, timeout=20).unwrap()
+    assert inside == inside2 != outside == outside2
