@@ -29,7 +29,7 @@ def test_ruff():
 
 def test_cython_lint():
     sources = sorted(os.path.join("src_c", f) for f in os.listdir(os.path.join(ROOT, "src_c"))
-                     if f.endswith((".pyx", ".pxd")))
+                     if f.endswith((".pyx", ".pxd", ".pxi")))
     _run([_tool("cython-lint"), *sources])
 
 
