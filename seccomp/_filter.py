@@ -60,7 +60,9 @@ class Filter(_core.Filter):
     ``syscall_priority(syscall, priority)``, ``precompute()`` and the transaction calls.
     """
 
-    __slots__ = ("_checked",)  # no instance dict: method lookups stay fast
+    # no instance dict: method lookups stay fast. _listener: the fd `load()` got from the
+    # kernel for a program of the library's own with NOTIFY rules (`notify_fd()`)
+    __slots__ = ("_checked", "_listener")
 
     def __repr__(self) -> str:
         if self.released:
@@ -117,10 +119,26 @@ class Filter(_core.Filter):
         def export_pfc(self, file: Union[int, IO[Any]]) -> None: ...
 
     def export_pfc(self, file: Output = None) -> Optional[str]:
-        """libseccomp's pseudo filter code as text, or written to *file* (file object or fd)."""
+        """The filter as pseudo filter code (text), or written to *file* (file object or fd).
+
+        libseccomp's text when the program `export_bpf` and `load` use is libseccomp's. When
+        it is not (the library generated it, or a profile added its ENOSYS stub), libseccomp's
+        text would describe a program that never leaves the library: the text then says so,
+        and why, in its comments, followed by the annotated disassembly of the program that
+        is used (`seccomp.bpf.disassemble`)."""
+        from .bpf import model
+        program, libseccomps = model.checked_program(self)
+        final = self._finish_bpf(program)
+        if libseccomps and final == program:
+            if file is None:
+                return self._export_pfc_str()
+            _write_to(file, self._export_pfc_fd, lambda: self._export_pfc_str().encode())
+            return None
+        text = _pfc_of_own_program(self, final, libseccomps)
         if file is None:
-            return self._export_pfc_str()
-        _write_to(file, self._export_pfc_fd, lambda: self._export_pfc_str().encode())
+            return text
+        data = text.encode()
+        _write_to(file, lambda fd: _write_all(fd, data), lambda: data)
         return None
 
     def load(self) -> None:
@@ -135,7 +153,10 @@ class Filter(_core.Filter):
             _without_tsync()
         program, libseccomps = self._checked_bpf()
         if not libseccomps:
-            self._as_program(program).load()
+            compiled = self._as_program(program)
+            listener = compiled.load()
+            if compiled.flags & _core.FILTER_FLAGS["NEW_LISTENER"]:
+                self._listener = listener  # libseccomp has none: it did not load this one
             return
         try:
             _core.Filter.load(self)
@@ -154,6 +175,15 @@ class Filter(_core.Filter):
             self.compile().load()
             return
         raise failure
+
+    def notify_fd(self) -> int:
+        """The notification listener's fd, after `load()` of a filter with NOTIFY rules (or
+        the NOTIFY default action); an error before. The process owns it (as with
+        libseccomp's): close it when done supervising."""
+        try:
+            return self._listener
+        except AttributeError:  # loaded by libseccomp (or not yet): libseccomp's fd
+            return _core.Filter.notify_fd(self)
 
     def compile(self) -> Program:
         """The filter as a `Program`: its BPF and the seccomp(2) flags its attributes ask for.
@@ -240,6 +270,42 @@ class Filter(_core.Filter):
     def bad_arch_action(self, action: int) -> None:
         self._attr_set(Attr.ACT_BADARCH, action)
 
+
+
+_PFC_START = "#\n# pseudo filter code start\n#\n"
+
+
+def _pfc_of_own_program(flt: Filter, program: bytes, stub_only: bool) -> str:
+    """Pseudo filter code for a program that is not libseccomp's: with only a profile's ENOSYS
+    stub in front, libseccomp's text under a note saying so; else why the package generated
+    the program, and its annotated disassembly."""
+    from .bpf import disassemble, model
+    version = ".".join(map(str, _core.version()))
+    if stub_only:
+        note = ("# The program exported and loaded is libseccomp's below with the ENOSYS stub\n"
+                "# (seccomp.bpf.enosys) in front: syscalls the profile does not know fail with\n"
+                "# ENOSYS before it runs.\n#\n")
+        text = flt._export_pfc_str()
+        return _PFC_START + note + text[len(_PFC_START):] if text.startswith(_PFC_START) \
+            else note + text
+    if flt._held_rules:
+        why = ["libseccomp %s would never return from adding these rules, so they were" % version,
+               "kept out of it (README, \"Never weaker than asked\"):"]
+        why += ["  %s %s %s" % (Action(a), s, ", ".join(map(repr, c)))
+                for a, s, c, _exact in flt._held_rules]
+    elif model.RuleModel.of(flt).beyond_libseccomp:
+        why = ["libseccomp cannot express the rules: a 32-bit comparison other than EQ and",
+               "MASKED_EQ, or a 64-bit comparison on x32."]
+    else:
+        why = ["libseccomp %s's program does not implement the rules (found by the check" % version,
+               "against them, seccomp.bpf.model)."]
+    head = ["This filter's BPF program was generated by the seccomp package, not by",
+            "libseccomp %s:" % version] + why + [
+            "libseccomp's pseudo filter code would describe a program that is never",
+            "exported or loaded; the program that is, disassembled:"]
+    listing = disassemble(program, flt.arches[0] if flt.arches else None)
+    return "%s%s\n#\n%s\n#\n# pseudo filter code end\n#\n" % (
+        _PFC_START, "\n".join("# " + line for line in head), listing.rstrip("\n"))
 
 
 def _without_tsync() -> None:

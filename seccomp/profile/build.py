@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 
-from .. import _core
 from .._core import Cond, SeccompError
 from .._errors import SkippedSyscallWarning
 from .._enums import ACTION_KIND_MASK, Action, Arch, precedence
@@ -36,7 +35,7 @@ class ProfileFilter(Filter):
     loads is the patched program (checked against libseccomp's by
     `seccomp.bpf.enosys.verify`)."""
 
-    __slots__ = ("skipped_syscalls", "enosys", "_patched", "_listener")
+    __slots__ = ("skipped_syscalls", "enosys", "_patched")
 
     skipped_syscalls: Tuple[str, ...]
     enosys: "Optional[enosys_.EnosysPlan]"
@@ -46,7 +45,6 @@ class ProfileFilter(Filter):
         self.skipped_syscalls = ()
         self.enosys = None
         self._patched: Tuple[bytes, bytes] = (b"", b"")
-        self._listener: Optional[int] = None
 
     def _finish_bpf(self, program: bytes) -> bytes:
         """*program* (checked against the rules) with the ENOSYS stub, when the filter has
@@ -58,22 +56,6 @@ class ProfileFilter(Filter):
             self._patched = (program, enosys_.patch(program, self.default_action, self.arches,
                                                      self.enosys))
         return self._patched[1]
-
-    def load(self) -> None:
-        """Load the filter (the patched program when it has the ENOSYS stub). Irreversible."""
-        program, libseccomps = self._checked_bpf()
-        if libseccomps:
-            Filter.load(self)
-            return
-        fd = self.compile().load()
-        if self.has_notify_rules:
-            self._listener = fd
-
-    def notify_fd(self) -> int:
-        """The notification listener's fd (after `load`)."""
-        if self._listener is not None:
-            return self._listener
-        return _core.Filter.notify_fd(self)
 
 
 def build(profile: Profile, target: Arch, no_new_privs: bool,
