@@ -144,3 +144,56 @@ def test_gosecco_precedence_climbing_builds_the_per_level_tree():
         text = " ".join(parts)
         assert _tree(_parse_tree(gosecco._Expr, text)) == \
             _tree(_parse_tree(_PerLevel, text)), text
+
+
+def _prefixes_by_halving(lo, hi, width):
+    """The reference: the largest aligned block at lo, halved until it fits."""
+    out = []
+    top = (1 << width) - 1
+    while lo <= hi:
+        size = lo & -lo if lo else 1 << width
+        while size > hi - lo + 1:
+            size >>= 1
+        out.append((top & ~(size - 1), lo))
+        lo += size
+    return out
+
+
+def test_interval_prefixes_are_the_halving_ones():
+    rnd = random.Random(17)
+    for width in (32, 64):
+        top = (1 << width) - 1
+        edges = [0, 1, 2, 3, 7, 8, 255, 256, 1 << 31, top - 1, top]
+        for _ in range(3000):
+            lo = rnd.choice(edges + [rnd.randrange(top + 1)])
+            hi = rnd.choice(edges + [rnd.randrange(top + 1), lo, lo + rnd.randrange(64)])
+            hi = min(hi, top)
+            assert model._prefixes(lo, hi, width) == _prefixes_by_halving(lo, hi, width)
+
+
+def _boundaries_reference(a):
+    out = set()
+    shift = 32 if a.half == "hi" else 0
+    top = (1 << a.width) - 1
+    base = [a.value, a.value - 1, a.value + 1, 0, top]
+    if a.mask is not None:
+        m = a.mask & top
+        base += [m, a.value | (~m & top), a.value ^ (m & -m), (a.value | m) & top]
+    for v in base:
+        v &= top
+        out.add(v << shift)
+        if a.width == 32:
+            other = 0 if shift else 32
+            out.add((v << shift) | (0xFFFFFFFF << other))
+    return {v & ((1 << 64) - 1) for v in out}
+
+
+def test_boundary_values_of_atoms():
+    rnd = random.Random(17)
+    for _ in range(3000):
+        half = rnd.choice(("", "lo", "hi"))
+        top = (1 << (64 if not half else 32)) - 1
+        value = rnd.choice((0, 1, top, top - 1, rnd.randrange(top + 1)))
+        mask = rnd.choice((None, None, 0, 6, top, rnd.randrange(top + 1)))
+        a = model.Atom(rnd.randrange(6), rnd.choice(OPS), value, half, mask)
+        assert model._boundaries(a) == _boundaries_reference(a), a

@@ -359,9 +359,8 @@ def _prefixes(lo: int, hi: int, width: int) -> List[Tuple[int, int]]:
     out = []
     top = (1 << width) - 1
     while lo <= hi:
-        size = lo & -lo if lo else 1 << width
-        while size > hi - lo + 1:
-            size >>= 1
+        size = lo & -lo if lo else 1 << width  # the largest block aligned at lo ...
+        size = min(size, 1 << ((hi - lo + 1).bit_length() - 1))  # ... within lo..hi
         out.append((top & ~(size - 1), lo))
         lo += size
     return out
@@ -718,6 +717,15 @@ class Policy:
             self.__dict__["_by_syscall_cache"] = cached
         return cached
 
+    def _folded(self, syscall: str) -> List[Tuple[Rule, Expr]]:
+        """The syscall's rules in order, each with its condition folded (computed once)."""
+        cache: Dict[str, List[Tuple[Rule, Expr]]] = self.__dict__.setdefault("_folded_cache", {})
+        out = cache.get(syscall)
+        if out is None:
+            out = cache[syscall] = [(r, fold(r.condition))
+                                    for r in self._by_syscall.get(syscall, ())]
+        return out
+
     def syscalls(self) -> List[str]:
         """The syscalls the rules name, in first-seen order."""
         return list(self._by_syscall)
@@ -1029,15 +1037,16 @@ class Policy:
         values: Dict[int, Set[int]] = {}
         bases: List[List[int]] = [[0] * 6]
         computed: List[Tuple[int, ...]] = []  # for conditions libseccomp cannot state
-        for r in self.rules_for(syscall):
-            for a in _atoms_of(fold(r.condition)):
+        folded = self._folded(syscall)
+        for _, condition in folded:
+            for a in _atoms_of(condition):
                 vs = values.setdefault(a.index, set())
                 vs.update(_boundaries(a))
-        for r in self.rules_for(syscall):
+        for _, condition in folded:
             try:
-                conjs = dnf(fold(r.condition))
+                conjs = dnf(condition)
             except (_Unlowerable, _TooLarge):
-                computed.extend(tuple(v) for v in _computed_vectors(fold(r.condition)))
+                computed.extend(tuple(v) for v in _computed_vectors(condition))
                 continue
             for c in conjs[:16]:
                 base = [0] * 6
@@ -1048,13 +1057,13 @@ class Policy:
                         base[a.index] = (base[a.index] & ~m) | v
                 bases.append(base)
         out: Set[Tuple[int, ...]] = set(computed)
+        edges = [(index, v & U64) for index, vs in values.items() for v in vs]
         for base in bases[:32]:
             out.add(tuple(base))
-            for index, vs in values.items():
-                for v in vs:
-                    b = list(base)
-                    b[index] = v & U64
-                    out.add(tuple(b))
+            for index, v in edges:
+                b = base.copy()
+                b[index] = v
+                out.add(tuple(b))
         return sorted(out)
 
     # -- conversions ----------------------------------------------------------------------------
@@ -1148,19 +1157,25 @@ def _atoms_of(expr: Expr) -> Iterator[Atom]:
 def _boundaries(a: Atom) -> Set[int]:
     """Values of the 64-bit argument at the edges of an atom: the value, one either side,
     the mask's patterns, and the same in the other half."""
-    out: Set[int] = set()
+    value = a.value
+    if not a.half:
+        if a.mask is None:  # the common case: no half, no mask
+            return {value & U64, (value - 1) & U64, (value + 1) & U64, 0, U64}
+        top = U64
+    else:
+        top = U32
     shift = 32 if a.half == "hi" else 0
-    top = (1 << a.width) - 1
-    base = [a.value, a.value - 1, a.value + 1, 0, top]
+    base = [value, value - 1, value + 1, 0, top]
     if a.mask is not None:
         m = a.mask & top
-        base += [m, a.value | (~m & top), a.value ^ (m & -m), (a.value | m) & top]
+        base += [m, value | (~m & top), value ^ (m & -m), (value | m) & top]
+    out: Set[int] = set()
+    other_half = U32 << (0 if shift else 32)
     for v in base:
         v &= top
         out.add(v << shift)
-        if a.width == 32:
-            other = 0 if shift else 32
-            out.add((v << shift) | (U32 << other))  # the other half set
+        if a.half:
+            out.add((v << shift) | other_half)  # the other half set
     return {v & U64 for v in out}
 
 
