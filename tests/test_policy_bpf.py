@@ -337,3 +337,13 @@ def test_the_check_refuses_a_program_that_computes_a_condition_wrongly(condition
     assert bpf.model.RuleModel.of(f).first_mismatch(bad) is not None
     with pytest.raises(PolicyError, match="does not do what the policy says"):
         p.check(bad, Arch.X86_64)
+
+
+def test_merging_policy_filters_keeps_the_computed_rules_of_both():
+    rule = Rule("getppid", Cmp("==", A0, A1), DENIED)
+    f = Policy(Action.ALLOW, (rule,)).compile(arch="x86_64")
+    f.merge(Policy(Action.ALLOW, (rule,)).compile(arch="aarch64"))
+    program = f.export_bpf()
+    for arch in ("x86_64", "aarch64"):
+        assert bpf.evaluate(program, "getppid", (4, 4), arch=arch) == DENIED
+        assert bpf.evaluate(program, "getppid", (4, 5), arch=arch) == Action.ALLOW

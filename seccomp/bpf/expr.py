@@ -395,16 +395,11 @@ class ExprCondition(NamedTuple):
     program computes; *meaning*, whether the condition holds for six 64-bit arguments (the
     source's own semantics, which the check holds the program to); *values*, per argument
     index, the values the check tries (boundaries of each comparison, equal and unequal
-    pairs); *text*, the condition as written, for messages."""
+    pairs)."""
     test: Boolean
     meaning: Callable[[Sequence[int]], bool]
     values: Tuple[Tuple[int, Tuple[int, ...]], ...]
-    text: str = ""
 
     def matches(self, args: Sequence[int]) -> bool:
         """Whether the condition holds for the six 64-bit *args*."""
         return bool(self.meaning(args))
-
-    def boundaries_by_arg(self) -> Dict[int, Tuple[int, ...]]:
-        """The argument values to try, per argument index."""
-        return dict(self.values)

@@ -245,7 +245,7 @@ def lower(e: Expr, place: Optional[Place], syscall: str) -> bx.ExprCondition:
         return bool(evaluate(_e, args))  # type: ignore[arg-type]
 
     values = tuple(sorted((i, tuple(sorted(vs))) for i, vs in boundaries(folded).items()))
-    return bx.ExprCondition(test, meaning, values, syscall)
+    return bx.ExprCondition(test, meaning, values)
 
 
 # ---------------------------------------------------------------------------------------------

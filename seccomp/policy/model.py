@@ -1223,3 +1223,16 @@ class PolicyFilter(Filter):
         """Remove every rule (those the library computes too)."""
         super().reset(default_action)
         self.rule_extras = None
+
+    def merge(self, other: Filter) -> None:
+        """Merge *other* into this filter (consumed), with the rules only the library's own
+        BPF computes, of both."""
+        mine, theirs = self.rule_extras, getattr(other, "rule_extras", None)
+        x32 = [e.x32_action for e in (mine, theirs) if e is not None and e.x32_action is not None]
+        if len(set(x32)) > 1:
+            raise PolicyError(None, "the filters have different x32 actions (%s)"
+                              % ", ".join(str(Action(a)) for a in x32))
+        super().merge(other)
+        if theirs is not None:
+            self.rule_extras = RuleExtras((mine.rules if mine else ()) + theirs.rules,
+                                          x32[0] if x32 else None)
