@@ -22,6 +22,12 @@ __all__ = ["Action", "Arch", "Op", "Attr"]
 
 _NO_VALUE: Any = object()
 
+#: Bits of an architecture token (the kernel's AUDIT_ARCH value): a 64-bit, a little-endian ABI.
+AUDIT_ARCH_64BIT = 0x80000000
+AUDIT_ARCH_LE = 0x40000000
+#: On x86_64, the syscall numbers of the x32 ABI have this bit set (__X32_SYSCALL_BIT).
+X32_SYSCALL_BIT = 0x40000000
+
 #: The bits of an action value that say which action it is (the kernel's
 #: SECCOMP_RET_ACTION_FULL); the low 16 bits are ERRNO's errno or TRACE's message.
 ACTION_KIND_MASK = 0xFFFF0000

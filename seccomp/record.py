@@ -33,7 +33,7 @@ from typing import (TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence,
 
 from . import _core, _notify, _record
 from ._errors import InvalidArgumentError, RecordError, SeccompError
-from ._enums import Action, Arch, Op
+from ._enums import AUDIT_ARCH_LE, X32_SYSCALL_BIT, Action, Arch, Op
 
 if TYPE_CHECKING:
     from .profile import Profile
@@ -41,8 +41,6 @@ if TYPE_CHECKING:
 __all__ = ["record", "Recording", "ARG_INDEXES", "ALWAYS_ALLOWED", "recording_filter",
            "RecordError"]
 
-_X32_SYSCALL_BIT = 0x40000000
-_AUDIT_ARCH_LE = 0x40000000
 
 #: The syscalls whose rules usually name argument values, and the index of that argument
 #: (clone's flags come second on s390 and s390x). Recorded with ``args=True``.
@@ -237,7 +235,7 @@ def recording_filter(sock: int, address: int) -> bytes:
     architecture, except the hand-over ``sendmsg(sock, address, ...)`` on the native one."""
     native = Arch.native()
     nr = _core.syscall_resolve_name("sendmsg", native)
-    little = int(native) & _AUDIT_ARCH_LE
+    little = int(native) & AUDIT_ARCH_LE
     lo, hi = (0, 4) if little else (4, 0)
     notify, allow = int(Action.NOTIFY), int(Action.ALLOW)
     ld, jeq, ret = 0x20, 0x15, 0x06
@@ -321,13 +319,13 @@ def _supervise(pid: int, sock: socket.socket, argv: Tuple[str, ...], with_args: 
         key = (token, nr)
         index = watched.get(key, -1)
         if index == -1:  # first sight of this syscall on this architecture
-            arch = Arch.X32 if token == int(Arch.X86_64) and nr & _X32_SYSCALL_BIT else \
+            arch = Arch.X32 if token == int(Arch.X86_64) and nr & X32_SYSCALL_BIT else \
                 Arch(token)
             index = _arg_index(_name(nr, arch), arch) if with_args else None
             watched[key] = index
             calls.setdefault(arch, {})[nr] = [n.args]
         elif index is not None:
-            arch = Arch.X32 if token == int(Arch.X86_64) and nr & _X32_SYSCALL_BIT else \
+            arch = Arch.X32 if token == int(Arch.X86_64) and nr & X32_SYSCALL_BIT else \
                 Arch(token)
             seen = calls[arch][nr]
             value = n.args[index]

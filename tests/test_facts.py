@@ -147,6 +147,29 @@ def test_goarch_names_are_architecture_aliases(goarch, arch):
     assert prof.rules[0].includes.arches == (arch,)
 
 
+def test_architecture_bits_are_the_kernels():
+    """The AUDIT_ARCH bits and the x32 syscall bit, kept once in seccomp._enums, are the
+    kernel's, and libseccomp's tokens carry them as the architectures are."""
+    from seccomp._enums import AUDIT_ARCH_64BIT, AUDIT_ARCH_LE, X32_SYSCALL_BIT
+
+    audit = _header_defines("audit.h")
+    assert AUDIT_ARCH_64BIT == audit["__AUDIT_ARCH_64BIT"]
+    assert AUDIT_ARCH_LE == audit["__AUDIT_ARCH_LE"]
+    unistd = "/usr/include/x86_64-linux-gnu/asm/unistd.h"
+    if os.path.exists(unistd):
+        with open(unistd) as fh:
+            assert re.search(r"#define __X32_SYSCALL_BIT\s+0x%x\b" % X32_SYSCALL_BIT, fh.read())
+    for arch in (Arch.X86_64, Arch.AARCH64, Arch.PPC64LE, Arch.RISCV64, Arch.MIPSEL64):
+        assert int(arch) & AUDIT_ARCH_64BIT and int(arch) & AUDIT_ARCH_LE, arch
+    for arch in (Arch.S390X, Arch.PPC64, Arch.MIPS64):
+        assert int(arch) & AUDIT_ARCH_64BIT and not int(arch) & AUDIT_ARCH_LE, arch
+    for arch in (Arch.X86, Arch.ARM, Arch.MIPSEL):
+        assert not int(arch) & AUDIT_ARCH_64BIT and int(arch) & AUDIT_ARCH_LE, arch
+    for arch in (Arch.S390, Arch.PPC, Arch.MIPS):
+        assert not int(arch) & (AUDIT_ARCH_64BIT | AUDIT_ARCH_LE), arch
+    assert seccomp.syscall_number("read", Arch.X32) == X32_SYSCALL_BIT
+
+
 def test_instruction_limit_is_the_kernels():
     from seccomp import _bpf, _record, bpf
 

@@ -7,8 +7,8 @@ from typing import Dict, FrozenSet, Iterable, List, Optional, Set, Tuple
 
 from .. import _bpf, _core
 from .._core import InvalidArgumentError, SeccompError
-from .._enums import Action, Arch
-from .emulator import _X32_SYSCALL_BIT, ArchLike, _arch, _program, _target, decode_action
+from .._enums import X32_SYSCALL_BIT, Action, Arch
+from .emulator import ArchLike, _arch, _program, _target, decode_action
 
 __all__ = ["explain", "Explanation", "SyscallVerdict", "arches_checked"]
 
@@ -181,10 +181,10 @@ def explain(source: object, arches: Optional[Iterable[ArchLike]] = None) -> Expl
         t = _target(arch)
         c = _program(program, t)
         unknown, _ = _explore(c, 0x3FFF if arch is not Arch.X32 else
-                              _X32_SYSCALL_BIT | 0x3FFF, t.audit_arch, t.big_endian)
+                              X32_SYSCALL_BIT | 0x3FFF, t.audit_arch, t.big_endian)
         result.default[arch] = tuple(sorted({decode_action(v) for v in unknown}, key=int))
         for nr in range(1024):
-            number = nr | (_X32_SYSCALL_BIT if arch is Arch.X32 else 0)
+            number = nr | (X32_SYSCALL_BIT if arch is Arch.X32 else 0)
             try:
                 name = _core.syscall_resolve_num(number, arch)
             except SeccompError:
@@ -271,11 +271,11 @@ def _audit(program: bytes, covered: List[Arch], e: Explanation) -> List[str]:
         denied = [v for v in e.syscalls if v.arch is Arch.X86_64 and not _is_allow(v.actions)]
         for v in denied[:200]:
             x32, _ = _explore(c if _arch(native) is Arch.X86_64 else _program(program, t),
-                              v.number | _X32_SYSCALL_BIT, t.audit_arch, False)
+                              v.number | X32_SYSCALL_BIT, t.audit_arch, False)
             if _is_allow(tuple(decode_action(r) for r in x32)):
                 warnings.append("x86_64: %s is denied but its x32 number (0x%x) is allowed: "
                                 "block x32 (add Arch.X32 or check the 0x40000000 bit)"
-                                % (v.syscall, v.number | _X32_SYSCALL_BIT))
+                                % (v.syscall, v.number | X32_SYSCALL_BIT))
                 break
     by_key = {(v.arch, v.syscall): v for v in e.syscalls}
     for arch in covered:

@@ -28,7 +28,7 @@ import struct
 from typing import Dict, List, Optional, Tuple, Union
 
 from .._core import InvalidArgumentError, SeccompError
-from .._enums import Action, Arch
+from .._enums import AUDIT_ARCH_LE, Action, Arch
 
 __all__ = ["assemble"]
 
@@ -86,7 +86,7 @@ def assemble(text: str, arch: Union[Arch, str, int, None] = None) -> bytes:
             raise _error(ln.number, "%r is %04x %02x %02x %08x, not the listed %04x %02x %02x "
                                     "%08x" % ((ln.text,) + ins + ln.raw))
         out.append(ins)
-    big = not int(target) & 0x40000000
+    big = not int(target) & AUDIT_ARCH_LE
     program = b"".join(struct.pack(">HBBI" if big else "<HBBI", *i) for i in out)
     from .emulator import check
     check(program, target)

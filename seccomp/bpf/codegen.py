@@ -24,7 +24,7 @@ import struct
 from typing import Dict, List, Sequence, Tuple
 
 from .._core import InvalidArgumentError
-from .._enums import Arch
+from .._enums import X32_SYSCALL_BIT, Arch
 from . import expr
 from .emulator import MAX_INSTRUCTIONS
 from .model import (EQ, GE, GT, LE, LT, MASKED_EQ, NE, U32, ArchModel, Condition, Rule,
@@ -34,7 +34,6 @@ __all__ = ["generate"]
 
 _LD_ABS, _JA, _JEQ, _JGT, _JGE, _AND, _RET = 0x20, 0x05, 0x15, 0x25, 0x35, 0x54, 0x06
 _LEAF = 6  # syscalls per linear chain at the bottom of the binary search
-_X32_BIT = 0x40000000
 
 
 class _Emitter:
@@ -190,9 +189,9 @@ def _arch_block(e: _Emitter, m: ArchModel, default: int, bad: int) -> int:
         if x86_64 and not x32:  # x32 numbers (but -1) are another ABI
             other = bad if m.x32_action is None else m.x32_action
             minus_one = e.jump(_JEQ, U32, body, e.ret(other))
-            body = e.jump(_JGE, _X32_BIT, minus_one, body)
+            body = e.jump(_JGE, X32_SYSCALL_BIT, minus_one, body)
         elif x32 and not x86_64:
-            body = e.jump(_JGE, _X32_BIT, body, e.ret(bad))
+            body = e.jump(_JGE, X32_SYSCALL_BIT, body, e.ret(bad))
     e.goto(body)
     return e.op(_LD_ABS, 0)
 

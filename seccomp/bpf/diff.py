@@ -23,14 +23,12 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
 
 from .._errors import InvalidArgumentError
-from .._enums import Action, Arch
+from .._enums import AUDIT_ARCH_LE, X32_SYSCALL_BIT, Action, Arch
 from .analysis import arches_checked, explain
 from .emulator import _program, _target, evaluate_many
 
 __all__ = ["diff", "Diff", "Change", "load_program"]
 
-_X32_SYSCALL_BIT = 0x40000000
-_AUDIT_ARCH_LE = 0x40000000
 _WORD = 0xFFFFFFFF
 #: Argument points evaluated per syscall before the comparison varies one argument at a time.
 MAX_POINTS = 20000
@@ -126,7 +124,7 @@ def load_program(source: object, *, arch: ArchLike = None,
         program = bytes(source)
         _program(program, _target(target))  # the kernel's checks, with its reason
         same_order = [a for a in arches_checked(program)
-                      if bool(int(a) & _AUDIT_ARCH_LE) == bool(int(target) & _AUDIT_ARCH_LE)]
+                      if bool(int(a) & AUDIT_ARCH_LE) == bool(int(target) & AUDIT_ARCH_LE)]
         return program, tuple(same_order) or (target,)
     if isinstance(source, (str, os.PathLike)):
         source = _read(os.fspath(source))
@@ -320,13 +318,13 @@ def diff(a: object, b: object, *, arch: ArchLike = None, caps: Optional[Iterable
     target = Arch.native() if arch is None else Arch(arch).resolved
     prog_a, cov_a = load_program(a, arch=target, caps=caps, kernel=kernel, enosys=enosys)
     prog_b, cov_b = load_program(b, arch=target, caps=caps, kernel=kernel, enosys=enosys)
-    little = bool(int(target) & _AUDIT_ARCH_LE)
+    little = bool(int(target) & AUDIT_ARCH_LE)
     if arches:
         compared = [Arch.native() if x is None else Arch(x).resolved for x in arches]
     else:
         compared = list(dict.fromkeys(list(cov_a) + list(cov_b)))
     for x in compared:
-        if bool(int(x) & _AUDIT_ARCH_LE) != little:
+        if bool(int(x) & AUDIT_ARCH_LE) != little:
             raise InvalidArgumentError(_errno.EINVAL, "cannot compare on %s: the programs are "
                                                       "built for %s's byte order" % (x, target))
     result = Diff(tuple(compared))
@@ -369,7 +367,7 @@ def _compare_args(result: Diff, arch: Arch, name: str, nr: int, prog_a: bytes,
 def _compare_unnamed(result: Diff, arch: Arch, named: Set[int], prog_a: bytes,
                      prog_b: bytes) -> None:
     """Numbers without a name up to 1023 (and 0x3FFF), as ranges of equal answers."""
-    base = _X32_SYSCALL_BIT if arch is Arch.X32 else 0
+    base = X32_SYSCALL_BIT if arch is Arch.X32 else 0
     numbers = [base | n for n in list(range(1024)) + [0x3FFF] if base | n not in named]
     acts_a = evaluate_many(prog_a, numbers, arch=arch)
     acts_b = evaluate_many(prog_b, numbers, arch=arch)

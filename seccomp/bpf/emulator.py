@@ -6,7 +6,8 @@ from typing import Any, Dict, FrozenSet, Iterable, List, Optional, Sequence, Tup
 
 from .. import _bpf, _core
 from .._core import InvalidArgumentError, SeccompError
-from .._enums import ACTION_KIND_MASK, Action, Arch
+from .._enums import (ACTION_KIND_MASK, AUDIT_ARCH_64BIT, AUDIT_ARCH_LE, X32_SYSCALL_BIT, Action,
+                      Arch)
 
 __all__ = ["evaluate", "evaluate_many", "check", "disassemble", "decode_action",
            "MAX_INSTRUCTIONS"]
@@ -15,10 +16,6 @@ MAX_INSTRUCTIONS = _bpf.MAX_INSTRUCTIONS
 
 ArchLike = Union[Arch, str, int, None]
 Syscall = Union[int, str]
-
-_AUDIT_ARCH_64BIT = 0x80000000
-_AUDIT_ARCH_LE = 0x40000000
-_X32_SYSCALL_BIT = 0x40000000
 
 
 _TARGETS: Dict[object, "_bpf.Target"] = {}
@@ -35,8 +32,8 @@ def _target(arch: ArchLike) -> "_bpf.Target":
         token = int(a)
         if a is Arch.X32:  # x32 syscalls arrive as x86_64 ones with the x32 bit in the number
             token = int(Arch.X86_64)
-        t = _TARGETS[key] = _bpf.Target(token, not token & _AUDIT_ARCH_LE,
-                                        bool(token & _AUDIT_ARCH_64BIT), _ACTIONS, decode_action,
+        t = _TARGETS[key] = _bpf.Target(token, not token & AUDIT_ARCH_LE,
+                                        bool(token & AUDIT_ARCH_64BIT), _ACTIONS, decode_action,
                                         functools.partial(_number, arch=a))
         _ARCH_OF[id(t)] = a
     return t
@@ -67,7 +64,7 @@ def _real_number(name: str, arch: Arch) -> int:
         return nr
     # libseccomp names some syscalls by a negative pseudo number (socket on x86, multiplexed
     # through socketcall); the kernel sees the direct syscall's number where there is one
-    base = _X32_SYSCALL_BIT if arch is Arch.X32 else 0
+    base = X32_SYSCALL_BIT if arch is Arch.X32 else 0
     number = syscall_table(arch, base).get(name)
     if number is not None and number < base + 1024:  # the first 1024 numbers from base
         return number
@@ -211,12 +208,12 @@ def disassemble(program: bytes, arch: ArchLike = None) -> str:
                     if k == int(Arch.X86_64):
                         note += " (and x32)"
                     yes = frozenset([k])
-                elif src == 0 and not code & 0x08 and k < _X32_SYSCALL_BIT * 2:
-                    label = _syscall_label(k & ~_X32_SYSCALL_BIT if k >= _X32_SYSCALL_BIT and
-                                           k != _X32_SYSCALL_BIT else k, arches)
+                elif src == 0 and not code & 0x08 and k < X32_SYSCALL_BIT * 2:
+                    label = _syscall_label(k & ~X32_SYSCALL_BIT if k >= X32_SYSCALL_BIT and
+                                           k != X32_SYSCALL_BIT else k, arches)
                     if code == 0x15:
                         note = label
-                    elif k == _X32_SYSCALL_BIT:
+                    elif k == X32_SYSCALL_BIT:
                         note = "x32 syscall numbers"
                     elif label:
                         note = "%s %s" % ({0x20: ">", 0x30: ">="}.get(code & 0xf0, "&"), label)

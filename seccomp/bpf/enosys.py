@@ -32,7 +32,7 @@ from typing import (Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence
 
 from .. import _bpf, _core, _syscall_table
 from .._core import InvalidArgumentError, SeccompError
-from .._enums import Action, Arch
+from .._enums import AUDIT_ARCH_LE, X32_SYSCALL_BIT, Action, Arch
 from .emulator import syscall_table
 
 __all__ = ["patch", "verify", "plan", "EnosysPlan", "kernel_syscalls", "KERNEL_TABLE_ARCHES",
@@ -44,11 +44,9 @@ ENOSYS_ACTION = Action.ERRNO(_errno.ENOSYS)
 ArchLike = Union[Arch, str, int]
 
 _U32 = 0xFFFFFFFF
-_X32_BIT = 0x40000000
-_AUDIT_ARCH_LE = 0x40000000
 # Blocks numbered apart from an architecture's main table, which do not move its horizon:
 # ARM's private syscalls (cacheflush, set_tls, ...) and x32's own entry points (512-547).
-_SEPARATE_BLOCK = {Arch.ARM: 0x0F0000, Arch.X32: _X32_BIT + 512}
+_SEPARATE_BLOCK = {Arch.ARM: 0x0F0000, Arch.X32: X32_SYSCALL_BIT + 512}
 
 # Classic BPF opcodes the stub uses and the analysis understands.
 _LD_W_ABS = 0x20
@@ -139,7 +137,7 @@ def _numbers(name: str, arch: Arch) -> FrozenSet[int]:
 
 
 # Where each architecture's table starts (mips numbers its three ABIs from 4000, 5000, 6000).
-_TABLE_BASE = {Arch.X32: _X32_BIT, Arch.MIPS: 4000, Arch.MIPSEL: 4000, Arch.MIPS64: 5000,
+_TABLE_BASE = {Arch.X32: X32_SYSCALL_BIT, Arch.MIPS: 4000, Arch.MIPSEL: 4000, Arch.MIPS64: 5000,
                Arch.MIPSEL64: 5000, Arch.MIPS64N32: 6000, Arch.MIPSEL64N32: 6000}
 
 
@@ -151,9 +149,9 @@ def _direct_numbers(arch: Arch) -> Dict[str, int]:
 def _domain(arch: Arch) -> List[Tuple[int, int]]:
     """The syscall numbers that belong to *arch* within its audit architecture."""
     if arch is Arch.X32:
-        return [(_X32_BIT, 2 * _X32_BIT - 1)]
+        return [(X32_SYSCALL_BIT, 2 * X32_SYSCALL_BIT - 1)]
     if arch is Arch.X86_64:
-        return [(0, _X32_BIT - 1), (2 * _X32_BIT, _U32)]
+        return [(0, X32_SYSCALL_BIT - 1), (2 * X32_SYSCALL_BIT, _U32)]
     return [(0, _U32)]
 
 
@@ -294,7 +292,7 @@ def enosys_intervals(program: bytes, default: Action, arches: Sequence[Arch],
             by_token.setdefault(_token(arch), []).extend(unknown)
     if not by_token:
         return {}
-    big_endian = not any(_token(a) & _AUDIT_ARCH_LE for a in arches)
+    big_endian = not any(_token(a) & AUDIT_ARCH_LE for a in arches)
     ins = _decode(program, big_endian)
     default_value = int(default)
     result: Dict[int, List[Tuple[int, int]]] = {}
@@ -328,7 +326,7 @@ def patch(program: bytes, default: Action, arches: Sequence[ArchLike],
     intervals = enosys_intervals(program, default, arch_list, the_plan)
     if not intervals:
         return program
-    big_endian = not any(_token(a) & _AUDIT_ARCH_LE for a in arch_list)
+    big_endian = not any(_token(a) & AUDIT_ARCH_LE for a in arch_list)
     stub = _stub(intervals)
     from .emulator import MAX_INSTRUCTIONS
     if len(stub) + len(program) // 8 > MAX_INSTRUCTIONS:
@@ -416,7 +414,7 @@ def verify(original: bytes, patched: bytes, default: Action, arches: Sequence[Ar
     where it hands over to the original, the original starts afresh (it loads A first), so
     both answer the same; where it answers ENOSYS, the original is followed too."""
     arch_list = [Arch(a).resolved for a in arches]
-    big_endian = not any(_token(a) & _AUDIT_ARCH_LE for a in arch_list)
+    big_endian = not any(_token(a) & AUDIT_ARCH_LE for a in arch_list)
     orig = _decode(original, big_endian)
     new = _decode(patched, big_endian)
     shift = len(new) - len(orig)

@@ -43,8 +43,8 @@ from typing import (TYPE_CHECKING, Dict, Iterable, List, NamedTuple, Optional, S
 
 from .. import _bpf, _core
 from .._errors import FilterMismatchError, SeccompError
-from .._enums import Arch, precedence
-from .emulator import MAX_INSTRUCTIONS, _X32_SYSCALL_BIT, _real_number, _target, decode_action
+from .._enums import X32_SYSCALL_BIT, Arch, precedence
+from .emulator import MAX_INSTRUCTIONS, _real_number, _target, decode_action
 from .expr import ExprCondition
 
 if TYPE_CHECKING:
@@ -170,13 +170,13 @@ class ArchModel:
         x32 numbers to x32, the others to x86_64; -1 to both)."""
         if self.arch is not Arch.X86_64 or nr == U32:
             return True
-        x32 = bool(nr & _X32_SYSCALL_BIT)
+        x32 = bool(nr & X32_SYSCALL_BIT)
         return (Arch.X32 in self.members) if x32 else (Arch.X86_64 in self.members)
 
     def answer(self, nr: int, args: Sequence[int], default: int, bad_arch: int) -> int:
         """The return value the rules give syscall *nr* with *args*."""
         if not self.owns(nr):
-            if self.x32_action is not None and nr & _X32_SYSCALL_BIT:
+            if self.x32_action is not None and nr & X32_SYSCALL_BIT:
                 return self.x32_action
             return bad_arch
         best: Optional[int] = None
@@ -324,7 +324,7 @@ class RuleModel:
                             return True
                         if c.low32 and c.op not in (EQ, MASKED_EQ):
                             return True
-                        if x32 and not c.low32 and nr & _X32_SYSCALL_BIT and nr != U32:
+                        if x32 and not c.low32 and nr & X32_SYSCALL_BIT and nr != U32:
                             return True
         return False
 
@@ -400,8 +400,8 @@ class RuleModel:
         spare = next(n for n in itertools.count() if n not in m.syscalls)
         extra = [spare, 0x3FFF if 0x3FFF not in m.syscalls else spare, U32]
         if m.arch is Arch.X86_64:
-            extra += [_X32_SYSCALL_BIT | next(n for n in itertools.count()
-                                              if _X32_SYSCALL_BIT | n not in m.syscalls)]
+            extra += [X32_SYSCALL_BIT | next(n for n in itertools.count()
+                                              if X32_SYSCALL_BIT | n not in m.syscalls)]
         zero = (0,) * 6
         for nr in extra:
             if nr not in m.syscalls:

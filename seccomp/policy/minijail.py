@@ -27,7 +27,7 @@ import os
 import re
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from .._enums import Action, Arch
+from .._enums import AUDIT_ARCH_64BIT, Action, Arch
 from . import constants
 from .model import (TRUE, And, Arg, Atom, BinOp, Cmp, Expr, Num, Or, Place, Policy,
                     PolicyError, Rule, U64, _bits)
@@ -126,7 +126,7 @@ def _logical_lines(text: str, file: str) -> List[_Line]:
 class _Parser:
     def __init__(self, arch: Arch) -> None:
         self.arch = arch
-        self.bits = 64 if int(arch) & 0x80000000 else 32
+        self.bits = 64 if int(arch) & AUDIT_ARCH_64BIT else 32
         self.mask = (1 << self.bits) - 1
         self.default: Action = Action.KILL_PROCESS
         self.denylist = False

@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 
 from .._core import Cond, SeccompError
 from .._errors import SkippedSyscallWarning
-from .._enums import ACTION_KIND_MASK, Action, Arch, precedence
+from .._enums import ACTION_KIND_MASK, AUDIT_ARCH_LE, Action, Arch, precedence
 from .._info import library_version, syscall_known
 from .._filter import Filter
 from .errors import ProfileError
@@ -122,7 +122,7 @@ def build(profile: Profile, target: Arch, no_new_privs: bool,
 
 
 def _little_endian(arch: Arch) -> bool:
-    return bool(int(arch) & 0x40000000)  # __AUDIT_ARCH_LE in the audit architecture token
+    return bool(int(arch) & AUDIT_ARCH_LE)
 
 
 def _byte_orders(arch: Arch, other: Arch) -> str:
