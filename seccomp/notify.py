@@ -455,8 +455,9 @@ def features() -> Dict[str, Any]:
         sizes = _core.notif_sizes()
     except SeccompError:
         sizes = None
-    plain = {name: getattr(Action, name) for name in ("KILL_PROCESS", "KILL", "TRAP", "NOTIFY",
-                                                     "LOG", "ALLOW")}
+    # every action, KILL_THREAD under libseccomp's module's name for it
+    plain = {"KILL" if name == "KILL_THREAD" else name: action
+             for name, action in Action.members().items()}
     plain.update(ERRNO=Action.ERRNO(0), TRACE=Action.TRACE(0))
     actions = {name: _core.action_available(action) for name, action in plain.items()}
     return {"actions": actions, "notif_sizes": sizes, "api_level": _core.api_get(),

@@ -416,3 +416,15 @@ def test_syscall_table_generator(tmp_path, monkeypatch):
     assert table.kernel_numbers("x86_64", (6, 6)) == {0, 452}
     assert table.kernel_numbers("mipsel", (6, 6)) == {4003, 4452}
     assert table.kernel_numbers("ppc", (6, 6)) is None
+
+
+def test_notify_features_lists_every_action():
+    from seccomp import notify
+
+    actions = notify.features()["actions"]
+    assert list(actions) == ["KILL_PROCESS", "KILL", "TRAP", "NOTIFY", "LOG", "ALLOW", "ERRNO",
+                             "TRACE"]
+    for name, available in actions.items():
+        action = Action.ERRNO(0) if name == "ERRNO" else Action.TRACE(0) if name == "TRACE" \
+            else getattr(Action, name)
+        assert available == seccomp.action_available(action), name
