@@ -17,7 +17,8 @@ conditions itself.
   "Filter.add_rule x400 + export", which does the same.
 - "+ check" is the default ``compile()``: the exported program is also checked against the
   policy's own meaning with the emulator (the proof that the lowering is right), against
-  "Filter.add_rule x400 + export".
+  "Filter.add_rule x400 + export". Two checks of different models, each once: exporting the
+  returned filter later does not check its rules again.
 
 gosecco's "kill" is KILL_THREAD where the others kill the process: libseccomp's work is the
 same. Time is CPU time of this process (the machine may be shared); rounds alternate between
