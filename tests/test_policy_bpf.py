@@ -347,3 +347,13 @@ def test_merging_policy_filters_keeps_the_computed_rules_of_both():
     for arch in ("x86_64", "aarch64"):
         assert bpf.evaluate(program, "getppid", (4, 4), arch=arch) == DENIED
         assert bpf.evaluate(program, "getppid", (4, 5), arch=arch) == Action.ALLOW
+
+
+def test_the_command_line_says_why_it_cannot_take_a_computed_policy(tmp_path, capsys):
+    from seccomp.cli import main
+
+    path = tmp_path / "t.seccomp"
+    path.write_text("getppid: argL0 + 1 == argL1\n")
+    assert main(["check", "--profile", str(path), "getppid", "4", "5"]) != 0
+    err = capsys.readouterr().err
+    assert "%s:1:" % path in err and "Policy.compile can" in err, err

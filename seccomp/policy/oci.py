@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any, Dict, Iterable, List, Optional, Tuple, Union
 
 from .._enums import Action, Arch, Op
-from .model import (TRUE, And, Arg, BinOp, Cmp, Expr, Num, Or, Place, Policy, Rule,
-                    action_rank)
+from .model import (TRUE, And, Arg, BinOp, Cmp, Expr, Num, Or, Place, Policy, PolicyError,
+                    Rule, _BeyondLibseccomp, action_rank)
 
 __all__ = ["from_profile", "to_profile"]
 
@@ -63,8 +63,14 @@ def to_profile(policy: Policy) -> Any:
     syscall, at most one condition per argument each)."""
     from ..profile import Arg as PArg, Profile, Rule as PRule
 
+    try:
+        lowered = policy.lowered()
+    except _BeyondLibseccomp as exc:  # Policy.compile makes BPF of its own for it
+        raise PolicyError(exc.place, "%s (an OCI profile, which the command line compiles "
+                                     "policies through, cannot state it; seccomp.policy's "
+                                     "Policy.compile can)" % exc.reason) from None
     rules = []
-    for name, entries in policy.lowered().items():
+    for name, entries in lowered.items():
         for action, conds_list in entries:
             for conds in conds_list:
                 rules.append(PRule((name,), Action(action), tuple(
