@@ -274,6 +274,42 @@ def test_asyncio_supervisor():
     assert ticks > 0
 
 
+def test_serve_one_answers_what_is_pending_then_gives_the_loop_back():
+    """One readiness call (what run_async makes) answers every pending notification of a
+    multi-threaded target and those that follow within the linger, returns once the target
+    is quiet, and says TargetsGone when it has exited."""
+    import select
+    from seccomp._notify import Server
+
+    def body():
+        got = []
+        threads = [threading.Thread(target=lambda: got.append(os.getppid())) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        time.sleep(1.0)  # quiet for longer than the linger
+        return got + [os.getppid()]
+
+    t = Target(["getppid"], body)
+    server = Server(t.listener.fileno(), lambda arch, nr: lambda n: 5)
+    t.go()
+    readable = select.poll()
+    readable.register(t.listener.fileno(), select.POLLIN)
+    assert readable.poll(10000)
+    start = time.monotonic()
+    assert server.serve_one(200000, 10000000) == 4   # linger 0.2 s: the four threads' calls
+    assert time.monotonic() - start < 0.9            # back before the target's next call
+    assert readable.poll(10000)
+    assert server.serve_one(0, 0) == 1
+    with pytest.raises(notify.TargetsGone):
+        for _ in range(100):
+            readable.poll(10000)                     # readable (hung up) once it has exited
+            server.serve_one(200000, 1000000)
+    assert t.result() == ("ok", [5] * 5)
+    assert server.handled == 5
+
+
 def test_listener_per_filter_and_compat_calls():
     """SyscallFilter's notify calls work on a listener fd given with fd=."""
     t = Target(["getppid"], os.getppid)
