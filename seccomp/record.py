@@ -27,15 +27,16 @@ import shutil
 import socket
 import struct
 import threading
-from dataclasses import dataclass, field, replace
-from typing import (TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple,
-                    Union)
 
 from . import _core, _notify, _record
 from ._errors import InvalidArgumentError, RecordError, SeccompError
 from ._enums import AUDIT_ARCH_LE, X32_SYSCALL_BIT, Action, Arch, Op
+from ._fields import Fields
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
 if TYPE_CHECKING:
+    from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple, Union
+
     from .profile import Profile
 
 __all__ = ["record", "Recording", "ARG_INDEXES", "ALWAYS_ALLOWED", "recording_filter",
@@ -63,22 +64,28 @@ ALWAYS_ALLOWED: Tuple[str, ...] = ("rt_sigreturn", "sigreturn", "restart_syscall
 # The recording
 # ---------------------------------------------------------------------------------------------
 
-Call = Tuple[int, Tuple[int, ...]]  # (syscall number, args)
-
-
-@dataclass
-class Recording:
+class Recording(Fields):
     """What a command did: for each architecture, each syscall seen (by number) with the
     arguments of its first call and, for the syscalls of `ARG_INDEXES` when recorded with
     ``args=True``, one call per distinct value of the named argument.
 
     ``returncode`` is the command's exit status (negative: killed by that signal)."""
 
+    __slots__ = ("argv", "calls", "args", "returncode", "notifications")
     argv: Tuple[str, ...]
-    calls: Dict[Arch, Dict[int, List[Tuple[int, ...]]]] = field(default_factory=dict)
-    args: bool = False
-    returncode: int = 0
-    notifications: int = 0
+    calls: Dict[Arch, Dict[int, List[Tuple[int, ...]]]]
+    args: bool
+    returncode: int
+    notifications: int
+
+    def __init__(self, argv: Tuple[str, ...],
+                 calls: Optional[Dict[Arch, Dict[int, List[Tuple[int, ...]]]]] = None,
+                 args: bool = False, returncode: int = 0, notifications: int = 0) -> None:
+        self.argv = argv
+        self.calls = {} if calls is None else calls
+        self.args = args
+        self.returncode = returncode
+        self.notifications = notifications
 
     @property
     def arches(self) -> Tuple[Arch, ...]:
@@ -137,7 +144,7 @@ class Recording:
                     continue
                 if nr >= 0:
                     by_nr.setdefault(nr, [(0,) * 6])
-        return replace(self, calls=calls)
+        return self._replace(calls=calls)
 
     def check(self, prof: "Profile") -> List[str]:
         """Evaluate every recorded call against *prof* compiled as `seccomp run` compiles it
@@ -219,7 +226,7 @@ def _build(rec: Recording, default: Action, base: Optional["Profile"]) -> "Profi
     arches = base.architectures
     if not base.arch_map:
         arches = tuple(arches) + tuple(a for a in rec.arches if a not in arches)
-    return replace(base, rules=tuple(base.rules) + tuple(rules), architectures=arches)
+    return base._replace(rules=tuple(base.rules) + tuple(rules), architectures=arches)
 
 
 # ---------------------------------------------------------------------------------------------

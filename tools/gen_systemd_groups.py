@@ -62,7 +62,11 @@ def main() -> None:
         "Members naming no syscall libseccomp or the package's newer table knows were left",
         "out: %s." % (", ".join(dropped) or "none"),
         '"""',
-        "from typing import Dict, Tuple",
+        "from __future__ import annotations",
+        "",
+        "TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)",
+        "if TYPE_CHECKING:",
+        "    from typing import Dict, Tuple",
         "",
         "SYSTEMD_GROUPS: Dict[str, Tuple[str, Tuple[str, ...]]] = {",
     ]

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, FrozenSet, Iterable, List, Optional, Set, Tuple
+from typing import TYPE_CHECKING, Dict, FrozenSet, Iterable, List, Optional, Set, Tuple
 
 from .. import _bpf, _core
 from .._core import InvalidArgumentError, SeccompError
 from .._enums import X32_SYSCALL_BIT, Action, Arch
-from .emulator import ArchLike, _arch, _program, _target, decode_action
+from .emulator import _arch, _program, _target, decode_action
+
+if TYPE_CHECKING:
+    from .emulator import ArchLike
 
 __all__ = ["explain", "Explanation", "SyscallVerdict", "arches_checked"]
 

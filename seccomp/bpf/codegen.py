@@ -21,14 +21,16 @@ x32 numbers get the model's x32 action where it has one.
 from __future__ import annotations
 
 import struct
-from typing import Dict, List, Sequence, Tuple
 
 from .._core import InvalidArgumentError
 from .._enums import X32_SYSCALL_BIT, Arch
-from . import expr
 from .emulator import MAX_INSTRUCTIONS
 from .model import (EQ, GE, GT, LE, LT, MASKED_EQ, NE, U32, ArchModel, Condition, Rule,
-                    RuleModel, precedence)
+                    RuleModel, _is_computed, precedence)
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
+if TYPE_CHECKING:
+    from typing import Dict, List, Sequence, Tuple
 
 __all__ = ["generate"]
 
@@ -159,7 +161,8 @@ def _rules(e: _Emitter, rules: Sequence[Rule], default: int, wide: bool,
         ok = e.ret(r.action)
         start = ok
         for c in reversed(r.conditions):
-            if isinstance(c, expr.ExprCondition):
+            if _is_computed(c):
+                from . import expr
                 start = expr.emit(e, c.test, start, fail, wide, big_endian)
             else:
                 start = _condition(e, c, start, fail, wide, big_endian)

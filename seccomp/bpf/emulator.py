@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import functools
-from typing import Any, Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple, Union
 
 from .. import _bpf, _core
 from .._core import InvalidArgumentError, SeccompError
@@ -14,8 +13,12 @@ __all__ = ["evaluate", "evaluate_many", "check", "disassemble", "decode_action",
 
 MAX_INSTRUCTIONS = _bpf.MAX_INSTRUCTIONS
 
-ArchLike = Union[Arch, str, int, None]
-Syscall = Union[int, str]
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
+if TYPE_CHECKING:
+    from typing import Any, Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple, Union
+
+    ArchLike = Union[Arch, str, int, None]
+    Syscall = Union[int, str]
 
 
 _TARGETS: Dict[object, "_bpf.Target"] = {}

@@ -26,13 +26,11 @@ from __future__ import annotations
 import errno as _errno
 import functools
 import struct
-from dataclasses import dataclass
-from typing import (Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Set, Tuple,
-                    Union)
 
 from .. import _bpf, _core, _syscall_table
 from .._core import InvalidArgumentError, SeccompError
 from .._enums import AUDIT_ARCH_LE, X32_SYSCALL_BIT, Action, Arch
+from .._fields import Frozen
 from .emulator import syscall_table
 
 __all__ = ["patch", "verify", "plan", "EnosysPlan", "kernel_syscalls", "KERNEL_TABLE_ARCHES",
@@ -41,7 +39,17 @@ __all__ = ["patch", "verify", "plan", "EnosysPlan", "kernel_syscalls", "KERNEL_T
 #: The action the stub answers for unknown syscalls.
 ENOSYS_ACTION = Action.ERRNO(_errno.ENOSYS)
 
-ArchLike = Union[Arch, str, int]
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
+if TYPE_CHECKING:
+    from typing import (Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Set,
+                        Tuple, Union)
+
+    ArchLike = Union[Arch, str, int]
+    Instruction = Tuple[int, int, int, int]
+    # An outcome is ("ret", value): the program returns value whatever the arguments; or
+    # ("pc", n): it reaches instruction n and then depends on more than the number and the
+    # architecture (arguments, instruction pointer, registers the analysis does not follow).
+    Outcome = Tuple[str, int]
 
 _U32 = 0xFFFFFFFF
 # Blocks numbered apart from an architecture's main table, which do not move its horizon:
@@ -77,13 +85,18 @@ def kernel_syscalls(arch: ArchLike, kernel: Tuple[int, int]) -> FrozenSet[int]:
 # What the profile knows
 # ---------------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class EnosysPlan:
+class EnosysPlan(Frozen):
     """What the stub needs besides the program: per architecture, the numbers the profile
     names, and the target kernel (None: use the profile's horizon)."""
 
+    __slots__ = ("named", "kernel")
     named: Mapping[Arch, FrozenSet[int]]
-    kernel: Optional[Tuple[int, int]] = None
+    kernel: Optional[Tuple[int, int]]
+
+    def __init__(self, named: Mapping[Arch, FrozenSet[int]],
+                 kernel: Optional[Tuple[int, int]] = None) -> None:
+        object.__setattr__(self, "named", named)
+        object.__setattr__(self, "kernel", kernel)
 
 
 def plan(names: Iterable[str], arches: Iterable[ArchLike],
@@ -190,17 +203,9 @@ def _complement(sorted_numbers: Sequence[int], lo: int, hi: int) -> List[Tuple[i
     return out
 
 
-Instruction = Tuple[int, int, int, int]
-
-
 # ---------------------------------------------------------------------------------------------
 # Exact analysis: what a program answers for every syscall number of one audit architecture
 # ---------------------------------------------------------------------------------------------
-
-# An outcome is ("ret", value): the program returns value whatever the arguments; or
-# ("pc", n): it reaches instruction n and then depends on more than the number and the
-# architecture (arguments, instruction pointer, registers the analysis does not follow).
-Outcome = Tuple[str, int]
 
 
 def _decode(program: bytes, big_endian: bool) -> List[Instruction]:

@@ -37,18 +37,21 @@ import errno
 import functools
 import itertools
 import os
+import sys
 from array import array
-from typing import (TYPE_CHECKING, Dict, Iterable, List, NamedTuple, Optional, Sequence, Set,
-                    Tuple, Union)
+from collections import namedtuple
 
 from .. import _bpf, _core
 from .._errors import FilterMismatchError, SeccompError
 from .._enums import X32_SYSCALL_BIT, Arch, precedence
 from .emulator import MAX_INSTRUCTIONS, _real_number, _target, decode_action
-from .expr import ExprCondition
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
 if TYPE_CHECKING:
+    from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
+
     from .._filter import Filter
+    from .expr import ExprCondition
 
 __all__ = ["Condition", "ExprCondition", "Rule", "ArchModel", "RuleModel", "RuleExtras",
            "Mismatch", "FilterMismatchError", "precedence", "checked_program", "multiplexed"]
@@ -72,14 +75,30 @@ _IPC = {
     "msgget": 13, "msgctl": 14, "shmat": 21, "shmdt": 22, "shmget": 23, "shmctl": 24,
 }
 
+def _is_computed(c: object) -> bool:
+    """Whether condition *c* is an `ExprCondition`. Without importing `seccomp.bpf.expr`:
+    only rules that have one need it (its import is a good part of a command's start-up),
+    and while nobody has imported it, no condition can be one."""
+    expr = sys.modules.get(__package__ + ".expr")
+    return expr is not None and isinstance(c, expr.ExprCondition)
+
+
+def __getattr__(name: str) -> object:
+    if name == "ExprCondition":  # imported when asked for (see _is_computed)
+        from .expr import ExprCondition
+        return ExprCondition
+    raise AttributeError("module %r has no attribute %r" % (__name__, name))
+
+
 # Cross products of boundary values bigger than this are sampled (deterministically).
 _MAX_VECTORS_PER_SYSCALL = 768
 
 
-class Condition(NamedTuple):
+class Condition(namedtuple("Condition", "arg op value value2 low32")):
     """One comparison of a rule, as the model (and codegen) sees it: argument index, operator
     (libseccomp's numbers: 1 NE, 2 LT, 3 LE, 4 EQ, 5 GE, 6 GT, 7 MASKED_EQ), operands
     (for MASKED_EQ: mask, then the value), and whether only the low 32 bits are compared."""
+    __slots__ = ()
     arg: int
     op: int
     value: int
@@ -131,23 +150,25 @@ class Condition(NamedTuple):
         return out
 
 
-class Rule(NamedTuple):
+class Rule(namedtuple("Rule", "action conditions")):
     """A rule on one architecture and syscall number: its action (the 32-bit return value)
     and the conditions that must all hold (`Condition`s, or an `ExprCondition` computed with
     the BPF registers where libseccomp cannot state the rule)."""
+    __slots__ = ()
     action: int
     conditions: Tuple[Union[Condition, ExprCondition], ...]
 
 
-class RuleExtras(NamedTuple):
+class RuleExtras(namedtuple("RuleExtras", "rules x32_action", defaults=((), None))):
     """What a `Filter` subclass adds to its recorded rules (its ``rule_extras`` attribute):
     *rules* as (action, syscall name, conditions, architecture tokens), whose conditions
     libseccomp cannot state, and *x32_action*, the return value for x32 syscalls on x86_64
     when x32 is not one of the filter's architectures (None: the bad-architecture action).
     Either makes the program `seccomp.bpf.codegen`'s."""
+    __slots__ = ()
     rules: Tuple[Tuple[int, str, Tuple[Union[Condition, ExprCondition], ...],
-                       Tuple[int, ...]], ...] = ()
-    x32_action: Optional[int] = None
+                       Tuple[int, ...]], ...]
+    x32_action: Optional[int]
 
 
 class ArchModel:
@@ -187,8 +208,9 @@ class ArchModel:
         return default if best is None else best
 
 
-class Mismatch(NamedTuple):
+class Mismatch(namedtuple("Mismatch", "arch nr args expected actual")):
     """A syscall on which a program and the rules disagree."""
+    __slots__ = ()
     arch: Arch
     nr: int
     args: Tuple[int, ...]
@@ -241,7 +263,7 @@ def _forms(syscall: Union[int, str], token: int) -> Tuple[Tuple[int, Optional[in
     return tuple(forms)
 
 
-_rule = tuple.__new__  # Rule(action, conditions) without NamedTuple's argument parsing
+_rule = tuple.__new__  # Rule(action, conditions) without namedtuple's argument parsing
 
 
 def _conditions(conds: Tuple[_core.Cond, ...]) -> Tuple[Condition, ...]:
@@ -293,14 +315,14 @@ class RuleModel:
                 for nr, sub in _forms(syscall, token):
                     these = conditions
                     if sub is not None:
-                        if any(isinstance(c, ExprCondition) for c in these):
+                        if any(_is_computed(c) for c in these):
                             raise _core.InvalidArgumentError(
                                 errno.EINVAL, "on %s, %s is also reached through a multiplexer "
                                 "(socketcall or ipc) whose arguments a filter cannot read: "
                                 "its condition cannot be computed there" % (Arch(token), syscall))
                         these = (Condition(0, EQ, sub, 0, False),) + tuple(
                             c for c in conditions
-                            if not isinstance(c, ExprCondition) and c.arg != 0)
+                            if not _is_computed(c) and c.arg != 0)
                     m.syscalls.setdefault(nr & U32, []).append(_rule(Rule, (action, these)))
         x32 = extras.x32_action if extras else None
         return cls(int(flt.default_action), int(flt.bad_arch_action), list(by_audit.values()),
@@ -320,7 +342,7 @@ class RuleModel:
             for nr, rules in m.syscalls.items():
                 for r in rules:
                     for c in r.conditions:
-                        if isinstance(c, ExprCondition):
+                        if _is_computed(c):
                             return True
                         if c.low32 and c.op not in (EQ, MASKED_EQ):
                             return True
@@ -361,7 +383,7 @@ class RuleModel:
             candidates: Dict[int, Set[int]] = {}
             for r in rules:
                 for c in r.conditions:
-                    if isinstance(c, ExprCondition):  # equal values for its arguments too
+                    if _is_computed(c):  # equal values for its arguments too
                         for arg, tried in c.values:
                             candidates.setdefault(arg, {0, U64 & width}).update(
                                 b & width for b in tried)

@@ -17,10 +17,10 @@ from __future__ import annotations
 import argparse
 import sys
 from importlib import import_module
-from typing import TYPE_CHECKING
 
 from .common import CommandError, error
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
 if TYPE_CHECKING:
     from typing import Any, List, NoReturn, Optional, Sequence, Tuple
 

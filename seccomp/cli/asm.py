@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from .common import add_output_option, read_input, write_output
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def add_asm(sub: Any) -> None:

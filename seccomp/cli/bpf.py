@@ -4,14 +4,16 @@ from __future__ import annotations
 import argparse
 import errno
 import sys
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 from .._enums import Action, Arch
 from .common import (CommandError, add_json_option, error, is_number, parse_int,
                      print_json, read_input)
 from .options import _compile, _profile_options, _resolved
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
 if TYPE_CHECKING:
+    from typing import Any, Dict, List, Optional, Tuple
+
     from .. import bpf
 
 

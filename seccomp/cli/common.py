@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any, Optional, Union
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
+if TYPE_CHECKING:
+    from typing import Any, Optional, Union
 
 # The most a command reads from one file or stdin: far above any real profile or program
 # (a BPF program is at most 4096 * 8 bytes), and it stops /dev/zero or a runaway pipe.

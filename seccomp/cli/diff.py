@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
 
 from .._enums import Arch
 from .common import CommandError, add_json_option, print_json
 from .options import _caps_options, _enosys_option
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def add_diff(sub: Any) -> None:

@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from .common import CommandError, add_output_option, warn, write_output
 from .options import _compile, _profile_options, _resolved
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def add_export(sub: Any) -> None:

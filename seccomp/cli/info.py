@@ -3,11 +3,14 @@ from __future__ import annotations
 
 import argparse
 import os
-from typing import Any, Dict
 
 from .. import _core
 from .._enums import Action, Arch, Op
 from .._info import action_available, api_level, library_version
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
+if TYPE_CHECKING:
+    from typing import Any, Dict
 
 
 def add_info(sub: Any) -> None:

@@ -3,12 +3,15 @@ from __future__ import annotations
 
 import argparse
 import errno
-from typing import Any, Optional
 
 from .._core import InvalidArgumentError
 from .._enums import Action
 from .._info import syscall_name, syscall_number
 from .common import is_number, parse_int, warn
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
+if TYPE_CHECKING:
+    from typing import Any, Optional
 
 
 def _profile_options(p: argparse.ArgumentParser) -> None:

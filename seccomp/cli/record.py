@@ -6,9 +6,12 @@ import argparse
 import errno
 import signal
 import sys
-from typing import Any, Optional
 
 from .common import CommandError, add_output_option, command_argv, write_output
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
+if TYPE_CHECKING:
+    from typing import Any, Optional
 
 
 def add_record(sub: Any) -> None:

@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any, Dict, List
 
 from .. import _core
 from .._enums import Arch
 from .._info import syscall_name, syscall_number
 from .common import CommandError, add_json_option, error, is_number, parse_int, print_json
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
+if TYPE_CHECKING:
+    from typing import Any, Dict, List
 
 
 def add_resolve(sub: Any) -> None:

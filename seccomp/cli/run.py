@@ -5,14 +5,16 @@ import argparse
 import errno
 import os
 import sys
-from typing import TYPE_CHECKING, Any, List
 
 from .._core import FILTER_FLAGS
 from .._info import library_version
 from .common import CommandError, command_argv, warn
 from .options import _compile, _profile_options, _resolved
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
 if TYPE_CHECKING:
+    from typing import Any, List
+
     import socket
 
 

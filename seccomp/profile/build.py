@@ -1,8 +1,6 @@
 """Building a `seccomp.Filter` from a resolved profile, the way container runtimes do."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
-
 from .._core import Cond, SeccompError
 from .._errors import SkippedSyscallWarning
 from .._enums import ACTION_KIND_MASK, AUDIT_ARCH_LE, Action, Arch, precedence
@@ -11,7 +9,10 @@ from .._filter import Filter
 from .errors import ProfileError
 from .model import Arg, Profile, Rule
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
 if TYPE_CHECKING:
+    from typing import Dict, List, Optional, Tuple
+
     from ..bpf import enosys as enosys_  # noqa: F401
 
 __all__ = ["ProfileFilter", "SkippedSyscallWarning", "BINARY_TREE_THRESHOLD"]

@@ -8,10 +8,13 @@ no_new_privs where the caller may::
 from __future__ import annotations
 
 import errno as _errno
-from typing import FrozenSet, Iterable, Mapping, Union
 
 from .._core import InvalidArgumentError, SeccompError
 from .host import CAPABILITIES, CONTAINER_CAPS, host_caps, parse_caps
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
+if TYPE_CHECKING:
+    from typing import FrozenSet, Iterable, Mapping, Union
 
 __all__ = ["DOCKER_CAPS", "PODMAN_CAPS", "CAP_SETS", "UNCONFINED", "capabilities",
            "capability_set", "may_skip_no_new_privs", "require_skip_no_new_privs"]

@@ -2,9 +2,11 @@
 value types that raise it."""
 from __future__ import annotations
 
-from typing import Any, List
-
 from .._errors import ProfileError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
+if TYPE_CHECKING:
+    from typing import Any, List
 
 __all__ = ["ProfileError"]
 

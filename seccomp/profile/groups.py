@@ -15,9 +15,11 @@ or on the command line: ``seccomp run --deny @mount -- CMD``.
 """
 from __future__ import annotations
 
-from typing import Dict, Iterable, List, Tuple
-
 from .systemd_groups import SYSTEMD_GROUPS
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
+if TYPE_CHECKING:
+    from typing import Dict, Iterable, List, Tuple
 
 __all__ = ["GROUPS", "expand", "describe"]
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import errno as _errno
 import os
-from typing import Any, FrozenSet, Iterable, Set, Tuple
 
 from .._core import InvalidArgumentError
 from .._info import split_kernel_release
 from .errors import ProfileError, _string
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
+if TYPE_CHECKING:
+    from typing import Any, FrozenSet, Iterable, Set, Tuple
 
 __all__ = ["CAPABILITIES", "CONTAINER_CAPS", "parse_caps", "host_caps", "host_kernel",
            "unknown_capability"]

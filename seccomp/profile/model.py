@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import errno as _errno
 import json
-from dataclasses import dataclass, field, replace
-from typing import (TYPE_CHECKING, Any, Dict, FrozenSet, Iterable, List, Optional, Tuple,
-                    Union)
 
 from .._core import Cond, InvalidArgumentError
 from .._enums import Action, Arch, Op
+from .._fields import Frozen
 from .groups import expand
 from .host import CONTAINER_CAPS, _kernel_version, host_kernel, parse_caps
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
 if TYPE_CHECKING:
+    from typing import Any, Dict, FrozenSet, Iterable, List, Optional, Tuple, Union
+
     from .build import ProfileFilter
 
 __all__ = ["Profile", "Rule", "Arg", "Match", "FLAGS"]
@@ -31,16 +32,24 @@ FLAGS = ("SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG",
          "SECCOMP_FILTER_FLAG_SPEC_ALLOW", "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV")
 
 
+_set = object.__setattr__  # the fields of an immutable instance, in its __init__
 
-@dataclass(frozen=True)
-class Arg:
+
+class Arg(Frozen):
     """A condition on one syscall argument: ``op`` compares argument ``index`` with ``value``
     (for MASKED_EQ: ``arg & value == value_two``)."""
 
+    __slots__ = ("index", "value", "op", "value_two")
     index: int
     value: int
     op: Op
-    value_two: int = 0
+    value_two: int
+
+    def __init__(self, index: int, value: int, op: Op, value_two: int = 0) -> None:
+        _set(self, "index", index)
+        _set(self, "value", value)
+        _set(self, "op", op)
+        _set(self, "value_two", value_two)
 
     def cond(self) -> Cond:
         """The `seccomp.Cond` for this condition."""
@@ -52,13 +61,19 @@ class Arg:
                 "op": "SCMP_CMP_" + self.op.name}
 
 
-@dataclass(frozen=True)
-class Match:
+class Match(Frozen):
     """Docker's ``includes``/``excludes``: capabilities, architectures, minimum kernel."""
 
-    caps: Tuple[str, ...] = ()
-    arches: Tuple[Arch, ...] = ()
-    min_kernel: Optional[Tuple[int, int]] = None
+    __slots__ = ("caps", "arches", "min_kernel")
+    caps: Tuple[str, ...]
+    arches: Tuple[Arch, ...]
+    min_kernel: Optional[Tuple[int, int]]
+
+    def __init__(self, caps: Tuple[str, ...] = (), arches: Tuple[Arch, ...] = (),
+                 min_kernel: Optional[Tuple[int, int]] = None) -> None:
+        _set(self, "caps", caps)
+        _set(self, "arches", arches)
+        _set(self, "min_kernel", min_kernel)
 
     def __bool__(self) -> bool:
         return bool(self.caps or self.arches or self.min_kernel)
@@ -81,19 +96,31 @@ _NO_MATCH = Match()
 _DOCKER_ARCH = {Arch.X86_64: "amd64", Arch.AARCH64: "arm64", Arch.X86: "386"}
 
 
-@dataclass(frozen=True)
-class Rule:
+class Rule(Frozen):
     """One ``syscalls[]`` entry: *action* for each of *names* when all *args* hold (or, when
     several conditions test the same argument, when any of them holds)."""
 
+    __slots__ = ("names", "action", "args", "comment", "includes", "excludes", "index")
+    _uncompared = ("index",)
     names: Tuple[str, ...]
     action: Action
-    args: Tuple[Arg, ...] = ()
-    comment: str = ""
-    includes: Match = field(default_factory=Match)
-    excludes: Match = field(default_factory=Match)
+    args: Tuple[Arg, ...]
+    comment: str
+    includes: Match
+    excludes: Match
     #: Where the entry came from (its index in the source's ``syscalls``), for messages.
-    index: Optional[int] = field(default=None, compare=False)
+    index: Optional[int]
+
+    def __init__(self, names: Tuple[str, ...], action: Action, args: Tuple[Arg, ...] = (),
+                 comment: str = "", includes: Match = _NO_MATCH, excludes: Match = _NO_MATCH,
+                 index: Optional[int] = None) -> None:
+        _set(self, "names", names)
+        _set(self, "action", action)
+        _set(self, "args", args)
+        _set(self, "comment", comment)
+        _set(self, "includes", includes)
+        _set(self, "excludes", excludes)
+        _set(self, "index", index)
 
     def applies(self, arch: Arch, caps: FrozenSet[str], kernel: Tuple[int, int]) -> bool:
         """Whether the entry applies to a target, by Docker's rules: every ``includes``
@@ -141,24 +168,42 @@ def _action_to_dict(action: Action, errno_key: str) -> Dict[str, Any]:
     return out
 
 
-@dataclass(frozen=True)
-class Profile:
+class Profile(Frozen):
     """A validated profile. Build it with `load`; it is immutable (``dataclasses.replace``
     makes changed copies)."""
 
+    __slots__ = ("default_action", "rules", "architectures", "arch_map", "flags",
+                 "listener_path", "listener_metadata", "comment", "caps")
+    _uncompared = ("caps",)
     default_action: Action
-    rules: Tuple[Rule, ...] = ()
-    architectures: Tuple[Arch, ...] = ()
+    rules: Tuple[Rule, ...]
+    architectures: Tuple[Arch, ...]
     #: Docker's ``archMap``: (architecture, its sub-architectures) pairs.
-    arch_map: Tuple[Tuple[Arch, Tuple[Arch, ...]], ...] = ()
-    flags: Tuple[str, ...] = ()
-    listener_path: str = ""
-    listener_metadata: str = ""
-    comment: str = ""
+    arch_map: Tuple[Tuple[Arch, Tuple[Arch, ...]], ...]
+    flags: Tuple[str, ...]
+    listener_path: str
+    listener_metadata: str
+    comment: str
     #: The capabilities the profile's source gives the process (an OCI config.json's
     #: ``process.capabilities.bounding``), which `resolve` uses when not told others; None
     #: when the source does not say. Not part of the profile's JSON, nor of its equality.
-    caps: Optional[FrozenSet[str]] = field(default=None, compare=False)
+    caps: Optional[FrozenSet[str]]
+
+    def __init__(self, default_action: Action, rules: Tuple[Rule, ...] = (),
+                 architectures: Tuple[Arch, ...] = (),
+                 arch_map: Tuple[Tuple[Arch, Tuple[Arch, ...]], ...] = (),
+                 flags: Tuple[str, ...] = (), listener_path: str = "",
+                 listener_metadata: str = "", comment: str = "",
+                 caps: Optional[FrozenSet[str]] = None) -> None:
+        _set(self, "default_action", default_action)
+        _set(self, "rules", rules)
+        _set(self, "architectures", architectures)
+        _set(self, "arch_map", arch_map)
+        _set(self, "flags", flags)
+        _set(self, "listener_path", listener_path)
+        _set(self, "listener_metadata", listener_metadata)
+        _set(self, "comment", comment)
+        _set(self, "caps", caps)
 
     @property
     def resolved(self) -> bool:
@@ -189,9 +234,9 @@ class Profile:
                 if main == target:
                     arches = (main,) + subs
                     break
-        rules = tuple(replace(r, includes=Match(), excludes=Match())
+        rules = tuple(r._replace(includes=_NO_MATCH, excludes=_NO_MATCH)
                       for r in self.rules if r.applies(target, capset, kver))
-        return replace(self, rules=rules, architectures=arches, arch_map=())
+        return self._replace(rules=rules, architectures=arches, arch_map=())
 
     def with_rule(self, names: Iterable[str], action: Action) -> "Profile":
         """A copy where *names* (syscalls or ``@groups``) get *action* unconditionally,
@@ -201,9 +246,9 @@ class Profile:
         for r in self.rules:
             left = tuple(n for n in r.names if n not in wanted)
             if left:
-                kept.append(replace(r, names=left) if len(left) != len(r.names) else r)
+                kept.append(r._replace(names=left) if len(left) != len(r.names) else r)
         kept.append(Rule(tuple(sorted(wanted)), Action(action), comment="added by the caller"))
-        return replace(self, rules=tuple(kept))
+        return self._replace(rules=tuple(kept))
 
     def compile(self, *, arch: Union[Arch, str, int, None] = None,
                 caps: Optional[Iterable[str]] = None,

@@ -6,8 +6,7 @@ import errno as _errno
 import json
 import os
 import re
-from dataclasses import replace
-from typing import Any, Dict, FrozenSet, Mapping, Optional, Set, Tuple, Union
+from collections.abc import Mapping
 
 from .._core import InvalidArgumentError
 from .._enums import Action, Arch
@@ -23,7 +22,11 @@ _NAME_MATCH = re.compile(r"[A-Za-z0-9_]+(?:,[A-Za-z0-9_]+)*\Z").match
 _NO_MATCH = Match()
 _CAP_SET = frozenset(CAPABILITIES)
 
-Source = Union[str, bytes, "os.PathLike[str]", Mapping[str, Any]]
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
+if TYPE_CHECKING:
+    from typing import Any, Dict, FrozenSet, Optional, Set, Tuple, Union
+
+    Source = Union[str, bytes, "os.PathLike[str]", Mapping[str, Any]]
 
 
 def builtin_profiles() -> Tuple[str, ...]:
@@ -126,7 +129,7 @@ def _from_data(data: Any, origin: str) -> Profile:
         raise ProfileError("linux.seccomp", "missing: %s is an OCI config without a seccomp "
                                             "profile" % ("this" if origin == "profile" else origin))
     profile = _parse(linux["seccomp"], "linux.seccomp")
-    return replace(profile, caps=_config_caps(data))
+    return profile._replace(caps=_config_caps(data))
 
 
 def _config_caps(config: Mapping[str, Any]) -> FrozenSet[str]:
