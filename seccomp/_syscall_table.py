@@ -12,7 +12,10 @@ Read once, on first use.
 from __future__ import annotations
 
 import os
-from typing import Dict, FrozenSet, Optional, Tuple
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
+if TYPE_CHECKING:
+    from typing import Dict, FrozenSet, Optional, Tuple
 
 __all__ = ["newer_syscalls", "kernel_numbers", "table_arches"]
 

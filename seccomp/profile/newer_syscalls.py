@@ -6,10 +6,10 @@ kernel tables come from too. Numbers include the per-ABI offsets (mips, x32).
 """
 from __future__ import annotations
 
+from .._syscall_table import newer_syscalls
+
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
 if TYPE_CHECKING:
     from typing import Dict
-
-from .._syscall_table import newer_syscalls
 
 NEWER_SYSCALLS: Dict[str, Dict[str, int]] = newer_syscalls()
