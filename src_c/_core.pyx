@@ -336,6 +336,26 @@ def syscall_resolve_num(num, arch=0):
         free(name)
 
 
+def syscall_numbers(arch, int first, int count):
+    """Name -> lowest number, of the syscalls libseccomp names among the numbers *first* ..
+    *first* + *count* - 1 on *arch* (an `Arch`, a name or token): the reverse of its table in
+    one call, where most numbers have no name (no exception per unknown number)."""
+    cdef uint32_t tok = _arch_token(arch)
+    if count < 0 or first > 0x7FFFFFFF - count:
+        invalid("syscall numbers %d + %d are out of range" % (first, count))
+    cdef dict table = {}
+    cdef char *name
+    cdef int nr
+    for nr in range(first, first + count):
+        name = seccomp_syscall_resolve_num_arch(tok, nr)
+        if name != NULL:
+            try:
+                table.setdefault((<bytes>name).decode(), nr)
+            finally:
+                free(name)
+    return table
+
+
 # ---------------------------------------------------------------------------------------------
 # Conditions
 # ---------------------------------------------------------------------------------------------

@@ -178,3 +178,28 @@ def test_set_api_level_in_child():
     assert in_child(child).unwrap() == 1
     with pytest.raises(seccomp.InvalidArgumentError):
         seccomp.set_api_level(-1)
+
+
+def test_syscall_numbers_is_the_reverse_of_syscall_resolve_num():
+    from seccomp import _core
+    from seccomp.bpf.emulator import TABLE_SPAN
+
+    for arch in [a for a in Arch if a is not Arch.NATIVE]:
+        try:
+            _core.syscall_resolve_name("read", arch)
+        except seccomp.SeccompError:
+            continue  # an architecture this libseccomp lacks
+        base = 0x40000000 if arch is Arch.X32 else 0
+        expected = {}
+        for nr in range(base, base + TABLE_SPAN):
+            try:
+                expected.setdefault(_core.syscall_resolve_num(nr, arch), nr)
+            except seccomp.SeccompError:
+                pass
+        assert _core.syscall_numbers(arch, base, TABLE_SPAN) == expected, arch
+    assert _core.syscall_numbers(Arch.X86_64, 0, 0) == {}
+    for first, count in ((0, -1), (0x7FFFFFFF, 2)):
+        with pytest.raises(seccomp.InvalidArgumentError):
+            _core.syscall_numbers(Arch.X86_64, first, count)
+    with pytest.raises(seccomp.SeccompError):
+        _core.syscall_numbers("nosuch", 0, 10)

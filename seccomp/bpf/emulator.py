@@ -83,15 +83,9 @@ TABLE_SPAN = 1100
 @functools.lru_cache(maxsize=None)
 def syscall_table(arch: Arch, base: int) -> Dict[str, int]:
     """Name -> lowest number in ``base .. base + TABLE_SPAN - 1`` that libseccomp names so on
-    *arch*: the reverse of its table, read once per architecture and base (one lookup per
-    number, most of them unknown: the emulator and `seccomp.bpf.enosys` share it)."""
-    table: Dict[str, int] = {}
-    for number in range(base, base + TABLE_SPAN):
-        try:
-            table.setdefault(_core.syscall_resolve_num(number, arch), number)
-        except SeccompError:
-            continue
-    return table
+    *arch*: the reverse of its table, read once per architecture and base (the emulator and
+    `seccomp.bpf.enosys` share it)."""
+    return _core.syscall_numbers(arch, base, TABLE_SPAN)
 
 
 _ACTIONS: Dict[int, Action] = {}
