@@ -533,6 +533,7 @@ cdef class Filter:
     # any, libseccomp's program lacks them and seccomp.Filter generates the program itself.
     cdef readonly list _held_rules
     cdef set _followed_conditions  # (see _rule_guard.pxi)
+    cdef Py_ssize_t _given  # rules libseccomp took (counted under the lock; _rule_guard.pxi)
     cdef list _saved  # rule_log and arch_tokens at each open transaction
 
     def __cinit__(self):
@@ -562,6 +563,7 @@ cdef class Filter:
         self._saved = []
         self._held_rules = []
         self._followed_conditions = set()
+        self._given = 0
 
     cdef void _enable_tsync(self):
         # Caller holds the context. A library or kernel without TSYNC leaves a single-thread
@@ -680,6 +682,7 @@ cdef class Filter:
         self._arch_tokens += that._arch_tokens
         self._held_rules.extend(that._held_rules)
         self._followed_conditions |= that._followed_conditions
+        self._given += that._given
 
     # -- architectures -----------------------------------------------------------------------
 
@@ -807,17 +810,20 @@ cdef class Filter:
                                    % (self.removed_after_rules,
                                       ".".join(map(str, LIBRARY_VERSION))))
         _fill_cmps(conds, cmps)
-        if n >= 2 and _libseccomp_would_loop(self, syscall, nr, cmps, n):
-            rc = _hold_rule(self, act, syscall, nr, cmps, n, conds, exact)
-        else:
-            self._lock()
-            try:
+        self._lock()
+        try:
+            if n >= 2 and _libseccomp_would_loop(self, syscall, nr, cmps, n):
+                rc = 1  # held back (the guard decides under the lock, with the add)
+            else:
                 if exact:
                     rc = seccomp_rule_add_exact_array(self.ctx, act, nr, n, cmps)
                 else:
                     rc = seccomp_rule_add_array(self.ctx, act, nr, n, cmps)
-            finally:
-                self._unlock()
+                self._given += rc == 0
+        finally:
+            self._unlock()
+        if rc == 1:
+            rc = _hold_rule(self, act, syscall, nr, cmps, n, conds, exact)
         if rc < 0:
             self._rule_error(rc, act, syscall, nr, conds, exact)
         self.has_rules = True
@@ -943,7 +949,7 @@ cdef class Filter:
         if rc < 0:
             fail(rc, "cannot start transaction")
         self._saved.append((list(self._rule_log), self._arch_tokens, list(self._held_rules),
-                            set(self._followed_conditions)))
+                            set(self._followed_conditions), self._given))
 
     def _transaction_commit(self):
         """Keep the changes made since _transaction_start()."""
@@ -971,7 +977,7 @@ cdef class Filter:
             self._unlock()
         if self._saved:
             (self._rule_log, self._arch_tokens, self._held_rules,
-             self._followed_conditions) = self._saved.pop()
+             self._followed_conditions, self._given) = self._saved.pop()
 
     def precompute(self):
         """Generate the BPF now (libseccomp >= 2.6), so a later load() does no allocation."""

@@ -103,7 +103,7 @@ cdef bint _libseccomp_would_loop(Filter self, object syscall, int nr, scmp_arg_c
                                  unsigned int n) except -1:
     """Whether seccomp_rule_add() would never return for this rule (see the top of this file).
     Otherwise records what the rule adds to libseccomp's trees, for the rules after it.
-    Called only for rules of two conditions or more."""
+    Called, holding the filter's lock, only for rules of two conditions or more."""
     if not _LOOP_PRONE:
         return False
     conds = _tree_conditions(cmps, n)
@@ -132,6 +132,8 @@ cdef bint _loops_here(Filter self, object syscall, int nr, list conds) except -1
     earlier rule has the same condition, followed, so the tree may lead there (conservative)."""
     if _MUX_WIDE_TOKENS.intersection(self._arch_tokens):
         return True
+    if self._given != len(self._rule_log) - len(self._held_rules):
+        return True  # another thread's rule is in libseccomp but not yet in _rule_log
     earlier = []
     for entry in self._rule_log:
         if entry[1] == syscall or _syscall_nr(entry[1]) == nr:
@@ -151,7 +153,8 @@ cdef int _hold_rule(Filter self, uint32_t act, object syscall, int nr, scmp_arg_
                     unsigned int n, tuple conds, bint exact) except? -1:
     """Keep a rule out of libseccomp (in `_held_rules`) after libseccomp's own checks of it
     (action, syscall, architectures, exactness) on a scratch filter with the same
-    architectures and attributes, where it cannot loop (no earlier rule). Returns its code."""
+    architectures and attributes, where it cannot loop (no earlier rule). Returns its code.
+    Called without the filter's lock."""
     cdef uint32_t default = 0, tskip = 0
     cdef scmp_filter_ctx scratch
     cdef int rc
