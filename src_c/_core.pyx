@@ -531,6 +531,7 @@ cdef class Filter:
     # The rules of _rule_log kept out of libseccomp, which would never return from adding
     # them (see _rule_guard.pxi), as (action, syscall, conditions, exact): while there are
     # any, libseccomp's program lacks them and seccomp.Filter generates the program itself.
+    # None until the first.
     cdef readonly list _held_rules
     cdef set _followed_conditions  # (see _rule_guard.pxi)
     cdef Py_ssize_t _given  # rules libseccomp took (counted under the lock; _rule_guard.pxi)
@@ -561,8 +562,8 @@ cdef class Filter:
         self._rule_log = []
         self._arch_tokens = (seccomp_arch_native(),)
         self._saved = []
-        self._held_rules = []
-        self._followed_conditions = set()
+        self._held_rules = None  # (both made on first use: most filters never need them)
+        self._followed_conditions = None
         self._given = 0
 
     cdef void _enable_tsync(self):
@@ -680,8 +681,11 @@ cdef class Filter:
             self.removed_after_rules = that.removed_after_rules
         self._rule_log.extend(that._rule_log)
         self._arch_tokens += that._arch_tokens
-        self._held_rules.extend(that._held_rules)
-        self._followed_conditions |= that._followed_conditions
+        if that._held_rules:
+            self._held_rules = (self._held_rules or []) + that._held_rules
+        if that._followed_conditions:
+            self._followed_conditions = (self._followed_conditions or set()) | \
+                that._followed_conditions
         self._given += that._given
 
     # -- architectures -----------------------------------------------------------------------
@@ -948,8 +952,10 @@ cdef class Filter:
             self._unlock()
         if rc < 0:
             fail(rc, "cannot start transaction")
-        self._saved.append((list(self._rule_log), self._arch_tokens, list(self._held_rules),
-                            set(self._followed_conditions), self._given))
+        self._saved.append((list(self._rule_log), self._arch_tokens,
+                            self._held_rules and list(self._held_rules),
+                            self._followed_conditions and set(self._followed_conditions),
+                            self._given))
 
     def _transaction_commit(self):
         """Keep the changes made since _transaction_start()."""

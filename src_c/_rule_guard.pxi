@@ -111,6 +111,8 @@ cdef bint _libseccomp_would_loop(Filter self, object syscall, int nr, scmp_arg_c
         return False
     cdef Py_ssize_t k, last = len(conds) - 1
     followed = self._followed_conditions
+    if followed is None:
+        followed = self._followed_conditions = set()
     risky = False
     for k in range(last):
         if _two_ways(conds[k][1]) and conds[k] in followed:
@@ -132,7 +134,7 @@ cdef bint _loops_here(Filter self, object syscall, int nr, list conds) except -1
     earlier rule has the same condition, followed, so the tree may lead there (conservative)."""
     if _MUX_WIDE_TOKENS.intersection(self._arch_tokens):
         return True
-    if self._given != len(self._rule_log) - len(self._held_rules):
+    if self._given != len(self._rule_log) - len(self._held_rules or ()):
         return True  # another thread's rule is in libseccomp but not yet in _rule_log
     earlier = []
     for entry in self._rule_log:
@@ -185,5 +187,7 @@ cdef int _hold_rule(Filter self, uint32_t act, object syscall, int nr, scmp_arg_
     finally:
         seccomp_release(scratch)
     if rc == 0:
+        if self._held_rules is None:
+            self._held_rules = []
         self._held_rules.append((act, syscall, conds, exact))
     return rc
