@@ -10,14 +10,14 @@ from __future__ import annotations
 import errno
 
 from . import _core
-from ._core import Cond
-from ._errors import InvalidArgumentError, OutOfRangeError, SeccompError, invalid, require
-from ._enums import Action, Arch, Attr, Op
-from ._filter import Filter, Program
+from ._core import Cond, resolve_syscall
+from ._errors import OutOfRangeError, SeccompError
+from ._enums import Action, Arch, Op
+from ._filter import Filter
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
 if TYPE_CHECKING:
-    from typing import Any, Dict, List, Optional, Tuple, Union
+    from typing import Any, Optional, Union
 
 __all__ = [
     "KILL_PROCESS", "KILL", "TRAP", "LOG", "ALLOW", "NOTIFY", "ERRNO", "TRACE",
@@ -51,35 +51,19 @@ def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-_cond_init = Cond.__init__
-
-
 class Arg(Cond):
     """A condition under libseccomp's module's name: ``Arg(arg, op, datum_a, datum_b=0)``.
 
     A `Cond` (accepted wherever one is), with that module's argument names. For ``MASKED_EQ``
-    *datum_a* is the mask and *datum_b* the value the masked argument must equal."""
+    *datum_a* is the mask and *datum_b* the value the masked argument must equal. An operand
+    out of range 0..2**64-1 raises `OutOfRangeError` (also an OverflowError), as there."""
 
     __slots__ = ()
 
-    def __init__(self, arg: int, op: int, datum_a: int, datum_b: int = 0) -> None:
-        try:
-            _cond_init(self, arg, op, datum_a, datum_b)
-        except InvalidArgumentError as exc:
-            for value in (datum_a, datum_b):
-                if _is_int(value) and not 0 <= value <= _U64_MAX:
-                    raise OutOfRangeError(exc.errno, exc.strerror) from None
-            raise
+    __init__ = Cond._compat_init  # the core's: making an Arg runs no Python code
 
-# libseccomp 2.5 has no transactions or precompute: SyscallFilter then keeps a journal of its
-# changes, replays it to reject a transaction, and keeps a precomputed program for load().
-_NATIVE_TRANSACTIONS = bool(_core.HAVE_LIBSECCOMP_2_6)
-# What a rejected transaction restores besides rules and arches (ACT_DEFAULT cannot change).
-_TRANSACTION_ATTRS = [a for a in Attr if a is not Attr.ACT_DEFAULT and
-                      (a is not Attr.CTL_WAITKILL or _NATIVE_TRANSACTIONS)]
 
-_add_rule = _core.Filter.add_rule
-_context_init = _core.Filter.__init__
+_compat_init = _core.Filter._compat_init
 
 
 class SyscallFilter(Filter):
@@ -88,93 +72,26 @@ class SyscallFilter(Filter):
     Unlike `Filter`, TSYNC is off by default (that module's default) and adding a present
     architecture or removing an absent one raises, as there. `reset()` without an argument
     keeps the default action, and a filter merged into another raises a clear error instead
-    of crashing."""
+    of crashing. Transactions and `precompute()` work with libseccomp 2.5 too (the core
+    journals the changes and replays them to reject a transaction)."""
 
-    # _marks: per open transaction, the journal's length (libseccomp 2.5) or the attributes
-    # to restore (2.6)
-    __slots__ = ("_initial_default", "_journal", "_marks", "_program")
+    # (the core's change count, Program) after precompute() on libseccomp 2.5; unset before
+    __slots__ = ("_program",)
 
-    def __init__(self, defaction: int) -> None:
-        _context_init(self, defaction, tsync=False)
-        self._initial_default = defaction  # valid: the core checked it
-        self._journal: Optional[List[Tuple[Any, ...]]] = [] if not _NATIVE_TRANSACTIONS else None
-        self._marks: List[Any] = []
-        self._program: Optional[Program] = None
+    # The core's constructor (no Python code runs): TSYNC off, as that module makes filters.
+    __init__ = _compat_init
 
-    # -- the journal (libseccomp 2.5) ------------------------------------------------------
-
-    def _record(self, *entry: Any) -> None:
-        self._program = None
-        if self._journal is not None:
-            self._journal.append(entry)
-
-    def _replay(self, entries: List[Tuple[Any, ...]]) -> None:
-        for name, *args in entries:
-            if name == "merge":
-                other = SyscallFilter(args[0])
-                other._replay(args[1])
-                _core.Filter.merge(self, other)
-            else:
-                getattr(_core.Filter, name)(self, *args)
-
-    # -- changes: every one goes through the journal ------------------------------------------
-
-    def add_rule(self, action: int, syscall: Union[int, str], *args: Cond) -> None:
-        """Add a rule: *action* when *syscall* is called and every `Arg` matches."""
-        _add_rule(self, action, syscall, *args)
-        self._program = None  # inline _record(): this is the hot path
-        journal = self._journal
-        if journal is not None:
-            journal.append(("add_rule", action, syscall) + args)
-
-    def add_rule_exact(self, action: int, syscall: Union[int, str], *args: Cond) -> None:
-        """Add a rule exactly as given (no rewriting for multiplexed syscalls)."""
-        _core.Filter.add_rule_exact(self, action, syscall, *args)
-        self._record("add_rule_exact", action, syscall, *args)
-
-    add_rule_exactly = add_rule_exact
-
-    def _arch_add(self, arch: Union[int, str], exist_ok: bool = False) -> bool:
-        added = _core.Filter._arch_add(self, arch, exist_ok)
-        self._record("_arch_add", arch, exist_ok)
-        return added
-
-    def _arch_remove(self, arch: Union[int, str], missing_ok: bool = False) -> bool:
-        removed = _core.Filter._arch_remove(self, arch, missing_ok)
-        self._record("_arch_remove", arch, missing_ok)
-        return removed
-
-    def _attr_set(self, attr: int, value: int) -> None:
-        _core.Filter._attr_set(self, attr, value)
-        self._record("_attr_set", attr, value)
-
-    def syscall_priority(self, syscall: Union[int, str], priority: int) -> None:
-        """Give *syscall* a priority (0-255): higher ones are checked sooner."""
-        _core.Filter.syscall_priority(self, syscall, priority)
-        self._record("syscall_priority", syscall, priority)
+    # add_rule, add_rule_exact and syscall_priority are the core's, as on Filter.
+    add_rule_exactly = Filter.add_rule_exact
 
     def merge(self, filter: _core.Filter) -> None:  # noqa: A002 - that module's name
         """Merge *filter* (same attributes, no shared architecture) into this one; *filter*
         is consumed and raises on any later use."""
-        entry = None
-        if self._journal is not None:
-            if isinstance(filter, SyscallFilter) and filter._journal is not None:
-                entry = ("merge", filter._initial_default, list(filter._journal))
         _core.Filter.merge(self, filter)
-        if entry is not None:
-            self._record(*entry)
-        else:  # a plain Filter keeps no journal: this one cannot be replayed any more
-            self._program = None
-            self._journal = None
 
     def reset(self, defaction: Optional[int] = None) -> None:
         """Start over with no rules; the default action stays unless *defaction* is given."""
         _core.Filter.reset(self, defaction)
-        if defaction is not None:
-            self._initial_default = int(defaction)
-        self._journal = [] if not _NATIVE_TRANSACTIONS else None
-        self._marks = []
-        self._program = None
 
     # -- that module's names --------------------------------------------------------------------
 
@@ -215,56 +132,30 @@ class SyscallFilter(Filter):
     # -- transactions and precompute --------------------------------------------------------------
 
     def start_transaction(self) -> None:
-        """Start a transaction: later changes can be committed or rejected together (nested
-        transactions are allowed)."""
-        if self._journal is not None:
-            self._marks.append(len(self._journal))
-        elif _NATIVE_TRANSACTIONS:
-            # libseccomp's transactions cover rules and arches: attributes are kept here
-            snapshot = {a: self._attr_get(a) for a in _TRANSACTION_ATTRS}
-            self._transaction_start()
-            self._marks.append(snapshot)
-        else:
-            require("transactions")  # raises: a merged plain Filter leaves no journal
+        """Start a transaction: later changes (rules, architectures, attributes) can be
+        committed or rejected together; transactions nest."""
+        self._transaction_start()
 
     def commit_transaction(self) -> None:
         """Keep the changes of the innermost transaction."""
-        self._innermost_mark()
-        if self._journal is None:
-            self._transaction_commit()
-        self._marks.pop()
+        self._transaction_commit()
 
     def reject_transaction(self) -> None:
         """Undo the changes of the innermost transaction."""
-        mark = self._innermost_mark()
-        if self._journal is None:
-            self._transaction_reject()
-            for attr, value in mark.items():
-                _core.Filter._attr_set(self, attr, value)
-            self._marks.pop()
-            return
-        kept = self._journal[:mark]
-        marks = self._marks[:-1]
-        _core.Filter.reset(self, self._initial_default)
-        self._replay(kept)
-        self._journal, self._marks, self._program = kept, marks, None
-
-    def _innermost_mark(self) -> Any:
-        if not self._marks:
-            invalid("no transaction is open")
-        return self._marks[-1]
+        self._transaction_reject()
 
     def precompute(self) -> None:
         """Generate the BPF now, so that `load()` only hands it to the kernel."""
-        if _NATIVE_TRANSACTIONS:
+        if _core.HAVE_LIBSECCOMP_2_6:
             return Filter.precompute(self)
         if not self.has_notify_rules:  # libseccomp keeps the notify fd only if it loads
-            self._program = self.compile()
+            self._program = (self._changes, self.compile())
 
     def load(self) -> None:
         """Load the filter into the kernel (irreversible)."""
-        if self._program is not None:
-            self._program.load()
+        precomputed = getattr(self, "_program", None)
+        if precomputed is not None and precomputed[0] == self._changes:
+            precomputed[1].load()
         else:
             Filter.load(self)
 
@@ -298,36 +189,6 @@ class SyscallFilter(Filter):
         fd number it got in the target."""
         from . import _notify
         return _notify.add_fd(self.get_notify_fd() if fd is None else fd, addfd)
-
-
-# (arch, name) -> number and (arch, number) -> name, for those that resolved: they never
-# change, and Arch(arch) is slow.
-_resolved: Dict[Tuple[Any, Union[int, str]], Union[int, bytes]] = {}
-
-
-def resolve_syscall(arch: int, syscall: Union[int, str]) -> Union[int, bytes]:
-    """A syscall's number from its name (-1 if *arch* has no such syscall), or its name as
-    bytes from its number, on architecture *arch*.
-
-    Names resolve the way libseccomp writes them into a filter, as that module did: a
-    multiplexed syscall gives its multiplexer (``socket`` on x86 is ``socketcall``, 102)."""
-    if type(syscall) is str or type(syscall) is int:
-        try:
-            return _resolved[arch, syscall]
-        except (KeyError, TypeError):  # not yet, or an unhashable arch (Arch() says why)
-            pass
-    if isinstance(syscall, bool) or not isinstance(syscall, (int, str)):
-        raise TypeError("syscall must be an int or a str, not %s" % type(syscall).__name__)
-    token = Arch(arch)
-    if isinstance(syscall, str):
-        try:
-            nr = _core.syscall_resolve_name_rewrite(syscall, token)
-        except InvalidArgumentError:
-            return -1
-        _resolved[arch, syscall] = nr
-        return nr
-    name = _resolved[arch, syscall] = _core.syscall_resolve_num(syscall, token).encode()
-    return name
 
 
 def system_arch() -> int:

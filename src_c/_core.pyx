@@ -9,7 +9,8 @@ import os
 
 from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_AS_STRING
 from cpython.bool cimport PyBool_Check
-from cpython.object cimport PyTypeObject
+from cpython.object cimport PyObject, PyTypeObject
+from cpython.dict cimport PyDict_GetItem
 from cpython.long cimport (PyLong_Check, PyLong_AsLongLongAndOverflow, PyLong_AsLongAndOverflow,
                            PyLong_AsUnsignedLongLong)
 
@@ -33,8 +34,8 @@ cimport cython
 from libseccomp cimport *
 from kernel cimport BPF_MAXINSNS, sock_filter, sock_fprog
 
-from seccomp._errors import (UnsupportedError, LIBRARY_VERSION, fail, invalid, require,
-                             supported)
+from seccomp._errors import (UnsupportedError, LIBRARY_VERSION, OutOfRangeError, fail,
+                             invalid, require, supported)
 # Also importable from here, where the Python layer has long taken them from:
 from seccomp._errors import SeccompError, InvalidArgumentError, COMPILED_VERSION  # no-cython-lint
 
@@ -248,16 +249,28 @@ def action_trace(code):
     return _data_action(_trace_actions, _TRACE_BASE, code, "trace message")
 
 
+# The last action object _action() accepted and its value: rules mostly repeat one object
+# (int subclasses such as Action cannot change value, so its identity is enough).
+cdef object _last_action = None
+cdef uint32_t _last_action_value = 0
+
+
 cdef uint32_t _action(object action) except? 0xFFFFFFFF:
     """Validate an action value; the checks libseccomp does, with a message naming the value.
     Converted in C: this runs for every rule added."""
+    global _last_action, _last_action_value
     cdef int overflow = 0
     cdef long long value
+    if action is _last_action:
+        return _last_action_value
     if not PyLong_Check(action) or PyBool_Check(action):
         raise TypeError("action must be an Action or an int, not %s" % type(action).__name__)
     value = PyLong_AsLongLongAndOverflow(action, &overflow)
     if overflow or value < 0 or value > <long long>0xFFFFFFFFU or not _action_ok(<uint32_t>value):
         invalid("invalid action %r (0x%x)" % (action, action & 0xFFFFFFFFFFFFFFFF))
+    _last_action = None  # (dropping the old object may run code: never pair it with value)
+    _last_action_value = <uint32_t>value
+    _last_action = action
     return <uint32_t>value
 
 
@@ -268,11 +281,11 @@ cdef dict _native_syscalls = {}
 cdef int _syscall_nr(object syscall) except? -1:
     """A rule's syscall: a name (native architecture, as seccomp_rule_add expects) or number."""
     cdef int nr
+    cdef PyObject *known
     if isinstance(syscall, str):
-        try:
-            return _native_syscalls[syscall]
-        except KeyError:
-            pass
+        known = PyDict_GetItem(_native_syscalls, syscall)
+        if known != NULL:
+            return <int><object>known
         nr = seccomp_syscall_resolve_name((<str>syscall).encode())
         if nr == __NR_SCMP_ERROR:
             invalid("syscall %r is not known on %s" % (syscall, arch_name(seccomp_arch_native())))
@@ -356,6 +369,49 @@ def syscall_numbers(arch, int first, int count):
     return table
 
 
+# What resolve_syscall answered: {arch as given: {syscall: result}}; the answers never change.
+cdef dict _resolutions = {}
+# The last architecture asked about and its answers (callers mostly ask about one).
+cdef object _last_arch = None
+cdef dict _last_known = {}
+
+
+def resolve_syscall(arch, syscall):
+    """A syscall's number from its name (-1 if *arch* has no such syscall), or its name as
+    bytes from its number, on architecture *arch* (libseccomp's module's function).
+
+    Names resolve the way libseccomp writes them into a filter, as that module did: a
+    multiplexed syscall gives its multiplexer (``socket`` on x86 is ``socketcall``, 102)."""
+    global _last_arch, _last_known
+    cdef type kind = type(syscall)
+    cdef PyObject *found
+    if kind is str or kind is int:  # (an int subclass such as bool is not a syscall)
+        if arch is not _last_arch:
+            found = PyDict_GetItem(_resolutions, arch)  # NULL also for an unhashable arch
+            if found != NULL:
+                _last_arch, _last_known = arch, <dict>found
+        if arch is _last_arch:
+            found = PyDict_GetItem(_last_known, syscall)
+            if found != NULL:
+                return <object>found
+    if isinstance(syscall, bool) or not isinstance(syscall, (int, str)):
+        raise TypeError("syscall must be an int or a str, not %s" % type(syscall).__name__)
+    if isinstance(arch, int) and not isinstance(arch, bool) and -(1 << 31) <= arch < 0:
+        arch = arch & 0xFFFFFFFF  # a token read as a signed 32-bit int
+    cdef uint32_t tok = _arch_token(arch)
+    cdef int nr
+    if isinstance(syscall, str):
+        nr = seccomp_syscall_resolve_name_rewrite(tok, (<str>syscall).encode())
+        result = -1 if nr == __NR_SCMP_ERROR else nr
+    else:
+        result = syscall_resolve_num(syscall, tok).encode()
+    known = _resolutions.get(arch)
+    if known is None:
+        known = _resolutions[arch] = {}
+    known[syscall] = result
+    return result
+
+
 # ---------------------------------------------------------------------------------------------
 # Conditions
 # ---------------------------------------------------------------------------------------------
@@ -402,6 +458,9 @@ cdef class Cond:
     cdef readonly bint low32
 
     def __init__(self, arg, op, value, value2=0):
+        self._setup(arg, op, value, value2)
+
+    cdef int _setup(self, object arg, object op, object value, object value2) except -1:
         cdef long a = _small_int(arg, 0, 5, "argument index")
         if a < 0:
             invalid("argument index %r is out of range 0-5" % (arg,))
@@ -412,6 +471,20 @@ cdef class Cond:
         self.op = o
         self.value = _datum(value, "value")
         self.value2 = _datum(value2, "value2")
+        return 0
+
+    def _compat_init(self, arg, op, datum_a, datum_b=0):
+        """libseccomp's module's ``Arg(arg, op, datum_a, datum_b=0)``: where an operand is
+        an int out of range 0..2**64-1, OutOfRangeError (also an OverflowError), as there.
+        (A method of the core, so that making an Arg runs no Python code.)"""
+        try:
+            self._setup(arg, op, datum_a, datum_b)
+        except InvalidArgumentError as exc:
+            for value in (datum_a, datum_b):
+                if (isinstance(value, int) and not isinstance(value, bool)
+                        and not 0 <= value <= 0xFFFFFFFFFFFFFFFF):
+                    raise OutOfRangeError(exc.errno, exc.strerror) from None
+            raise
 
     @classmethod
     def cmp32(cls, arg, op, value, value2=0):
@@ -499,6 +572,26 @@ cdef int _fill_cmps(tuple conds, scmp_arg_cmp *cmps) except -1:
     return 0
 
 
+cdef tuple _NATIVE_TOKENS = (seccomp_arch_native(),)
+
+# Logs that grow by one entry per rule are kept in chunks of _CHUNK entries (the one being
+# filled, and a list of the full ones): a list's array then stays small enough for Python's
+# own allocator, where one growing list's array would be moved by malloc again and again,
+# among libseccomp's allocations (that cost more than the rest of this module's work on a
+# rule, measured with callgrind).
+cdef Py_ssize_t _CHUNK = 48
+
+
+cdef list _log_items(list full, list current):
+    if full is None:
+        return list(current)
+    cdef list out = []
+    for chunk in full:
+        out.extend(<list>chunk)
+    out.extend(current)
+    return out
+
+
 cdef str _syscall_label(object syscall, int nr):
     return repr(syscall) if isinstance(syscall, str) else str(nr)
 
@@ -523,10 +616,10 @@ cdef class Filter:
     # corrupt its memory on the next rule (2.5.4: add x86 and arm, a rule, remove arm, a rule
     # crashes the process); None when rules can be added.
     cdef object removed_after_rules
-    # What the filter was asked to do, for the check of its BPF (seccomp.bpf.model): every
-    # rule added, as (action, syscall as given (name or native number), conditions, exact,
-    # architecture tokens present when it was added: libseccomp applies a rule to those only).
-    cdef readonly list _rule_log
+    # What the filter was asked to do, for the check of its BPF: every rule added (see the
+    # _rule_log property), in chunks (see _CHUNK).
+    cdef list _rules
+    cdef list _rules_full
     cdef readonly tuple _arch_tokens
     # The rules of _rule_log kept out of libseccomp, which would never return from adding
     # them (see _rule_guard.pxi), as (action, syscall, conditions, exact): while there are
@@ -535,7 +628,20 @@ cdef class Filter:
     cdef readonly list _held_rules
     cdef set _followed_conditions  # (see _rule_guard.pxi)
     cdef Py_ssize_t _given  # rules libseccomp took (counted under the lock; _rule_guard.pxi)
-    cdef list _saved  # rule_log and arch_tokens at each open transaction
+    # Per open transaction, what rejecting it restores: libseccomp 2.6 restores the rules
+    # and architectures, this (rule_log, arch_tokens, held rules, followed conditions, given,
+    # attributes) the rest; on 2.5 the journal's length then.
+    cdef list _saved
+    # libseccomp 2.5 has no transactions: every change is journaled there (None on 2.6), so
+    # that rejecting one replays the journal up to its start on a reset context. A rule's
+    # entry is its rule_log tuple; other changes are (what, arguments...).
+    cdef list _journal  # in chunks, as _rules
+    cdef list _journal_full
+    cdef Py_ssize_t journal_length
+    cdef uint32_t initial_default  # the default action given at creation or to reset()
+    # How many changes the filter has had: a program made from it is current while this
+    # stays the same (seccomp.SyscallFilter's precomputed program on libseccomp 2.5).
+    cdef readonly unsigned long long _changes
 
     def __cinit__(self):
         # Takes no arguments, so Cython ignores the constructor's: __init__ parses them.
@@ -547,6 +653,14 @@ cdef class Filter:
         With *tsync* (the default) `load()` puts the filter on every thread of the process;
         where the kernel or library cannot, `tsync_refused` is set and `seccomp.Filter`
         refuses to load while other threads run."""
+        self._setup(default_action, tsync)
+
+    def _compat_init(self, defaction):
+        """libseccomp's module's constructor, ``SyscallFilter(defaction)``: TSYNC off.
+        (A method of the core, so that making such a filter runs no Python code.)"""
+        self._setup(defaction, False)
+
+    cdef int _setup(self, object default_action, bint tsync) except -1:
         cdef uint32_t act = _action(default_action)
         if self.ctx != NULL:
             invalid("filter is already initialised; use reset() to start over")
@@ -556,12 +670,19 @@ cdef class Filter:
         self.want_tsync = tsync
         if tsync:
             self._enable_tsync()
+        self.initial_default = act
         self._forget_rules()
+        return 0
 
     cdef void _forget_rules(self):
-        self._rule_log = []
-        self._arch_tokens = (seccomp_arch_native(),)
-        self._saved = []
+        self._rules = []
+        self._rules_full = None
+        self._arch_tokens = _NATIVE_TOKENS
+        self._saved = None  # made by the first transaction
+        self._journal = None if _HAVE_2_6 else []
+        self._journal_full = None
+        self.journal_length = 0
+        self._changes += 1
         self._held_rules = None  # (both made on first use: most filters never need them)
         self._followed_conditions = None
         self._given = 0
@@ -597,6 +718,39 @@ cdef class Filter:
     def released(self):
         """True once release() or merge() has freed the C context."""
         return self.ctx == NULL
+
+    @property
+    def _rule_log(self):
+        """Every rule added, as (action, syscall as given (name or native number),
+        conditions, exact, architecture tokens present when it was added: libseccomp applies
+        a rule to those only): what the check of the filter's BPF (seccomp.bpf.model) models."""
+        return _log_items(self._rules_full, self._rules)
+
+    @_rule_log.setter
+    def _rule_log(self, list entries):
+        self._rules = []
+        self._rules_full = None
+        for entry in entries:
+            self._log_rule(entry)
+
+    cdef inline int _log_rule(self, tuple entry) except -1:
+        if len(self._rules) == _CHUNK:
+            if self._rules_full is None:
+                self._rules_full = []
+            self._rules_full.append(self._rules)
+            self._rules = []
+        self._rules.append(entry)
+        return 0
+
+    cdef inline int _journal_append(self, tuple entry) except -1:
+        if len(self._journal) == _CHUNK:
+            if self._journal_full is None:
+                self._journal_full = []
+            self._journal_full.append(self._journal)
+            self._journal = []
+        self._journal.append(entry)
+        self.journal_length += 1
+        return 0
 
     @property
     def has_notify_rules(self):
@@ -643,6 +797,7 @@ cdef class Filter:
         self.notify_rules = False
         self.has_rules = False
         self.removed_after_rules = None
+        self.initial_default = act
         self._forget_rules()
 
     def merge(self, other):
@@ -679,7 +834,8 @@ cdef class Filter:
         self.has_rules |= that.has_rules
         if self.removed_after_rules is None:
             self.removed_after_rules = that.removed_after_rules
-        self._rule_log.extend(that._rule_log)
+        for entry in that._rule_log:
+            self._log_rule(entry)
         self._arch_tokens += that._arch_tokens
         if that._held_rules:
             self._held_rules = (self._held_rules or []) + that._held_rules
@@ -687,6 +843,10 @@ cdef class Filter:
             self._followed_conditions = (self._followed_conditions or set()) | \
                 that._followed_conditions
         self._given += that._given
+        self._changes += 1
+        if self._journal is not None:  # that is consumed: its journal no longer changes
+            self._journal_append(("merge", that.initial_default, that.want_tsync,
+                                  _log_items(that._journal_full, that._journal)))
 
     # -- architectures -----------------------------------------------------------------------
 
@@ -719,6 +879,7 @@ cdef class Filter:
         if rc < 0:
             fail(rc, "cannot add architecture %s" % (arch_name(tok),))
         self._arch_tokens += (tok or seccomp_arch_native(),)
+        self._changed(("arch_add", tok, exist_ok))
         return True
 
     def _arch_remove(self, arch, bint missing_ok=False):
@@ -739,6 +900,7 @@ cdef class Filter:
         tok = tok or seccomp_arch_native()
         self._arch_tokens = tuple(t for t in self._arch_tokens if t != tok)
         self._rule_log = [r[:4] + (tuple(t for t in r[4] if t != tok),) for r in self._rule_log]
+        self._changed(("arch_remove", tok, missing_ok))
         return True
 
     # -- attributes --------------------------------------------------------------------------
@@ -782,6 +944,7 @@ cdef class Filter:
             if rc == -EACCES and attr == SCMP_FLTATR_ACT_DEFAULT:
                 invalid("the default action is fixed when the filter is made; use reset()")
             fail(rc, "cannot set attribute %s to %r" % (_ATTR_NAMES[attr], value))
+        self._changed(("attr", attr, value))
 
     # -- rules -------------------------------------------------------------------------------
 
@@ -798,6 +961,35 @@ cdef class Filter:
             self._unlock()
         if rc < 0:
             fail(rc, "cannot set priority of syscall %s" % _syscall_label(syscall, nr))
+        self._changed(("priority", syscall, priority))
+
+    cdef int _changed(self, tuple entry) except -1:
+        self._changes += 1
+        if self._journal is not None:
+            self._journal_append(entry)
+        return 0
+
+    cdef int _apply(self, tuple entry) except -1:
+        """Make a journaled change again."""
+        cdef Filter other
+        what = entry[0]
+        if what == "arch_add":
+            self._arch_add(entry[1], entry[2])
+        elif what == "arch_remove":
+            self._arch_remove(entry[1], entry[2])
+        elif what == "attr":
+            self._attr_set(entry[1], entry[2])
+        elif what == "priority":
+            self.syscall_priority(entry[1], entry[2])
+        elif what == "merge":
+            other = Filter.__new__(Filter)
+            other._setup(entry[1], entry[2])
+            for change in entry[3]:
+                other._apply(change)
+            self.merge(other)
+        else:  # a rule: its rule_log entry
+            self._add(entry[0], entry[1], entry[2], entry[3])
+        return 0
 
     cdef int _add(self, object action, object syscall, tuple conds, bint exact) except -1:
         cdef uint32_t act = _action(action)
@@ -831,7 +1023,11 @@ cdef class Filter:
         if rc < 0:
             self._rule_error(rc, act, syscall, nr, conds, exact)
         self.has_rules = True
-        self._rule_log.append((act, syscall, conds, exact, self._arch_tokens))
+        entry = (action, syscall, conds, exact, self._arch_tokens)
+        self._log_rule(entry)
+        self._changes += 1
+        if self._journal is not None:
+            self._journal_append(entry)
         if act == SCMP_ACT_NOTIFY:
             self.notify_rules = True
         return 0
@@ -941,10 +1137,18 @@ cdef class Filter:
         return rc
 
     def _transaction_start(self):
-        """Start a transaction (libseccomp >= 2.6): later changes can be rejected together."""
-        if not _HAVE_2_6:
-            require("transactions")
+        """Start a transaction: the changes made until the matching `_transaction_reject()`
+        are undone by it (rules, architectures, attributes, priorities); transactions nest.
+        libseccomp 2.6 has them; on 2.5 the journal is replayed up to the start."""
         cdef int rc
+        if self._saved is None:
+            self._saved = []
+        if not _HAVE_2_6:
+            self._lock()  # a clear error if the filter is gone
+            self._unlock()
+            self._saved.append(self.journal_length)
+            return
+        attrs = {a: self._attr_get(a) for a in _ATTR_NAMES if a != SCMP_FLTATR_ACT_DEFAULT}
         self._lock()
         try:
             rc = seccomp_transaction_start(self.ctx)
@@ -955,35 +1159,52 @@ cdef class Filter:
         self._saved.append((list(self._rule_log), self._arch_tokens,
                             self._held_rules and list(self._held_rules),
                             self._followed_conditions and set(self._followed_conditions),
-                            self._given))
+                            self._given, attrs))
 
     def _transaction_commit(self):
-        """Keep the changes made since _transaction_start()."""
-        if not _HAVE_2_6:
-            require("transactions")
-        cdef int rc
+        """Keep the changes of the innermost transaction."""
+        cdef int rc = 0
+        if not self._saved:
+            invalid("no transaction is open")
         self._lock()
         try:
-            rc = seccomp_transaction_commit(self.ctx)
+            if _HAVE_2_6:
+                rc = seccomp_transaction_commit(self.ctx)
         finally:
             self._unlock()
         if rc < 0:
             fail(rc, "cannot commit transaction")
-        if self._saved:
-            self._saved.pop()
+        self._saved.pop()
 
     def _transaction_reject(self):
-        """Undo the changes made since _transaction_start()."""
-        if not _HAVE_2_6:
-            require("transactions")
+        """Undo the changes of the innermost transaction."""
+        if not self._saved:
+            invalid("no transaction is open")
         self._lock()
         try:
-            seccomp_transaction_reject(self.ctx)
+            if _HAVE_2_6:
+                seccomp_transaction_reject(self.ctx)
         finally:
             self._unlock()
-        if self._saved:
-            (self._rule_log, self._arch_tokens, self._held_rules,
-             self._followed_conditions, self._given) = self._saved.pop()
+        saved = self._saved.pop()
+        if not _HAVE_2_6:
+            self._rewind(saved)
+            return
+        (self._rule_log, self._arch_tokens, self._held_rules, self._followed_conditions,
+         self._given, attrs) = saved
+        for attr, value in attrs.items():
+            self._attr_set(attr, value)
+        self._changes += 1
+
+    cdef int _rewind(self, Py_ssize_t length) except -1:
+        """Back to the state after the journal's first *length* changes (libseccomp 2.5)."""
+        kept = _log_items(self._journal_full, self._journal)[:length]
+        outer = self._saved
+        self.reset(self.initial_default)
+        for change in kept:
+            self._apply(change)
+        self._saved = outer
+        return 0
 
     def precompute(self):
         """Generate the BPF now (libseccomp >= 2.6), so a later load() does no allocation."""

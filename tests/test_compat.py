@@ -149,6 +149,114 @@ def test_transactions_commit_and_reject():
         f.commit_transaction()
 
 
+def test_rejecting_undoes_every_kind_of_change_and_keeps_what_came_before():
+    # libseccomp 2.5: the core replays its journal; 2.6: libseccomp's transactions + attributes
+    f = SyscallFilter(seccomp.ALLOW)
+    g = SyscallFilter(seccomp.ALLOW)
+    g.remove_arch(seccomp.Arch.NATIVE)
+    g.add_arch(seccomp.Arch.X86)
+    g.add_rule(seccomp.ERRNO(5), "getpid")
+    f.merge(g)                                  # before the transaction: kept
+    f.syscall_priority("read", 200)
+    f.add_rule(seccomp.ERRNO(1), "read", seccomp.Arg(0, seccomp.EQ, 3))
+    before = (f.export_pfc(), f.export_bpf_mem(), f.get_attr(seccomp.Attr.CTL_LOG))
+    f.start_transaction()
+    h = seccomp.Filter(seccomp.ALLOW, tsync=False)  # a plain Filter merged inside
+    h.remove_arch(seccomp.Arch.NATIVE)
+    h.add_arch(seccomp.Arch.ARM)
+    h.add_rule(seccomp.ERRNO(7), "getppid")
+    f.merge(h)
+    f.syscall_priority("write", 100)
+    f.add_rule(seccomp.ERRNO(2), "write")
+    f.set_attr(seccomp.Attr.CTL_LOG, 1)
+    f.remove_arch(seccomp.Arch.X86)            # (no rule may follow this with libseccomp 2.5)
+    f.reject_transaction()
+    assert (f.export_pfc(), f.export_bpf_mem(), f.get_attr(seccomp.Attr.CTL_LOG)) == before
+    assert f.exist_arch(seccomp.Arch.X86) and not f.exist_arch(seccomp.Arch.ARM)
+    f.add_rule(seccomp.ERRNO(3), "close")      # the filter goes on working
+    assert "ERRNO(3)" in f.export_pfc()
+    with pytest.raises(TypeError):
+        f.merge(None)
+
+
+def _names(count):
+    names = []
+    for nr in range(1024):
+        try:
+            names.append(seccomp.syscall_name(nr))
+        except seccomp.SeccompError:
+            continue
+    return names[:count]
+
+
+def test_logs_longer_than_a_chunk_survive_transactions_and_merges():
+    names = _names(260)
+    f = SyscallFilter(seccomp.ERRNO(1))
+    for name in names[:100]:
+        f.add_rule(seccomp.ALLOW, name)
+    before = f.export_bpf_mem()
+    f.start_transaction()
+    for name in names[100:230]:
+        f.add_rule(seccomp.ALLOW, name, seccomp.Arg(0, seccomp.EQ, 1))
+    g = SyscallFilter(seccomp.ERRNO(1))
+    g.remove_arch(seccomp.Arch.NATIVE)
+    g.add_arch(seccomp.Arch.X86)
+    for name in names[:120]:
+        g.add_rule(seccomp.ALLOW, name)
+    f.merge(g)
+    assert len(f._rule_log) == 100 + 130 + 120
+    f.reject_transaction()
+    assert f.export_bpf_mem() == before and len(f._rule_log) == 100
+    for name in names[230:]:
+        f.add_rule(seccomp.ALLOW, name)
+    assert [r[1] for r in f._rule_log] == names[:100] + names[230:]
+
+
+def test_rules_held_out_of_libseccomp_follow_transactions():
+    # the second rule would make libseccomp's seccomp_rule_add loop (src_c/_rule_guard.pxi)
+    first = (seccomp.Arg(0, seccomp.NE, 5), seccomp.Arg(1, seccomp.EQ, 7))
+    looping = (seccomp.Arg(0, seccomp.NE, 5), seccomp.Arg(1, seccomp.EQ, 7 + (1 << 32)))
+    f = SyscallFilter(seccomp.ALLOW)
+    f.add_rule(seccomp.ERRNO(1), "getpid", *first)
+    before = f.export_bpf()
+    f.start_transaction()
+    f.add_rule(seccomp.ERRNO(1), "getpid", *looping)
+    assert len(f._held_rules) == 1
+    f.reject_transaction()
+    assert not f._held_rules and f.export_bpf() == before
+    f.add_rule(seccomp.ERRNO(1), "getpid", *looping)
+    f.start_transaction()
+    f.add_rule(seccomp.ERRNO(2), "getppid")
+    f.reject_transaction()
+    assert len(f._held_rules) == 1 and len(f._rule_log) == 2
+    assert f.simulate("getpid", 4, 7 + (1 << 32)) == seccomp.ERRNO(1)
+
+
+def test_a_reset_or_released_filter_has_no_open_transaction():
+    f = SyscallFilter(seccomp.ALLOW)
+    f.start_transaction()
+    f.reset()
+    with pytest.raises(ValueError, match="no transaction"):
+        f.reject_transaction()
+    f.release()
+    with pytest.raises(ValueError, match="released"):
+        f.start_transaction()
+
+
+def test_a_precomputed_program_is_dropped_by_any_change():
+    f = SyscallFilter(seccomp.ALLOW)
+    f.add_rule(seccomp.ERRNO(errno.EPERM), "getppid")
+    f.start_transaction()
+    f.add_rule(seccomp.ERRNO(errno.EACCES), "getpgrp")
+    f.precompute()                              # with the getpgrp rule
+    f.reject_transaction()                      # without it
+    assert in_child(_load_and_call, f, "getpgrp").unwrap() == 0
+    assert in_child(_load_and_call, f, "getppid").unwrap() == errno.EPERM
+    f.precompute()
+    f.reset()                                   # no rules left
+    assert in_child(_load_and_call, f, "getppid").unwrap() == 0
+
+
 def _load_and_call(f, name):
     f.load()
     return syscall(name)[1]
