@@ -60,7 +60,10 @@ class Arg(Cond):
 
     __slots__ = ()
 
-    __init__ = Cond._compat_init  # the core's: making an Arg runs no Python code
+    if TYPE_CHECKING:
+        def __init__(self, arg: int, op: int, datum_a: int, datum_b: int = 0) -> None: ...
+    else:
+        __init__ = Cond._compat_init  # the core's: making an Arg runs no Python code
 
 
 _compat_init = _core.Filter._compat_init
@@ -78,11 +81,18 @@ class SyscallFilter(Filter):
     # (the core's change count, Program) after precompute() on libseccomp 2.5; unset before
     __slots__ = ("_program",)
 
-    # The core's constructor (no Python code runs): TSYNC off, as that module makes filters.
-    __init__ = _compat_init
+    if TYPE_CHECKING:
+        def __init__(self, defaction: int) -> None: ...
+    else:
+        # The core's constructor (no Python code runs): TSYNC off, as that module's filters.
+        __init__ = _compat_init
 
     # add_rule, add_rule_exact and syscall_priority are the core's, as on Filter.
-    add_rule_exactly = Filter.add_rule_exact
+
+    def add_rule_exactly(self, action: int, syscall: Union[int, str], *args: Cond) -> None:
+        """Add a rule exactly as given (no rewriting for multiplexed syscalls): that module's
+        name for `add_rule_exact`."""
+        self.add_rule_exact(action, syscall, *args)
 
     def merge(self, filter: _core.Filter) -> None:  # noqa: A002 - that module's name
         """Merge *filter* (same attributes, no shared architecture) into this one; *filter*
