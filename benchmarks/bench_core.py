@@ -20,6 +20,9 @@ Workloads (nanoseconds per operation; the median over the rounds, with their spr
   resolve  one syscall name to its number on the native arch
   load     load the ~370-rule filter (libseccomp generates the BPF again each time), in children
   program_load  this package's precomputed Program.load(): the BPF straight to seccomp(2)
+
+The last row is a floor: the compatibility workloads with every call a C no-op, i.e. what the
+benchmark's own Python loops and calls cost; C plus this is the least any binding can take.
 """
 import argparse
 import errno
@@ -144,6 +147,21 @@ def workloads_compat(mod, rules):
             "load": lambda: build().load}
 
 
+def floor_module():
+    """libseccomp's module's names with every call a C no-op: what the workloads' own Python
+    loops and calls cost (the floor any Python binding adds to C)."""
+    import operator
+    import types
+
+    class NoFilter(int):  # made in C; add_rule takes 2 or 3 arguments and does nothing
+        __slots__ = ()
+        add_rule = staticmethod(slice)
+
+    return types.SimpleNamespace(ALLOW=0, ERRNO=int, Arg=slice, EQ=4, SyscallFilter=NoFilter,
+                                 resolve_syscall=operator.is_,
+                                 Arch=types.SimpleNamespace(NATIVE=0))
+
+
 def time_batch(fn, n):
     t0 = time.process_time_ns()
     for _ in range(n):
@@ -207,6 +225,9 @@ def main():
         impls["libseccomp's module"] = workloads_compat(debian, rules)
     else:
         print("libseccomp's module: skipped (no %s)" % DEBIAN_MODULE)
+    floor = workloads_compat(floor_module(), rules)
+    impls["floor: the same loops, calls doing nothing"] = {
+        k: v for k, v in floor.items() if k in ("build", "ten", "small", "resolve")}
     samples = {name: {} for name in ["C (libseccomp)", *impls]}
     with tempfile.TemporaryDirectory() as tmp:
         spec = os.path.join(tmp, "rules.txt")
