@@ -808,6 +808,12 @@ cdef class Filter:
             raise TypeError("merge() takes a Filter, not %s" % type(other).__name__)
         if other is self:
             invalid("cannot merge a filter into itself")
+        # Rules only the library's own BPF computes (seccomp.bpf.model.RuleExtras) live in a
+        # subclass's rule_extras; a filter without that field would drop them: a weaker filter.
+        if getattr(other, "rule_extras", None) is not None and not hasattr(self, "rule_extras"):
+            invalid("cannot merge a %s into a %s: its rules computed by the library's own BPF "
+                    "(beyond libseccomp) would be lost; merge into the %s instead"
+                    % (type(other).__name__, type(self).__name__, type(other).__name__))
         cdef Filter that = <Filter>other
         cdef int rc
         # Lock in a fixed order so two threads merging in opposite directions cannot deadlock.

@@ -349,6 +349,16 @@ def test_merging_policy_filters_keeps_the_computed_rules_of_both():
         assert bpf.evaluate(program, "getppid", (4, 5), arch=arch) == Action.ALLOW
 
 
+def test_a_filter_that_cannot_hold_computed_rules_refuses_to_merge_them():
+    rule = Rule("getppid", Cmp("==", A0, A1), DENIED)
+    computed = Policy(Action.ALLOW, (rule,)).compile(arch="aarch64")
+    plain = seccomp.Filter(Action.ALLOW)
+    with pytest.raises(seccomp.InvalidArgumentError, match="would be lost"):
+        plain.merge(computed)
+    assert not computed.released  # refused before anything was consumed
+    assert bpf.evaluate(computed.export_bpf(), "getppid", (4, 4), arch="aarch64") == DENIED
+
+
 def test_the_command_line_says_why_it_cannot_take_a_computed_policy(tmp_path, capsys):
     from seccomp.cli import main
 
