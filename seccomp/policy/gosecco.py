@@ -37,7 +37,7 @@ from .._core import InvalidArgumentError, syscall_resolve_name
 from .._enums import Action
 from . import constants
 from .model import (FALSE, TRUE, And, Arg, Atom, BinOp, Bool, Cmp, Expr, Inv, Not, Num, Or,
-                    Place, Policy, PolicyError, Rule, U32, U64)
+                    Place, Policy, PolicyError, Rule, U32, U64, scan_tokens)
 
 __all__ = ["parse", "load", "dump", "INLINE_MARKER", "looks_like"]
 
@@ -90,23 +90,8 @@ class _Expr:
     """A recursive-descent parser for one expression (the document's precedence table)."""
 
     def __init__(self, text: str, file: str, line: int, offset: int) -> None:
-        # the tokens' kinds, texts and columns, each list ending with an end marker
-        kinds: List[str] = []
-        texts: List[str] = []
-        cols: List[int] = []
-        for m in _TOKEN.finditer(text):
-            kind = m.lastgroup or ""
-            if kind == "bad":
-                start = m.start(kind)
-                raise PolicyError(Place(file, line, offset + start + 1),
-                                  "unexpected character %r" % text[start])
-            kinds.append(kind)
-            texts.append(m[kind])
-            cols.append(offset + m.start(kind) + 1)
-        self.n = len(texts)
-        kinds.append("")
-        texts.append("")
-        cols.append(offset + len(text) + 1)
+        kinds, texts, cols = scan_tokens(_TOKEN, text, file, line, offset)
+        self.n = len(texts) - 1  # without the end marker
         self.kinds, self.texts, self.cols = kinds, texts, cols
         self.file, self.line = file, line
         self.i = 0

@@ -30,7 +30,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from .._enums import AUDIT_ARCH_64BIT, Action, Arch
 from . import constants
 from .model import (TRUE, And, Arg, Atom, BinOp, Cmp, Expr, Num, Or, Place, Policy,
-                    PolicyError, Rule, U64, _bits)
+                    PolicyError, Rule, U64, _bits, scan_tokens)
 
 __all__ = ["parse", "load", "dump", "looks_like"]
 
@@ -61,22 +61,8 @@ class _Line:
 
     def __init__(self, text: str, file: str, number: int) -> None:
         self.text, self.file, self.number = text, file, number
-        kinds: List[str] = []
-        texts: List[str] = []
-        cols: List[int] = []
-        for m in _TOKEN.finditer(text):
-            kind = m.lastgroup or ""
-            if kind == "bad":
-                start = m.start(kind)
-                raise PolicyError(Place(file, number, start + 1),
-                                  "unexpected character %r" % text[start])
-            kinds.append(kind)
-            texts.append(m[kind])
-            cols.append(m.start(kind) + 1)
-        self.n = len(texts)
-        kinds.append("")
-        texts.append("")
-        cols.append(len(text) + 1)
+        kinds, texts, cols = scan_tokens(_TOKEN, text, file, number)
+        self.n = len(texts) - 1  # without the end marker
         self.kinds, self.texts, self.cols = kinds, texts, cols
         self.i = 0
 

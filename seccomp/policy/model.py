@@ -19,6 +19,7 @@ against this model with the emulator before it is returned.
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass, field, replace
 from typing import (Dict, Iterable, Iterator, List, Optional, Sequence, Set,
                     Tuple, Union)
@@ -1236,3 +1237,27 @@ class PolicyFilter(Filter):
         if theirs is not None:
             self.rule_extras = RuleExtras((mine.rules if mine else ()) + theirs.rules,
                                           x32[0] if x32 else None)
+
+
+def scan_tokens(pattern: re.Pattern[str], text: str, file: str, line: int,
+                offset: int = 0) -> Tuple[List[str], List[str], List[int]]:
+    """The tokens *pattern* (one named group per kind, ``bad`` for any other character) finds
+    in *text*: their kinds, texts and 1-based columns (plus *offset*), each list ending with an
+    end marker ("", "", the column after the text) so that looking ahead needs no bounds
+    check. A ``bad`` character is a PolicyError at its place."""
+    kinds: List[str] = []
+    texts: List[str] = []
+    cols: List[int] = []
+    for m in pattern.finditer(text):
+        kind = m.lastgroup or ""
+        start = m.start(kind)
+        if kind == "bad":
+            raise PolicyError(Place(file, line, offset + start + 1),
+                              "unexpected character %r" % text[start])
+        kinds.append(kind)
+        texts.append(m[kind])
+        cols.append(offset + start + 1)
+    kinds.append("")
+    texts.append("")
+    cols.append(offset + len(text) + 1)
+    return kinds, texts, cols
