@@ -10,7 +10,9 @@ from __future__ import annotations
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
 if TYPE_CHECKING:
-    from typing import Any, Dict, Tuple
+    from typing import Any, Dict, Optional, Tuple, Type, TypeVar
+
+    _Self = TypeVar("_Self", bound="Fields")
 
 __all__ = ["Fields", "Frozen"]
 
@@ -19,15 +21,15 @@ class _DataclassFields:
     """The class's ``__dataclass_fields__``, made by the dataclasses module when first asked
     for (what ``dataclasses.replace``, ``fields`` and ``is_dataclass`` look at)."""
 
-    def __get__(self, obj: object, cls: type) -> "Dict[str, Any]":
-        fields = cls.__dict__.get("_dataclass_fields")
+    def __get__(self, obj: object, cls: "Type[Fields]") -> "Dict[str, Any]":
+        fields: "Optional[Dict[str, Any]]" = cls.__dict__.get("_dataclass_fields")
         if fields is None:
             import dataclasses
 
             made = dataclasses.make_dataclass(cls.__name__, [
                 (name, "Any", dataclasses.field(compare=name not in cls._uncompared))
                 for name in cls.__slots__])
-            fields = made.__dataclass_fields__
+            fields = getattr(made, "__dataclass_fields__")
             type.__setattr__(cls, "_dataclass_fields", fields)
         return fields
 
@@ -51,7 +53,7 @@ class Fields:
 
     def __eq__(self, other: object) -> bool:
         if other.__class__ is self.__class__:
-            return self._values() == other._values()  # type: ignore[attr-defined]
+            return self._values() == other._values()  # type: ignore[attr-defined,unused-ignore]
         return NotImplemented
 
     def __repr__(self) -> str:
@@ -61,7 +63,7 @@ class Fields:
     def __reduce__(self) -> "Tuple[Any, ...]":
         return type(self), tuple([getattr(self, n) for n in self.__slots__])
 
-    def _replace(self, **changes: "Any") -> "Any":
+    def _replace(self: "_Self", **changes: "Any") -> "_Self":
         """A copy with *changes* (what ``dataclasses.replace`` does)."""
         values = {n: getattr(self, n) for n in self.__slots__}
         values.update(changes)

@@ -15,7 +15,7 @@ import os
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
 if TYPE_CHECKING:
-    from typing import Dict, FrozenSet, Optional, Tuple
+    from typing import Dict, FrozenSet, List, Optional, Set, Tuple
 
 __all__ = ["newer_syscalls", "kernel_numbers", "table_arches"]
 
@@ -61,7 +61,7 @@ def newer_syscalls() -> Dict[str, Dict[str, int]]:
         doc = _doc()
         tables: Dict[str, Dict[str, Dict[str, int]]] = doc["tables"]  # type: ignore[assignment]
         variants: Dict[str, str] = doc["variants"]  # type: ignore[assignment]
-        unknown: Dict[str, list] = doc["unknown_to_libseccomp_2_5_4"]  # type: ignore[assignment]
+        unknown: Dict[str, List[str]] = doc["unknown_to_libseccomp_2_5_4"]  # type: ignore[assignment]
         numbers: Dict[str, Dict[str, int]] = {}  # arch -> name -> number, for those names
         for arch, by_version in tables.items():
             numbers[arch] = {name: nr for names in by_version.values()
@@ -85,7 +85,7 @@ def kernel_numbers(arch: str, kernel: Tuple[int, int]) -> Optional[FrozenSet[int
     table = _column(arch)
     if table is None:
         return None
-    out = set()
+    out: "Set[int]" = set()
     for version, names in table.items():
         if version == _UNVERSIONED:
             continue

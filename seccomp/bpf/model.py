@@ -50,6 +50,8 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import c
 if TYPE_CHECKING:
     from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
 
+    from typing_extensions import TypeIs
+
     from .._filter import Filter
     from .expr import ExprCondition
 
@@ -75,7 +77,7 @@ _IPC = {
     "msgget": 13, "msgctl": 14, "shmat": 21, "shmdt": 22, "shmget": 23, "shmctl": 24,
 }
 
-def _is_computed(c: object) -> bool:
+def _is_computed(c: object) -> "TypeIs[ExprCondition]":
     """Whether condition *c* is an `ExprCondition`. Without importing `seccomp.bpf.expr`:
     only rules that have one need it (its import is a good part of a command's start-up),
     and while nobody has imported it, no condition can be one."""
