@@ -106,8 +106,8 @@ class Arg(Expr):
 
 
 @dataclass(frozen=True, init=False)
-class BinOp(Expr):
-    """Arithmetic or bit operation: ``+ - * / % & | ^ << >>`` (64-bit, wrapping)."""
+class _Binary(Expr):
+    """An operator between two operands: the fields `BinOp` and `Cmp` share."""
 
     op: str
     left: Expr
@@ -120,6 +120,11 @@ class BinOp(Expr):
         d["left"] = left
         d["right"] = right
         d["pos"] = pos
+
+
+@dataclass(frozen=True, init=False)
+class BinOp(_Binary):
+    """Arithmetic or bit operation: ``+ - * / % & | ^ << >>`` (64-bit, wrapping)."""
 
 
 @dataclass(frozen=True)
@@ -130,20 +135,8 @@ class Inv(Expr):
 
 
 @dataclass(frozen=True, init=False)
-class Cmp(Expr):
+class Cmp(_Binary):
     """Unsigned comparison: ``== != < <= > >=``."""
-
-    op: str
-    left: Expr
-    right: Expr
-    pos: Optional[Place] = field(default=None, compare=False)
-
-    def __init__(self, op: str, left: Expr, right: Expr, pos: Optional[Place] = None) -> None:
-        d = self.__dict__
-        d["op"] = op
-        d["left"] = left
-        d["right"] = right
-        d["pos"] = pos
 
 
 @dataclass(frozen=True, init=False)
