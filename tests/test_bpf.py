@@ -351,3 +351,15 @@ def test_cli_disasm_and_explain_of_a_bpf_file(tmp_path):
     assert "execve" in text and "ERRNO(1)" in text and "execveat is allowed" in text
     done = _cli("check", "--bpf", str(path), "execve")
     assert done.stdout.decode().strip() == "ERRNO(1)"
+
+
+def test_disassemble_a_program_that_checks_an_unknown_architecture():
+    # ld arch; jeq #60 (no architecture has token 60); ld nr; jeq #2; ret ALLOW; ret KILL
+    insns = [(0x20, 0, 0, 4), (0x15, 0, 3, 60), (0x20, 0, 0, 0), (0x15, 0, 1, 2),
+             (0x06, 0, 0, 0x7fff0000), (0x06, 0, 0, 0)]
+    program = b"".join(struct.pack("<HBBI", *i) for i in insns)
+    bpf.check(program, "x86_64")
+    lines = bpf.disassemble(program, "x86_64").splitlines()
+    assert len(lines) == len(insns)
+    assert "unknown arch 0x3c" in lines[1]
+    assert bpf.evaluate(program, 2, arch="x86_64") == Action.KILL

@@ -162,7 +162,11 @@ def _arch_name(token: int) -> Optional[str]:
 def _syscall_label(nr: int, arches: FrozenSet[int]) -> str:
     names = set()
     for token in arches:
-        for a in ([Arch.X86_64, Arch.X32] if token == int(Arch.X86_64) else [Arch(token)]):
+        try:
+            known = [Arch.X86_64, Arch.X32] if token == int(Arch.X86_64) else [Arch(token)]
+        except SeccompError:  # a token no architecture has: its numbers have no names
+            continue
+        for a in known:
             try:
                 names.add(_core.syscall_resolve_num(nr, a))
             except SeccompError:
