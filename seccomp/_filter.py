@@ -295,6 +295,10 @@ def _pfc_of_own_program(flt: Filter, program: bytes, stub_only: bool) -> str:
                "kept out of it (README, \"Never weaker than asked\"):"]
         why += ["  %s %s %s" % (Action(a), s, ", ".join(map(repr, c)))
                 for a, s, c, _exact in flt._held_rules]
+    elif getattr(flt, "rule_extras", None) is not None:
+        why = ["libseccomp cannot express the rules: conditions only the filter's own BPF",
+               "computes (a policy's arithmetic, arguments compared with each other), or an",
+               "x32 action of their own."]
     elif model.RuleModel.of(flt).beyond_libseccomp:
         why = ["libseccomp cannot express the rules: a 32-bit comparison other than EQ and",
                "MASKED_EQ, or a 64-bit comparison on x32."]

@@ -57,6 +57,9 @@ def _cmd_export(args: argparse.Namespace) -> int:
     if prof is None:
         raise CommandError("'unconfined' has no filter to export (with --bundle it removes "
                            "linux.seccomp)")
+    if args.policy is not None and args.format in ("oci", "seccompprofile"):
+        from .policies import as_profile
+        prof = as_profile(prof)
     if args.format == "oci":
         data: bytes = prof.to_json(oci=True).encode()
     elif args.format == "seccompprofile":
@@ -69,8 +72,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
         data = (json.dumps(resource, indent=2) + "\n").encode()
     elif args.format in ("gosecco", "minijail", "seccompiler"):
         from .. import policy
-        pol = args.policy if args.policy is not None and not args.allow and not args.deny \
-            else policy.from_profile(prof)
+        pol = prof if args.policy is not None else policy.from_profile(prof)
         if args.format == "seccompiler":
             from dataclasses import replace
             pol = replace(pol, name=pol.name or args.thread or "main")
@@ -91,8 +93,11 @@ def _export_bundle(args: argparse.Namespace) -> int:
 
     config = bundle.read_config(args.bundle)
     if args.caps is None and not args.cap and not args.cap_drop and args.profile != "unconfined":
-        args.caps = ",".join(sorted(bundle.bundle_caps(config))) or "none"
+        args.bundle_caps = ",".join(sorted(bundle.bundle_caps(config))) or "none"
     prof = _resolved(args, arch=args.arch, kernel=args.kernel)
+    if args.policy is not None:
+        from .policies import as_profile
+        prof = as_profile(prof)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", bundle.RuntimeFieldWarning)
         bundle.write_bundle(args.bundle, prof, runtime=args.runtime)  # already resolved

@@ -17,9 +17,10 @@ if TYPE_CHECKING:
 def _profile_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--profile", default="default", metavar="default|unconfined|PATH",
                    help="the profile: a built-in name, 'unconfined' (no filter at all), or the "
-                        "path of a Docker/Podman/OCI JSON file, OCI config.json or "
-                        "SeccompProfile resource (a path contains '/': ./default names a file, "
-                        "default the built-in profile) (default: %(default)s)")
+                        "path of a Docker/Podman/OCI JSON file, OCI config.json, "
+                        "SeccompProfile resource, gosecco policy, minijail .policy file or "
+                        "seccompiler/Firecracker JSON (a path contains '/': ./default names a "
+                        "file, default the built-in profile) (default: %(default)s)")
     p.add_argument("--allow", action="append", default=[], metavar="NAME",
                    help="allow syscall NAME (or every syscall of an @group), whatever the "
                         "profile says; repeatable")
@@ -68,19 +69,32 @@ def _enosys_option(p: argparse.ArgumentParser) -> None:
 def _resolved(args: argparse.Namespace, arch: Optional[str] = None,
               kernel: Optional[str] = None) -> Any:
     """The profile named by the options, resolved and with --allow/--deny applied; None for
-    ``--profile unconfined`` (no filter). A policy in another format (`seccomp.policy`) is
-    read as the profile of its lowered rules, and kept in ``args.policy``."""
+    ``--profile unconfined`` (no filter). A policy in another format (gosecco, minijail,
+    seccompiler) is returned as its `seccomp.policy.Policy`, --allow/--deny its first rules
+    (`seccomp.cli.policies`); it is also kept in ``args.policy`` (None for a profile)."""
     from .. import profile
 
+    args.policy = None
     if args.profile == profile.UNCONFINED:
         if args.allow or args.deny:
             raise InvalidArgumentError(errno.EINVAL, "--allow and --deny need a profile: "
                                                      "'unconfined' has no filter")
         return None
-    args.policy = policy = _policy(args)
-    prof = profile.load(args.profile) if policy is None else _policy_profile(policy)
-    # the base set: --caps, else a config.json's bounding set, else an unprivileged container's
-    base = args.caps or ("docker" if prof.caps is None else sorted(prof.caps))
+    if args.input_format != "oci" and (args.input_format != "auto"
+                                       or args.profile not in profile.builtin_profiles()):
+        from .policies import read_policy, with_overrides  # not for a built-in profile
+        policy = read_policy(args)
+        if policy is not None:
+            args.policy = policy = with_overrides(policy, args, _syscall_arg)
+            return policy
+    if args.thread:
+        raise InvalidArgumentError(errno.EINVAL, "--thread names a category of a seccompiler "
+                                                 "file; %s is an OCI profile" % args.profile)
+    prof = profile.load(args.profile)
+    # the base set: --caps, else the bundle's (export --bundle), else a config.json's bounding
+    # set, else an unprivileged container's
+    base = args.caps or getattr(args, "bundle_caps", None) or (
+        "docker" if prof.caps is None else sorted(prof.caps))
     caps = profile.capabilities(base, add=args.cap, drop=args.cap_drop)
     prof = prof.resolve(arch=arch, caps=caps, kernel=kernel)
     for name in args.allow:
@@ -90,41 +104,6 @@ def _resolved(args: argparse.Namespace, arch: Optional[str] = None,
         errno_ = profile.parse_errno(code, "--deny %s" % spec) if code else errno.EPERM
         prof = prof.with_rule([_syscall_arg(name)], Action.ERRNO(errno_))
     return prof
-
-
-def _policy(args: argparse.Namespace) -> Any:
-    """The `seccomp.policy.Policy` of --profile when it is not an OCI/Docker profile, else
-    None."""
-    from ..profile import builtin_profiles
-
-    fmt = getattr(args, "input_format", "auto")
-    thread = getattr(args, "thread", None)
-    if fmt == "oci":
-        return None
-    if fmt == "auto":
-        if args.profile in builtin_profiles():  # OCI: the policy readers need not be loaded
-            oci = True
-        else:
-            from .. import policy
-            try:
-                text, path = policy.read_source(args.profile)
-            except policy.PolicyError:
-                return None  # the profile reader says what is wrong with the path
-            oci = text is None or policy.detect(text, path) == "oci"
-        if oci:
-            if thread:
-                raise InvalidArgumentError(22, "--thread names a category of a seccompiler "
-                                               "file; %s is not one" % args.profile)
-            return None
-        fmt = None
-    from .. import policy
-    return policy.load(args.profile, format=fmt, thread=thread)
-
-
-def _policy_profile(policy: Any) -> Any:
-    """A policy as a resolved profile (its rules lowered to libseccomp's)."""
-    from ..policy import to_profile
-    return to_profile(policy)
 
 
 def _syscall_arg(name: str) -> str:
@@ -149,25 +128,22 @@ def _compile(args: argparse.Namespace, prof: Any, arch: Optional[str] = None,
              kernel: Optional[str] = None, no_new_privs: bool = True) -> Any:
     """Build the filter of a resolved profile as the options say: with --strict, a rule that
     cannot be added is an error; without, a warning on stderr, every time. The ENOSYS stub
-    unless --no-enosys (and for a `seccomp.policy` format: its default action stands), by
-    *kernel*'s syscall table when one is given."""
+    unless --no-enosys, by *kernel*'s syscall table when one is given. A policy of another
+    format (`_resolved`) is compiled by `seccomp.cli.policies.compile_policy`."""
     import warnings
 
+    if args.policy is not None:
+        from .policies import compile_policy
+        return compile_policy(prof, args, arch=arch, no_new_privs=no_new_privs)
     from .. import profile
 
-    policy = getattr(args, "policy", None)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", profile.SkippedSyscallWarning)
-        # a policy's syscalls it does not name get its default action, not ENOSYS
         flt = prof.compile(arch=arch, strict=args.strict, kernel=kernel,
-                           no_new_privs=no_new_privs,
-                           enosys=not args.no_enosys and policy is None)
+                           no_new_privs=no_new_privs, enosys=not args.no_enosys)
     for w in caught:
         if issubclass(w.category, profile.SkippedSyscallWarning):
             warn(str(w.message))
         else:
             warnings.showwarning(w.message, w.category, w.filename, w.lineno)
-    if policy is not None and not args.allow and not args.deny:
-        for a in flt.arches:  # the lowering, checked against the policy itself
-            policy.check(flt.export_bpf(), a, skip=getattr(flt, "skipped_syscalls", ()))
     return flt

@@ -59,9 +59,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     message = b""
     program = flt.compile()
     if program.flags & FILTER_FLAGS["NEW_LISTENER"]:  # NOTIFY rules, or NOTIFY by default
-        if not prof.listener_path:
+        if not getattr(prof, "listener_path", None):  # a policy of another format has none
             raise CommandError("the profile uses SCMP_ACT_NOTIFY but sets no listenerPath for "
-                               "a seccomp agent to answer it", 2)
+                               "a seccomp agent to answer it (only an OCI profile can)", 2)
         _check_not_notified(program.bpf, prof)
         from ..notify import check_api_level
         check_api_level(flt.tsync)

@@ -66,9 +66,9 @@ def to_profile(policy: Policy) -> Any:
     try:
         lowered = policy.lowered()
     except _BeyondLibseccomp as exc:  # Policy.compile makes BPF of its own for it
-        raise PolicyError(exc.place, "%s (an OCI profile, which the command line compiles "
-                                     "policies through, cannot state it; seccomp.policy's "
-                                     "Policy.compile can)" % exc.reason) from None
+        raise PolicyError(exc.place, "%s (an OCI profile cannot state it; Policy.compile "
+                                     "and the other formats' filters compute it with BPF of "
+                                     "their own)" % exc.reason) from None
     rules = []
     for name, entries in lowered.items():
         for action, conds_list in entries:
