@@ -89,3 +89,14 @@ def test_run_loads_only_what_it_needs():
     unneeded = others | {"seccomp.policy", "seccomp.bpf.analysis", "seccomp.bpf.asm",
                          "seccomp.notify", "seccomp.record"}
     assert not modules & unneeded
+
+
+def test_importing_the_cli_does_not_import_argparse():
+    # a command line in the simple forms some subcommands parse themselves needs no argparse
+    code = ("import sys; before = 'argparse' in sys.modules; import seccomp.cli; "
+            "print(before, 'argparse' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60, check=True)
+    if out.stdout.split()[0] == "True":
+        pytest.skip("this interpreter imports argparse at start-up")
+    assert out.stdout.split() == ["False", "False"]

@@ -14,7 +14,6 @@ Exit status: 0 success, 1 an error (``seccomp: error: ...`` on stderr) or a fail
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from importlib import import_module
 
@@ -22,7 +21,8 @@ from .common import CommandError, error
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
 if TYPE_CHECKING:
-    from typing import Any, List, NoReturn, Optional, Sequence, Tuple
+    import argparse
+    from typing import List, Optional, Sequence, Tuple
 
 #: The registration list: (subcommand, module of seccomp.cli whose ``add_<subcommand>``
 #: registers it), in this order in ``--help``.
@@ -41,41 +41,16 @@ SUBCOMMANDS: List[Tuple[str, str]] = [
 ]
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse with the command's one error prefix (``seccomp: error:``), exit status 2."""
-
-    def error(self, message: str) -> NoReturn:
-        self.print_usage(sys.stderr)
-        error(message)
-        self.exit(2)
-
-
-def _version() -> str:
-    from .. import __version__, _core
-    from .._info import api_level, library_version
-
-    return "seccomp %s (libseccomp %s, compiled against %s, API level %d)" % (
-        __version__, ".".join(map(str, library_version())),
-        ".".join(map(str, _core.COMPILED_VERSION)), api_level())
-
-
-class _VersionAction(argparse._VersionAction):
-    """argparse's ``version`` action, with the text worked out only when asked."""
-
-    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
-                 values: Any, option_string: Optional[str] = None) -> None:
-        self.version = _version()
-        super().__call__(parser, namespace, values, option_string)
-
-
 def build_parser(argv: Optional[Sequence[str]] = None) -> argparse.ArgumentParser:
     """The argument parser: with every subcommand, or, when *argv* starts with the name of
     one, with that one alone (it parses *argv* the same way, importing less)."""
-    parser = _Parser(prog="seccomp", description="Build, inspect and apply seccomp filters.",
-                     epilog="exit status: 0 success, 1 error or failed check, 2 usage error")
-    parser.add_argument("--version", action=_VersionAction,
+    from .parser import Parser, VersionAction
+
+    parser = Parser(prog="seccomp", description="Build, inspect and apply seccomp filters.",
+                    epilog="exit status: 0 success, 1 error or failed check, 2 usage error")
+    parser.add_argument("--version", action=VersionAction,
                         help="print the package's and libseccomp's versions and exit")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     sub.required = True
     first = argv[0] if argv else None
     chosen = [entry for entry in SUBCOMMANDS if entry[0] == first] or SUBCOMMANDS

@@ -6,11 +6,11 @@ the exit status.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
 if TYPE_CHECKING:
+    import argparse
     from typing import Any, Optional, Union
 
 # The most a command reads from one file or stdin: far above any real profile or program
