@@ -300,8 +300,9 @@ def check_api_level(tsync: bool) -> None:
 
 Handler = Callable[[Notification], Any]
 
-# run_async: how long one turn of the event loop waits for a busy target's next notification,
-# and for how long in all it may keep answering before giving the loop back
+# run_async: how long one turn of the event loop waits for a busy target's next notification
+# (yielding the CPU to it; no timer), and for how long in all it may keep answering before
+# giving the loop back
 _ASYNC_LINGER_US = 50
 _ASYNC_BUDGET_US = 1000
 

@@ -557,9 +557,10 @@ cdef class Server:
         """Answer the pending notification: call it when the listener is readable (as an
         event loop does), and only from one loop per listener (the wait is in the kernel's
         RECV). Then, for up to *budget_us*, answer each one that follows within *linger_us*
-        (an event loop saves a turn per notification of a busy target). Returns how many were
-        answered (0 if the target died meanwhile); `TargetsGone` when no process uses the
-        filter any more."""
+        (an event loop saves a turn per notification of a busy target): it waits for those
+        with poll() and sched_yield(), arming no timer, so keep *linger_us* short. Returns how
+        many were answered (0 if the target died meanwhile); `TargetsGone` when no process
+        uses the filter any more."""
         cdef seccomp_notif req
         cdef int rc
         cdef int fd = self.fd

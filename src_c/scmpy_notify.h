@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
@@ -129,38 +130,44 @@ static inline int scmpy_notif_wait(int fd, int wake_fd, int timeout_ms)
     return scmpy_listener_state(fds[0].revents);
 }
 
-/* The next notification into *req*, waiting up to *timeout_us* microseconds for it: 0, -EAGAIN
- * if none came, -EPIPE once every process under the filter is gone, or -errno (-EINTR
- * included). A busy target under SYNC_WAKE_UP has made its next call by the time its previous
- * answer was sent, so a poll() without timeout finds it first: no wait queue and no timer,
- * under half the cost of a ppoll() with one. */
-static inline int scmpy_notif_next(int fd, long timeout_us, struct seccomp_notif *req)
-{
-    struct pollfd p;
-    struct timespec ts;
-    int rc;
-    p.fd = fd;
-    p.events = POLLIN;
-    p.revents = 0;
-    rc = poll(&p, 1, 0);
-    if (rc == 0 && timeout_us > 0) {
-        ts.tv_sec = timeout_us / 1000000;
-        ts.tv_nsec = (timeout_us % 1000000) * 1000;
-        rc = ppoll(&p, 1, &ts, NULL);
-    }
-    if (rc < 0)
-        return -errno;
-    if (rc == 0)
-        return -EAGAIN;
-    rc = scmpy_listener_state(p.revents);
-    return rc == 1 ? scmpy_notif_recv(fd, req) : rc;
-}
-
 static inline long long scmpy_now_us(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* The next notification into *req*, waiting up to *timeout_us* microseconds for it: 0, -EAGAIN
+ * if none came, -EPIPE once every process under the filter is gone, or -errno (-EINTR
+ * included). A busy target under SYNC_WAKE_UP has usually made its next call by the time its
+ * previous answer was sent, so a poll() without timeout finds it first. When it has not, it
+ * is woken on this CPU and waits for it: sched_yield() lets it run, and the poll() is
+ * repeated. No timer is armed (a ppoll() with a timeout arms one, which costs more than the
+ * whole round trip where programming the timer traps to a hypervisor). */
+static inline int scmpy_notif_next(int fd, long timeout_us, struct seccomp_notif *req)
+{
+    struct pollfd p;
+    long long until = 0;
+    int rc;
+    p.fd = fd;
+    p.events = POLLIN;
+    for (;;) {
+        p.revents = 0;
+        rc = poll(&p, 1, 0);
+        if (rc < 0)
+            return -errno;
+        if (rc > 0)
+            break;
+        if (timeout_us <= 0)
+            return -EAGAIN;
+        if (!until)
+            until = scmpy_now_us() + timeout_us;
+        else if (scmpy_now_us() >= until)
+            return -EAGAIN;
+        sched_yield();
+    }
+    rc = scmpy_listener_state(p.revents);
+    return rc == 1 ? scmpy_notif_recv(fd, req) : rc;
 }
 
 static inline long scmpy_vm_read(int pid, void *local, size_t size, unsigned long remote)
