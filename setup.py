@@ -10,6 +10,7 @@ import subprocess
 import sys
 
 from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
 
 INSTALL_HINT = """
 libseccomp (with its headers) was not found. Install it first:
@@ -66,4 +67,26 @@ def extensions():
                                           "binding": False})
 
 
-setup(ext_modules=extensions())
+class BuildExt(build_ext):
+    """build_ext, then `seccomp run`'s prebuilt program made by the built package itself
+    (seccomp/cli/prebuilt.py says why it is trusted). Not for an in-place (editable) build:
+    a source checkout never has one. Without one the package works the same, only slower to
+    start `seccomp run`."""
+
+    def run(self):
+        super().run()
+        if self.inplace:
+            return
+        build_lib = os.path.abspath(self.build_lib)
+        target = os.path.join(build_lib, "seccomp", "profile", "default.prebuilt")
+        if os.path.exists(target):  # an earlier build's: never ship it with this code
+            os.remove(target)
+        env = dict(os.environ, PYTHONPATH=build_lib)
+        try:
+            subprocess.run([sys.executable, "-m", "seccomp.cli.prebuilt"], cwd=build_lib,
+                           env=env, check=True, timeout=300)
+        except (OSError, subprocess.SubprocessError) as exc:
+            print("seccomp: no prebuilt program for `seccomp run` (%s)" % exc, file=sys.stderr)
+
+
+setup(ext_modules=extensions(), cmdclass={"build_ext": BuildExt})

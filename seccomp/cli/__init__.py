@@ -8,6 +8,8 @@ Shared helpers (errors, reading inputs, ``-o``, ``--json``) are in `seccomp.cli.
 Start-up is part of the command's cost (``seccomp run`` execs its command at once): only the
 module of the subcommand named first on the command line is imported and registered (all of
 them for ``--help`` and anything else), and ``--version`` is worked out only when asked.
+``seccomp run -- CMD`` with no options loads the package's prebuilt program of the default
+profile when it was made for exactly this host (`seccomp.cli.prebuilt`), without argparse.
 
 Exit status: 0 success, 1 an error (``seccomp: error: ...`` on stderr) or a failed
 ``--expect``/``--strict`` check, 2 a usage error; ``run`` exits with its command's status.
@@ -15,7 +17,6 @@ Exit status: 0 success, 1 an error (``seccomp: error: ...`` on stderr) or a fail
 from __future__ import annotations
 
 import sys
-from importlib import import_module
 
 from .common import CommandError, error
 
@@ -44,6 +45,8 @@ SUBCOMMANDS: List[Tuple[str, str]] = [
 def build_parser(argv: Optional[Sequence[str]] = None) -> argparse.ArgumentParser:
     """The argument parser: with every subcommand, or, when *argv* starts with the name of
     one, with that one alone (it parses *argv* the same way, importing less)."""
+    from importlib import import_module
+
     from .parser import Parser, VersionAction
 
     parser = Parser(prog="seccomp", description="Build, inspect and apply seccomp filters.",
@@ -68,6 +71,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         if argv is None:
             argv = sys.argv[1:]
+        if argv[:2] == ["run", "--"] and len(argv) > 2:  # no options: maybe prebuilt
+            from .run import run_default
+            status = run_default(argv[2:])
+            if status is not None:
+                return status
         args = build_parser(argv).parse_args(argv)
         return int(args.func(args) or 0)
     except CommandError as exc:

@@ -1,7 +1,6 @@
 """Options shared by the subcommands that build a filter from a profile."""
 from __future__ import annotations
 
-import argparse
 import errno
 
 from .._core import InvalidArgumentError
@@ -11,7 +10,8 @@ from .common import is_number, parse_int, warn
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
 if TYPE_CHECKING:
-    from typing import Any, Optional
+    import argparse
+    from typing import Any, Callable, Optional
 
 
 def _profile_options(p: argparse.ArgumentParser) -> None:
@@ -125,11 +125,12 @@ def _syscall_arg(name: str) -> str:
 
 
 def _compile(args: argparse.Namespace, prof: Any, arch: Optional[str] = None,
-             kernel: Optional[str] = None, no_new_privs: bool = True) -> Any:
+             kernel: Optional[str] = None, no_new_privs: bool = True,
+             report: Callable[[str], None] = warn) -> Any:
     """Build the filter of a resolved profile as the options say: with --strict, a rule that
-    cannot be added is an error; without, a warning on stderr, every time. The ENOSYS stub
-    unless --no-enosys, by *kernel*'s syscall table when one is given. A policy of another
-    format (`_resolved`) is compiled by `seccomp.cli.policies.compile_policy`."""
+    cannot be added is an error; without, a warning (to *report*: stderr), every time. The
+    ENOSYS stub unless --no-enosys, by *kernel*'s syscall table when one is given. A policy of
+    another format (`_resolved`) is compiled by `seccomp.cli.policies.compile_policy`."""
     import warnings
 
     if args.policy is not None:
@@ -143,7 +144,7 @@ def _compile(args: argparse.Namespace, prof: Any, arch: Optional[str] = None,
                            no_new_privs=no_new_privs, enosys=not args.no_enosys)
     for w in caught:
         if issubclass(w.category, profile.SkippedSyscallWarning):
-            warn(str(w.message))
+            report(str(w.message))
         else:
             warnings.showwarning(w.message, w.category, w.filename, w.lineno)
     return flt

@@ -1,7 +1,6 @@
 """``seccomp run``: exec a command under a profile."""
 from __future__ import annotations
 
-import argparse
 import errno
 import os
 import sys
@@ -13,13 +12,18 @@ from .options import _compile, _profile_options, _resolved
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
 if TYPE_CHECKING:
-    from typing import Any, List
+    import argparse
+    from typing import Any, List, Optional, Sequence
+
+    from .._core import Program
 
     import socket
 
 
 def add_run(sub: Any) -> None:
     """Register ``seccomp run``."""
+    import argparse
+
     p = sub.add_parser(
         "run", help="run a command under a seccomp profile",
         description="Load a seccomp profile and exec a command under it.\n\n"
@@ -53,8 +57,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         require_skip_no_new_privs()
     flt = _compile(args, prof, no_new_privs=not args.skip_no_new_privs)
     if args.verbose and flt.skipped_syscalls:
-        warn("skipped syscalls unknown to libseccomp %s: %s" % (
-            ".".join(map(str, library_version())), " ".join(flt.skipped_syscalls)))
+        _report_skipped(flt.skipped_syscalls)
     agent = None
     message = b""
     program = flt.compile()
@@ -68,13 +71,44 @@ def _cmd_run(args: argparse.Namespace) -> int:
         agent = _connect_agent(prof.listener_path)  # before the filter may forbid it
         message = _agent_message(prof.listener_metadata)
     flt.release()
-    _check_exec_allowed(program.bpf, argv[0])
-    sys.stdout.flush()
-    sys.stderr.flush()
-    listener = program.load()
+    listener = _load(program, argv[0])
     if agent is not None:
         _send_listener(agent, listener, message)
     return _exec(path, argv)
+
+
+def run_default(argv: List[str]) -> Optional[int]:
+    """``seccomp run -- ARGV``: every option at its default (the built-in default profile).
+    Loads the prebuilt program (`seccomp.cli.prebuilt`) when there is one made for exactly
+    this host and package, and execs; returns None, having done nothing, when there is none
+    (the caller then parses the command line and builds the filter as for any other).
+
+    The same command as `_cmd_run` with its defaults, minus the parsing and the build:
+    argparse gives ``--`` and the words after it as they are."""
+    from .prebuilt import load
+
+    prebuilt = load()
+    if prebuilt is None:
+        return None
+    path = find_command(argv[0])
+    for message in prebuilt.warnings:  # what building it says, every time (`_compile`)
+        warn(message)
+    _load(prebuilt.program(), argv[0])
+    return _exec(path, argv)
+
+
+def _report_skipped(names: Sequence[str]) -> None:
+    """--verbose: the profile's syscalls this libseccomp does not know."""
+    warn("skipped syscalls unknown to libseccomp %s: %s" % (
+        ".".join(map(str, library_version())), " ".join(names)))
+
+
+def _load(program: Program, name: str) -> int:
+    """Load *program*, once it is known to let the command *name* start; its listener fd."""
+    _check_exec_allowed(program.bpf, name)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    return program.load()
 
 
 def _exec(path: str, argv: List[str]) -> int:
