@@ -93,6 +93,17 @@ def load_all(source: str, *, format: Optional[str] = None, **options: Any) -> Di
 
 def _parse(fmt: str, text: Optional[str], path: str, source: str,
            options: Dict[str, Any]) -> Dict[str, Policy]:
+    if text is not None and not options:
+        from . import fast
+        policies = fast.read(fmt, text, path, lambda: _read(fmt, text, path, source, options))
+        if policies is not None:
+            return policies
+    return _read(fmt, text, path, source, options)
+
+
+def _read(fmt: str, text: Optional[str], path: str, source: str,
+          options: Dict[str, Any]) -> Dict[str, Policy]:
+    """The policies of a source by the format's own reader."""
     if fmt == "seccompiler" and text is not None:
         from . import seccompiler
         return seccompiler.parse(text, file=path)

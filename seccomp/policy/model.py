@@ -21,7 +21,7 @@ from __future__ import annotations
 import itertools
 import re
 from dataclasses import dataclass, field, replace
-from typing import (Dict, Iterable, Iterator, List, Optional, Sequence, Set,
+from typing import (Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Set,
                     Tuple, Union)
 
 from .._core import Cond, InvalidArgumentError, SeccompError
@@ -741,6 +741,9 @@ class Policy:
     def lowered(self) -> Dict[str, List[Tuple[Action, List[Tuple[Cond, ...]]]]]:
         """Per syscall, the libseccomp rules that implement it: (action, condition tuples),
         the rules of different actions disjoint, none with the default action."""
+        ready = self.__dict__.get("_ready_lowering")
+        if ready is not None:
+            return dict(ready)
         out: Dict[str, List[Tuple[Action, List[Tuple[Cond, ...]]]]] = {}
         for name in self.syscalls():
             out[name] = self._lower_syscall(name)
@@ -816,7 +819,7 @@ class Policy:
                 out.append((action, _dedupe(rules)))
         if sum(len(r) for _, r in out) > 1 and any(len(c) > 1 for _, r in out for c in r):
             try:
-                out = [(a, _without_ranges(r)) for a, r in out]
+                out = _spelled_for_libseccomp(out)
             except _TooLarge:
                 raise _BeyondLibseccomp(self._place(name), "%s: the conditions grow too large "
                                         "to state as libseccomp rules (more than %d)"
@@ -828,6 +831,9 @@ class Policy:
         """The syscalls as libseccomp rules (see `lowered`) where libseccomp can state them,
         and the others as conditions the library's own BPF computes: (action, condition),
         disjoint like `disjoint`'s, none with the default action."""
+        ready = self.__dict__.get("_ready_lowering")
+        if ready is not None:
+            return ready, {}
         lowered: Dict[str, List[Tuple[Action, List[Tuple[Cond, ...]]]]] = {}
         beyond: Dict[str, List[Tuple[Action, ExprCondition]]] = {}
         for name in self.syscalls():
@@ -1065,6 +1071,40 @@ class Policy:
     def with_rules(self, rules: Iterable[Rule]) -> "Policy":
         return replace(self, rules=tuple(rules))
 
+    @classmethod
+    def _deferred(cls, rules: Callable[[], Tuple[Rule, ...]],
+                  lowering: Dict[str, List[Tuple[Action, List[Tuple[Cond, ...]]]]],
+                  default_action: Action, **fields: object) -> "Policy":
+        """A policy whose libseccomp rules are *lowering* (what `lowered` gives) and whose
+        `rules` are made by *rules* on first use: the readers' fast path
+        (`seccomp.policy.fast`), which compiles without them."""
+        policy = cls(default_action, **fields)  # type: ignore[arg-type]
+        d = policy.__dict__
+        del d["rules"]
+        d["_read_rules"] = rules
+        d["_ready_lowering"] = lowering
+        return policy
+
+
+class _Rules:
+    """`Policy.rules`: the tuple given, or the one a deferred policy makes on first use."""
+
+    def __get__(self, policy: Optional[Policy], owner: object = None) -> Tuple[Rule, ...]:
+        if policy is None:
+            return ()  # the dataclass field's default
+        d = policy.__dict__
+        try:
+            return d["rules"]  # type: ignore[no-any-return]
+        except KeyError:
+            rules = d["rules"] = tuple(d.pop("_read_rules")())
+            return rules
+
+    def __set__(self, policy: Policy, rules: Tuple[Rule, ...]) -> None:
+        policy.__dict__["rules"] = rules
+
+
+Policy.rules = _Rules()  # type: ignore[assignment]
+
 
 _RANGE_OPS = {Op.LT: "<", Op.LE: "<=", Op.GT: ">", Op.GE: ">="}
 
@@ -1103,6 +1143,13 @@ def _without_ranges(rules: List[Tuple[Cond, ...]]) -> List[Tuple[Cond, ...]]:
             if len(out) > MAX_RULES_PER_SYSCALL:
                 raise _TooLarge()
     return _dedupe(out)
+
+
+def _spelled_for_libseccomp(rules: List[Tuple[Action, List[Tuple[Cond, ...]]]]
+                            ) -> List[Tuple[Action, List[Tuple[Cond, ...]]]]:
+    """A syscall's lowered rules (several, some with several conditions) as libseccomp 2.5
+    must be given them (see `_without_ranges`)."""
+    return [(a, _without_ranges(r)) for a, r in rules]
 
 
 def atom_expr(a: Atom) -> Expr:

@@ -1,0 +1,16 @@
+"""Type stub for the readers' compiled fast path (src_c/_policyfast.pyx).
+
+Rules by syscall: ``{name: [(action, alternatives), ...]}``, *alternatives* None or a list
+of conjunctions, each a tuple of (argument, operator, value)."""
+from typing import Any, Dict, List, Mapping, Optional, Set, Tuple
+
+def minijail(text: str, bits: int, actions: Dict[str, int],
+             errnos: Dict[str, int]) -> Optional[Dict[str, Any]]: ...
+def gosecco(text: str) -> Optional[Tuple[List[Tuple[str, Any, Optional[str], Optional[str]]],
+                                         Dict[str, str], Set[str]]]: ...
+def seccompiler(text: str, actions: Dict[str, int],
+                ops: Dict[str, int]) -> Optional[Dict[str, Tuple[int, Dict[str, Any]]]]: ...
+def oci(text: str, actions: Dict[str, int],
+        ops: Dict[str, int]) -> Optional[Tuple[int, Dict[str, Any]]]: ...
+def lower(rules: Dict[str, Any], default: int, actions: Mapping[int, Any]
+          ) -> Optional[Tuple[Dict[str, List[Tuple[Any, List[Tuple[Any, ...]]]]], List[str]]]: ...
