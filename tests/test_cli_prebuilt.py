@@ -121,6 +121,25 @@ def test_a_damaged_file_is_not_loaded(made, tmp_path, damage):
     assert prebuilt.load(str(path)) is None
 
 
+def test_no_prebuilt_program_for_a_profile_under_which_the_command_cannot_start(tmp_path,
+                                                                               monkeypatch):
+    # `seccomp run` refuses such a profile before loading it; the prebuilt path skips that
+    # check, so such a program is never made
+    from seccomp.profile import parse
+    with open(prebuilt.PROFILE_PATH, "rb") as fh:
+        data = json.loads(fh.read())
+    data["syscalls"].append({"names": ["execve", "execveat"], "action": "SCMP_ACT_KILL"})
+    edited = tmp_path / "default.json"
+    edited.write_text(json.dumps(data))
+    monkeypatch.setattr(prebuilt, "PROFILE_PATH", str(edited))
+    monkeypatch.setattr(parse, "_builtin_path", lambda name: str(edited))
+    assert prebuilt.make(str(tmp_path / "made")) is None
+    assert not (tmp_path / "made").exists()
+    data["syscalls"].pop()  # the same profile otherwise: made
+    edited.write_text(json.dumps(data))
+    assert prebuilt.make(str(tmp_path / "made")) is not None
+
+
 def test_a_source_checkout_gets_no_prebuilt_program():
     out = subprocess.run([sys.executable, "-m", "seccomp.cli.prebuilt"], capture_output=True,
                          text=True, timeout=60)

@@ -184,12 +184,15 @@ def make(path: str) -> Optional[Prebuilt]:
     """Build the program of ``seccomp run -- CMD`` as that command does (checked against its
     rules on the way) and write it to *path* with the inputs that decided it. Nothing is
     written (None returned) when that command would not simply load it and exec: the build
-    raises an error or an unexpected warning, or the profile needs a seccomp agent."""
+    raises an error or an unexpected warning, the profile needs a seccomp agent, or execve
+    does not run under it (the command's own check, made here once for this program)."""
     import warnings
 
     from .. import profile as profile_
     from . import build_parser
+    from .common import CommandError
     from .options import _compile, _resolved
+    from .run import _check_exec_allowed
 
     args = build_parser(_ARGV).parse_args(_ARGV)
     with open(PROFILE_PATH, "rb") as fh:
@@ -209,6 +212,10 @@ def make(path: str) -> Optional[Prebuilt]:
         finally:
             flt.release()
     if other or program.flags & _core.FILTER_FLAGS["NEW_LISTENER"] or any("\n" in w for w in said):
+        return None
+    try:
+        _check_exec_allowed(program.bpf, _ARGV[-1])
+    except CommandError:
         return None
     prebuilt = Prebuilt(program.bpf, program.flags, program.no_new_privs, tuple(said))
     write(path, key, prebuilt)

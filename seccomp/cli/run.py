@@ -93,7 +93,7 @@ def run_default(argv: List[str]) -> Optional[int]:
     path = find_command(argv[0])
     for message in prebuilt.warnings:  # what building it says, every time (`_compile`)
         warn(message)
-    _load(prebuilt.program(), argv[0])
+    _load(prebuilt.program(), None)  # `_check_exec_allowed` passed when it was made
     return _exec(path, argv)
 
 
@@ -103,9 +103,11 @@ def _report_skipped(names: Sequence[str]) -> None:
         ".".join(map(str, library_version())), " ".join(names)))
 
 
-def _load(program: Program, name: str) -> int:
-    """Load *program*, once it is known to let the command *name* start; its listener fd."""
-    _check_exec_allowed(program.bpf, name)
+def _load(program: Program, name: Optional[str]) -> int:
+    """Load *program*, once it is known to let the command *name* start (None: known
+    already); its listener fd."""
+    if name is not None:
+        _check_exec_allowed(program.bpf, name)
     sys.stdout.flush()
     sys.stderr.flush()
     return program.load()
