@@ -4,10 +4,11 @@
     prof = rec.profile()                 # a seccomp.profile.Profile, checked against rec
     open("tar.json", "w").write(prof.to_json())
 
-The command runs under a filter that notifies every syscall of every architecture; the
-recorder answers each with CONTINUE from the compiled supervisor loop (`seccomp.notify`), so
-the command runs as it would without the filter. Threads and children inherit the filter and
-are recorded too. No privilege is needed: no root, no ptrace, no eBPF; the command runs with
+The command runs under a filter that notifies every syscall of every architecture; a thread
+of the recorder that runs no Python code answers each with CONTINUE and notes it, so the
+command runs as it would without the filter, and the recorder's interpreter is free meanwhile
+(`start` returns at once; `Recorder.wait` gives the `Recording`). Threads and children
+inherit the filter and are recorded too. No privilege is needed: no root, no ptrace, no eBPF; the command runs with
 no_new_privs set, as it will under the profile.
 
 The recorder's own syscalls are not recorded: the child loads the filter, hands the listener
@@ -23,12 +24,9 @@ from __future__ import annotations
 
 import errno as _errno
 import os
-import shutil
-import socket
 import struct
-import threading
 
-from . import _core, _notify, _record
+from . import _core, _record
 from ._errors import InvalidArgumentError, RecordError, SeccompError
 from ._enums import AUDIT_ARCH_LE, X32_SYSCALL_BIT, Action, Arch, Op
 from ._fields import Fields
@@ -39,8 +37,8 @@ if TYPE_CHECKING:
 
     from .profile import Profile
 
-__all__ = ["record", "Recording", "ARG_INDEXES", "ALWAYS_ALLOWED", "recording_filter",
-           "RecordError"]
+__all__ = ["record", "start", "Recorder", "Recording", "ARG_INDEXES", "ALWAYS_ALLOWED",
+           "recording_filter", "RecordError"]
 
 
 #: The syscalls whose rules usually name argument values, and the index of that argument
@@ -267,139 +265,165 @@ def record(argv: Sequence[str], *, args: bool = False, env: Optional[Mapping[str
     recording filter until it and every process it started have exited, and return what it
     did. *args* also records the argument values of the syscalls in `ARG_INDEXES`. The
     command's exit status is in ``returncode``; a command that cannot be started raises
-    RecordError."""
+    RecordError. The same as ``start(...).wait()``."""
+    return start(argv, args=args, env=env, start_timeout=start_timeout).wait()
+
+
+def start(argv: Sequence[str], *, args: bool = False, env: Optional[Mapping[str, str]] = None,
+          start_timeout: float = 10.0) -> "Recorder":
+    """Start recording *argv* (as `record` does) and return at once, the command running: its
+    syscalls are answered and noted by a thread that runs no Python code, so the caller is
+    free meanwhile. `Recorder.wait` returns the `Recording`; call it (a Recorder dropped
+    before stops answering, and the command's next syscalls fail with ENOSYS)."""
     argv = [os.fspath(a) for a in argv]
     if not argv:
         raise InvalidArgumentError(_errno.EINVAL, "no command to record")
-    path = shutil.which(argv[0])
+    path = _which(argv[0])
     if path is None:
         raise RecordError(_errno.ENOENT, "%s: command not found" % argv[0])
-    environ = dict(os.environ if env is None else env)
     c_argv = [os.fsencode(a) for a in argv]
-    c_env = [os.fsencode(k) + b"=" + os.fsencode(v) for k, v in environ.items()]
-    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    if env is None:
+        c_env = [k + b"=" + v for k, v in os.environb.items()]
+    else:
+        c_env = [os.fsencode(k) + b"=" + os.fsencode(v) for k, v in env.items()]
+    watch = _watched() if args else []
+    rec = _record.Recorder()
+    # the child's end is close-on-exec, and the filter lets through only a sendmsg on it
+    # with the launcher's message address (no program after exec has either by chance)
+    ours, theirs = _record.socketpair()
     try:
-        # the child's end must not survive the exec, and must not be a low fd the command
-        # might pass to sendmsg with the same message address (it cannot: another process)
-        theirs.set_inheritable(False)
-        program = recording_filter(theirs.fileno(), _record.HANDOFF_ADDRESS)
-        pid = os.fork()
-        if pid == 0:  # pragma: no cover - the child
-            _child(ours, theirs, program, os.fsencode(path), c_argv, c_env)
-        theirs.close()
-        return _supervise(pid, ours, tuple(argv), args, start_timeout)
-    finally:
-        ours.close()
-        theirs.close()
-
-
-def _child(ours: socket.socket, theirs: socket.socket, program: bytes, path: bytes,
-           argv: List[bytes], env: List[bytes]) -> None:
-    try:
-        ours.close()
-        stage, err = _record.exec_recorded(program, theirs.fileno(), path, argv, env)
-        # stage 2: under the filter, but the recorder answers now
-        theirs.sendall(b"%c%d" % (b"FX"[stage - 1], err))
-        os._exit(127 if err == _errno.ENOENT else 126)
-    finally:
-        os._exit(126)
-
-
-def _supervise(pid: int, sock: socket.socket, argv: Tuple[str, ...], with_args: bool,
-               start_timeout: float) -> Recording:
-    rec = Recording(argv, args=with_args)
-    sock.settimeout(start_timeout)
-    try:
-        listener = _receive_listener(sock, pid, argv)
+        program = recording_filter(theirs, _record.HANDOFF_ADDRESS)
     except BaseException:
-        _reap(pid, kill=True)
+        os.close(ours)
+        os.close(theirs)
         raise
-    finally:
-        sock.settimeout(None)
-    calls = rec.calls
-    watched: Dict[Tuple[int, int], Optional[int]] = {}
-    count = [0]
-
-    def on_syscall(n: "_notify.Notification") -> object:
-        count[0] += 1
-        token, nr = n.syscall_arch, n.syscall
-        key = (token, nr)
-        index = watched.get(key, -1)
-        if index == -1:  # first sight of this syscall on this architecture
-            arch = Arch.X32 if token == int(Arch.X86_64) and nr & X32_SYSCALL_BIT else \
-                Arch(token)
-            index = _arg_index(_name(nr, arch), arch) if with_args else None
-            watched[key] = index
-            calls.setdefault(arch, {})[nr] = [n.args]
-        elif index is not None:
-            arch = Arch.X32 if token == int(Arch.X86_64) and nr & X32_SYSCALL_BIT else \
-                Arch(token)
-            seen = calls[arch][nr]
-            value = n.args[index]
-            if all(a[index] != value for a in seen):
-                seen.append(n.args)
-        return _notify.CONTINUE
-
-    server = _notify.Server(listener, lambda arch, nr: on_syscall)
-    status: List[int] = []
-    error: List[BaseException] = []
-
-    def serve() -> None:
+    pid = rec.launch(program, ours, theirs, os.fsencode(path), c_argv, c_env, watch)
+    try:
         try:
-            server.serve()
-        except BaseException as exc:  # reported by the caller
-            error.append(exc)
-            # nobody answers any more: end the command (the others under the filter get
-            # ENOSYS once the listener is closed)
-            try:
-                os.kill(pid, 9)
-            except ProcessLookupError:
-                pass
-
-    _notify.set_sync_wake_up(listener)
-    thread = threading.Thread(target=serve, name="seccomp-record", daemon=True)
-    thread.start()
-    try:
-        status.append(_reap(pid))
-        thread.join()  # until every process under the filter has gone
+            message, listener = rec.receive(start_timeout)
+        except TimeoutError:
+            raise RecordError(_errno.ETIMEDOUT, "the recording filter's listener did not "
+                                                "arrive from the child") from None
+        if listener < 0:
+            raise _handoff_error(message, argv)
+        rec.serve(listener)
     except BaseException:
-        server.stop()
-        thread.join()
         _reap(pid, kill=True)
+        rec.close()
         raise
-    finally:
-        os.close(listener)
-    if error:
-        raise error[0]
-    rec.returncode = status[0]
-    rec.notifications = count[0]
-    try:
-        failure = sock.recv(64, socket.MSG_DONTWAIT)
-    except (BlockingIOError, OSError):
-        failure = b""
-    if failure[:1] == b"X":
-        err = int(failure[1:] or 0)
-        raise RecordError(err, "cannot run %s: %s" % (argv[0], os.strerror(err)))
-    return rec
+    return Recorder(tuple(argv), args, rec)
 
 
-def _receive_listener(sock: socket.socket, pid: int, argv: Tuple[str, ...]) -> int:
-    from ._fdpass import receive_fds
+class Recorder:
+    """A command being recorded (see `start`): its ``pid``; `wait` returns its `Recording`."""
 
-    try:
-        msg, fds = receive_fds(sock, 64)
-    except socket.timeout:
-        raise RecordError(_errno.ETIMEDOUT, "the recording filter's listener did not arrive "
-                                            "from the child") from None
-    if fds:
-        return fds[0]
-    err = int(msg[1:] or _errno.EIO) if msg[:1] in (b"F", b"X") else _errno.EIO
+    __slots__ = ("argv", "args", "pid", "_rec")
+
+    def __init__(self, argv: Tuple[str, ...], args: bool, rec: "_record.Recorder") -> None:
+        self.argv = argv
+        self.args = args
+        self.pid: int = rec.pid
+        self._rec = rec
+
+    def __repr__(self) -> str:
+        return "<seccomp.record.Recorder pid=%d %s>" % (self.pid, " ".join(self.argv)[:80])
+
+    def wait(self) -> Recording:
+        """Wait until the command and every process it started have exited (a daemon it
+        leaves behind keeps the recording going) and return what they did. Interrupted (by
+        KeyboardInterrupt, say), it stops recording, kills the command and re-raises."""
+        rec = self._rec
+        reaped = False
+        try:
+            status = _reap(self.pid)
+            reaped = True
+            rec.join()  # until no process uses the filter
+            failure = rec.failure()
+        except BaseException:
+            rec.stop()
+            rec.join()
+            if not reaped:
+                _reap(self.pid, kill=True)
+            raise
+        finally:
+            rec.close()
+        if rec.error:
+            raise RecordError(rec.error, "recording %s failed, so it was killed: cannot "
+                              "answer its syscalls: %s" % (self.argv[0], os.strerror(rec.error)))
+        if failure[:1] == b"X":
+            err = int(failure[1:] or 0)
+            raise RecordError(err, "cannot run %s: %s" % (self.argv[0], os.strerror(err)))
+        return Recording(self.argv, _calls(rec.calls()), self.args, status, rec.notifications)
+
+
+def _which(name: str) -> Optional[str]:
+    """*name* looked up as shutil.which does (PATH, executable files only), without importing
+    shutil (its import is a good part of the command's start-up)."""
+    if os.path.dirname(name):
+        return name if _runnable(name) else None
+    path = os.environ.get("PATH")
+    if path is None:
+        try:
+            path = os.confstr("CS_PATH")
+        except (AttributeError, ValueError):
+            path = os.defpath
+    if not path:
+        return None
+    seen = set()
+    for folder in path.split(os.pathsep):
+        if folder not in seen:
+            seen.add(folder)
+            candidate = os.path.join(folder, name)
+            if _runnable(candidate):
+                return candidate
+    return None
+
+
+def _runnable(path: str) -> bool:
+    return os.path.exists(path) and os.access(path, os.F_OK | os.X_OK) and \
+        not os.path.isdir(path)
+
+
+def _watched() -> List[Tuple[int, int, int]]:
+    """``(arch token, nr, index)`` of the syscalls of `ARG_INDEXES` on every architecture
+    (x32's numbers carry their bit under x86_64's token, as the kernel reports them)."""
+    out = []
+    for arch in Arch:
+        if arch == Arch.NATIVE:
+            continue
+        token = int(Arch.X86_64) if arch == Arch.X32 else int(arch)
+        for name in ARG_INDEXES:
+            try:
+                nr = _core.syscall_resolve_name(name, arch)
+            except SeccompError:
+                continue
+            index = _arg_index(name, arch)
+            if nr >= 0 and index is not None:
+                out.append((token, nr, index))
+    return out
+
+
+def _calls(noted: Dict[int, Dict[int, List[Tuple[int, ...]]]]
+           ) -> Dict[Arch, Dict[int, List[Tuple[int, ...]]]]:
+    """The recorder's notes by architecture token, by `Arch` (x32 apart from x86_64)."""
+    calls: Dict[Arch, Dict[int, List[Tuple[int, ...]]]] = {}
+    x86_64 = int(Arch.X86_64)
+    for token, by_nr in noted.items():
+        for nr in sorted(by_nr):
+            arch = Arch.X32 if token == x86_64 and nr & X32_SYSCALL_BIT else Arch(token)
+            calls.setdefault(arch, {})[nr] = by_nr[nr]
+    return calls
+
+
+def _handoff_error(message: bytes, argv: Sequence[str]) -> RecordError:
+    """The error for a hand-over *message* that came without the listener."""
+    err = int(message[1:] or _errno.EIO) if message[:1] in (b"F", b"X") else _errno.EIO
     if err == _errno.EINVAL:
         reason = "the kernel refused the recording filter (seccomp user notification needs " \
                  "Linux 5.0, CONTINUE 5.5)"
     else:
         reason = "cannot load the recording filter: %s" % os.strerror(err)
-    raise RecordError(err, "cannot record %s: %s" % (argv[0], reason))
+    return RecordError(err, "cannot record %s: %s" % (argv[0], reason))
 
 
 def _reap(pid: int, kill: bool = False) -> int:
