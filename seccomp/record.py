@@ -8,8 +8,8 @@ The command runs under a filter that notifies every syscall of every architectur
 of the recorder that runs no Python code answers each with CONTINUE and notes it, so the
 command runs as it would without the filter, and the recorder's interpreter is free meanwhile
 (`start` returns at once; `Recorder.wait` gives the `Recording`). Threads and children
-inherit the filter and are recorded too. No privilege is needed: no root, no ptrace, no eBPF; the command runs with
-no_new_privs set, as it will under the profile.
+inherit the filter and are recorded too. No privilege is needed: no root, no ptrace, no
+eBPF; the command runs with no_new_privs set, as it will under the profile.
 
 The recorder's own syscalls are not recorded: the child loads the filter, hands the listener
 over with the one syscall the filter lets through (a sendmsg() whose fd and message address no

@@ -203,8 +203,8 @@ cdef class Recorder:
 
     def stop(self):
         """Ask the thread to stop answering (from any thread); `join` then returns."""
-        cdef int attempt
-        for attempt in range(20000):  # it leaves the ioctl within microseconds
+        cdef int _attempt
+        for _attempt in range(20000):  # it leaves the ioctl within microseconds
             if scmpy_recorder_stop(&self.rec):
                 return
             with nogil:
@@ -274,4 +274,3 @@ def socketpair():
     if scmpy_record_socketpair(sv) < 0:
         PyErr_SetFromErrno(OSError)
     return sv[0], sv[1]
-
