@@ -125,3 +125,60 @@ def test_diff_resolves_profiles_for_the_capabilities_given(tmp_path):
     assert r.returncode == 1 and "mount" in r.stdout
     assert cmd("diff", "--caps", "all", "--cap-drop", "SYS_ADMIN", "default",
                str(path)).returncode == 0
+
+
+# Command lines record parses itself (no argparse) and those it leaves to argparse: what it
+# parses must be exactly what argparse gives.
+QUICK_LINES = [
+    ["record", "--", "true"], ["record", "true", "-x", "--args"], ["record", "-", "a"],
+    ["record", "-o", "x.json", "--args", "--", "true"], ["record", "-ox.json", "--", "a"],
+    ["record", "--output=x", "--format=oci", "sh", "-c", "exit 1"], ["record", ""],
+    ["record", "--format", "oci", "--merge", "m.json", "--", "--", "true"],
+    ["record", "-o", "-", "--output", "y", "true"], ["record", "--args"], ["record"],
+    ["record", "--merge=", "true"], ["record", "-o", "a b", "true"],
+]
+ARGPARSE_LINES = [
+    ["record", "--arg", "true"], ["record", "--out", "x", "true"], ["record", "-h"],
+    ["record", "--format", "xml", "true"], ["record", "-o"], ["record", "-o", "--args", "t"],
+    ["record", "-x", "true"], ["record", "-o=x", "true"], ["record", "--format=", "true"],
+    ["record", "-o", "-1", "true"], ["record", "--args=1", "true"], ["record", "--help"],
+]
+
+
+@pytest.mark.parametrize("argv", QUICK_LINES)
+def test_record_parses_its_common_forms_as_argparse_does(argv):
+    from seccomp.cli import build_parser
+    from seccomp.cli.common import CommandError, command_argv
+    from seccomp.cli.record import quick_args
+
+    quick = vars(quick_args(argv))
+    full = vars(build_parser(argv).parse_args(argv))
+
+    def command(values):  # argparse versions differ in what they keep of "--"
+        try:
+            return command_argv(type("A", (), values), "")
+        except CommandError as exc:
+            return exc.status
+
+    assert command(quick) == command(full)
+    del quick["command"], full["command"]
+    assert quick == full
+
+
+@pytest.mark.parametrize("argv", ARGPARSE_LINES)
+def test_record_leaves_the_rest_to_argparse(argv):
+    from seccomp.cli.record import quick_args
+
+    assert quick_args(argv) is None
+
+
+@notify
+def test_record_starts_its_command_without_argparse(tmp_path):
+    # the command line in its common form: the command starts before argparse is imported
+    # (and the recorder's interpreter never imports it)
+    code = ("import sys\n"
+            "from seccomp.cli import main\n"
+            "status = main(['record', '-o', %r, '--', 'true'])\n"
+            "print(status, 'argparse' in sys.modules)\n" % str(tmp_path / "p.json"))
+    r = subprocess.run([PY, "-c", code], capture_output=True, text=True, env=ENV, timeout=60)
+    assert r.stdout.split() == ["0", "False"], r.stderr

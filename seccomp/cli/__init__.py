@@ -9,7 +9,9 @@ Start-up is part of the command's cost (``seccomp run`` execs its command at onc
 module of the subcommand named first on the command line is imported and registered (all of
 them for ``--help`` and anything else), and ``--version`` is worked out only when asked.
 ``seccomp run -- CMD`` with no options loads the package's prebuilt program of the default
-profile when it was made for exactly this host (`seccomp.cli.prebuilt`), without argparse.
+profile when it was made for exactly this host (`seccomp.cli.prebuilt`), without argparse;
+the subcommands in ``QUICK`` parse their common command-line forms themselves (``seccomp
+record`` starts its command before the recorder's own imports).
 
 Exit status: 0 success, 1 an error (``seccomp: error: ...`` on stderr) or a failed
 ``--expect``/``--strict`` check, 2 a usage error; ``run`` exits with its command's status.
@@ -23,7 +25,7 @@ from .common import CommandError, error
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
 if TYPE_CHECKING:
     import argparse
-    from typing import List, Optional, Sequence, Tuple
+    from typing import Any, List, Optional, Sequence, Tuple
 
 #: The registration list: (subcommand, module of seccomp.cli whose ``add_<subcommand>``
 #: registers it), in this order in ``--help``.
@@ -40,6 +42,21 @@ SUBCOMMANDS: List[Tuple[str, str]] = [
     ("dump", "dump"),
     ("diff", "diff"),
 ]
+
+
+#: Subcommands whose module parses the common forms of their command line itself, without
+#: argparse: its ``quick_args(argv)`` returns the namespace argparse would, or None to let
+#: argparse parse the line (help, abbreviations, errors).
+QUICK = {"record": "record"}
+
+
+def _quick_args(argv: List[str]) -> Any:
+    module = QUICK.get(argv[0]) if argv else None
+    if module is None:
+        return None
+    from importlib import import_module
+
+    return import_module("." + module, __name__).quick_args(argv)
 
 
 def build_parser(argv: Optional[Sequence[str]] = None) -> argparse.ArgumentParser:
@@ -76,7 +93,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             status = run_default(argv[2:])
             if status is not None:
                 return status
-        args = build_parser(argv).parse_args(argv)
+        args = _quick_args(argv) or build_parser(argv).parse_args(argv)
         return int(args.func(args) or 0)
     except CommandError as exc:
         return _fail(str(exc), exc.status)

@@ -2,16 +2,17 @@
 `seccomp.record`)."""
 from __future__ import annotations
 
-import argparse
 import errno
-import signal
 import sys
 
 from .common import CommandError, add_output_option, command_argv, write_output
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
 if TYPE_CHECKING:
-    from typing import Any, Optional
+    import argparse
+    from typing import Any, List, Optional
+
+_FORMATS = ("docker", "oci")
 
 
 def add_record(sub: Any) -> None:
@@ -29,8 +30,10 @@ def add_record(sub: Any) -> None:
                "cannot be run, 1 when it cannot be recorded, 2 for a usage error.\n"
                "example: seccomp record -o ls.json -- ls /; seccomp run --profile ls.json "
                "-- ls /")
+    import argparse
+
     add_output_option(p)
-    p.add_argument("--format", choices=("docker", "oci"), default="docker",
+    p.add_argument("--format", choices=_FORMATS, default="docker",
                    help="docker: with comments (and a --merge profile's Docker fields); oci: "
                         "only the OCI runtime-spec's fields, resolved for this machine and an "
                         "unprivileged container (default: %(default)s)")
@@ -46,28 +49,84 @@ def add_record(sub: Any) -> None:
     p.set_defaults(func=_cmd_record)
 
 
+class _Args:
+    """The namespace `quick_args` fills (argparse's Namespace without importing argparse)."""
+
+    def __init__(self, **values: Any) -> None:
+        self.__dict__.update(values)
+
+
+def quick_args(argv: List[str]) -> Optional[_Args]:
+    """``seccomp record ...`` parsed without argparse when it is in the common forms (the
+    options spelt in full, ``-oFILE``, ``--name=value``, then the command): what argparse
+    would give, so the command starts without argparse's import. None for anything else
+    (help, abbreviations, usage errors): argparse parses those."""
+    values: dict = {"output": "-", "format": "docker", "args": False, "merge": None}
+    i = 1
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--" or arg == "-" or not arg.startswith("-"):
+            break
+        if arg == "--args":
+            values["args"] = True
+            i += 1
+            continue
+        name, equals, value = arg.partition("=")
+        key = {"-o": "output", "--output": "output", "--format": "format",
+               "--merge": "merge"}.get(name)
+        if equals and name.startswith("--") and key:
+            i += 1
+        elif key and not equals and i + 1 < len(argv):
+            value = argv[i + 1]
+            if value.startswith("-") and value != "-":
+                return None  # an option, or a value argparse may take for one
+            i += 2
+        elif arg.startswith("-o") and len(arg) > 2 and not arg.startswith("--") and not equals:
+            key, value = "output", arg[2:]
+            i += 1
+        else:
+            return None
+        if key == "format" and value not in _FORMATS:
+            return None
+        values[key] = value
+    return _Args(command=argv[i:], func=_cmd_record, **values)
+
+
 def _cmd_record(args: argparse.Namespace) -> int:
-    from .. import profile, record
+    from .. import record
     from .._errors import SeccompError
 
     argv = command_argv(args, "seccomp record [OPTIONS] -- COMMAND ARGS...")
-    base: Optional[profile.Profile] = None
+    base = None
     if args.merge:
+        from .. import profile
+
         try:
             base = profile.load(args.merge)
         except SeccompError as exc:
             raise CommandError("--merge %s: %s" % (args.merge, exc.strerror)) from None
     # Ctrl-C reaches the command (its process group); the recorder waits for it to end and
     # writes what it did. A handler, not SIG_IGN: the command must not inherit "ignored".
-    previous = signal.signal(signal.SIGINT, lambda *_: None)
+    # (_signal: the signal module's own import would delay the command's start.)
+    import _signal
+
+    previous = _signal.signal(_signal.SIGINT, lambda *_: None)
     try:
-        rec = record.record(argv, args=args.args)
-    except record.RecordError as exc:
-        status = 127 if exc.errno == errno.ENOENT else \
-            126 if exc.errno in (errno.ENOEXEC, errno.EACCES) else 1
-        raise CommandError(str(exc.strerror), status) from None
+        try:
+            started = record.start(argv, args=args.args)
+        except record.RecordError as exc:
+            status = 127 if exc.errno == errno.ENOENT else \
+                126 if exc.errno in (errno.ENOEXEC, errno.EACCES) else 1
+            raise CommandError(str(exc.strerror), status) from None
+        # the command runs, answered by the recorder's own thread: meanwhile this interpreter
+        # loads what the profile's build and check use (modules, syscall tables), by building
+        # and checking the profile of an empty recording
+        record.Recording(tuple(argv), {record.Arch.native(): {}}).profile()
+        rec = started.wait()
     finally:
-        signal.signal(signal.SIGINT, previous)
+        _signal.signal(_signal.SIGINT, previous)
+    from .. import profile
+
     prof = rec.profile(merge=base)
     if args.format == "oci" and not prof.resolved:
         prof = prof.resolve(caps=profile.CONTAINER_CAPS)
