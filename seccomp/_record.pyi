@@ -1,11 +1,14 @@
 """Type stub for the compiled part of seccomp.record (src_c/_record.pyx)."""
 from typing import Dict, List, Tuple
 
+from typing_extensions import disjoint_base
+
 HANDOFF_ADDRESS: int
 
 def _check_program(bpf: bytes) -> None: ...
 def socketpair() -> Tuple[int, int]: ...
 
+@disjoint_base  # a compiled class: no multiple inheritance with another
 class Recorder:
     @property
     def pid(self) -> int: ...
