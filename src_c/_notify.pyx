@@ -9,7 +9,8 @@ A notified target always gets an answer: whatever a handler returns or raises, `
 answers the notification (ENOSYS when the handler's answer cannot be sent) before it reports
 the handler's error.
 """
-from libc.errno cimport (EAGAIN, EINTR, ENOENT, EPIPE, EINVAL, ENOTTY, EBADF, EINPROGRESS,
+cimport cython
+from libc.errno cimport (EINTR, ENOENT, EPIPE, EINVAL, ENOTTY, EBADF, EINPROGRESS,
                          EBUSY, ERANGE, EPERM as EPERM_, ENOSYS as ENOSYS_)
 from posix.fcntl cimport O_CLOEXEC as O_CLOEXEC_
 from posix.signal cimport sigset_t
@@ -39,7 +40,8 @@ cdef extern from "scmpy_notify.h" nogil:
                           uint32_t newfd_flags)
     int scmpy_notif_set_flags(int fd, uint64_t flags)
     int scmpy_notif_wait(int fd, int wake_fd, int timeout_ms)
-    int scmpy_notif_next(int fd, long timeout_us, seccomp_notif *req)
+    int scmpy_notif_pending(int fd)
+    int scmpy_notif_linger(int fd, long timeout_us)
     long long scmpy_now_us()
     long scmpy_vm_read(int pid, void *local, size_t size, unsigned long remote)
     long scmpy_vm_write(int pid, const void *local, size_t size, unsigned long remote)
@@ -65,6 +67,8 @@ ADDFD_FLAG_SETFD = SECCOMP_ADDFD_FLAG_SETFD
 ADDFD_FLAG_SEND = SECCOMP_ADDFD_FLAG_SEND
 
 
+@cython.freelist(8)  # one per round trip: reuse their memory
+@cython.no_gc  # holds no object but a tuple of ints it makes itself: no cycle can pass through
 cdef class Notification:
     """A syscall the kernel holds until it gets an answer.
 
@@ -92,7 +96,6 @@ cdef class Notification:
             invalid("a notification has 6 arguments, not %d" % len(args))
         for i in range(6):
             self._args[i] = args[i]
-        self._args_tuple = args
 
     @property
     def args(self):
@@ -562,7 +565,7 @@ cdef class Server:
         many were answered (0 if the target died meanwhile); `TargetsGone` when no process
         uses the filter any more."""
         cdef seccomp_notif req
-        cdef int rc
+        cdef int rc, pending
         cdef int fd = self.fd
         cdef long count = 0
         cdef long long until = scmpy_now_us() + budget_us
@@ -573,10 +576,17 @@ cdef class Server:
             count += 1
             if linger_us <= 0 or scmpy_now_us() >= until:
                 return count
-            with nogil:
-                rc = scmpy_notif_next(fd, linger_us, &req)
-            if rc == -EAGAIN or rc == -EPIPE:
-                return count  # quiet (or gone: the next call says so)
+            # the GIL stays held while nothing waits: poll() says whether one is pending, and
+            # then RECV returns at once
+            pending = scmpy_notif_pending(fd)
+            if pending == 0:
+                with nogil:
+                    pending = scmpy_notif_linger(fd, linger_us)
+            if pending != 1:
+                if pending == 0 or pending == -EPIPE:
+                    return count  # quiet (or gone: the next call says so)
+                fail(pending, "cannot wait for a notification on fd %d" % fd)
+            rc = scmpy_notif_recv(fd, &req)
         if rc == -ENOENT:
             # the target died before we read it, or no process uses the filter any more (then
             # RECV returns ENOENT at once, every time): poll tells them apart

@@ -137,37 +137,38 @@ static inline long long scmpy_now_us(void)
     return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-/* The next notification into *req*, waiting up to *timeout_us* microseconds for it: 0, -EAGAIN
- * if none came, -EPIPE once every process under the filter is gone, or -errno (-EINTR
- * included). A busy target under SYNC_WAKE_UP has usually made its next call by the time its
- * previous answer was sent, so a poll() without timeout finds it first. When it has not, it
- * is woken on this CPU and waits for it: sched_yield() lets it run, and the poll() is
- * repeated. No timer is armed (a ppoll() with a timeout arms one, which costs more than the
- * whole round trip where programming the timer traps to a hypervisor). */
-static inline int scmpy_notif_next(int fd, long timeout_us, struct seccomp_notif *req)
+/* Whether a notification is pending, without waiting: 1 (then RECV returns at once: the
+ * kernel counts every notification it posts until a RECV takes that count, so RECV either
+ * gets it or, if its target left the syscall meanwhile, fails with ENOENT), 0 if none,
+ * -EPIPE once every process under the filter is gone, or -errno. A busy target under
+ * SYNC_WAKE_UP has usually made its next call by the time its previous answer was sent. */
+static inline int scmpy_notif_pending(int fd)
 {
     struct pollfd p;
-    long long until = 0;
     int rc;
     p.fd = fd;
     p.events = POLLIN;
+    p.revents = 0;
+    rc = poll(&p, 1, 0);
+    if (rc < 0)
+        return -errno;
+    return rc == 0 ? 0 : scmpy_listener_state(p.revents);
+}
+
+/* Wait up to *timeout_us* microseconds for a notification: as scmpy_notif_pending. The target
+ * was woken on this CPU by the last answer (SYNC_WAKE_UP): sched_yield() lets it run, then the
+ * poll() is repeated. No timer is armed: a ppoll() with a timeout arms one, and programming a
+ * timer costs more than a whole round trip where it traps to a hypervisor. */
+static inline int scmpy_notif_linger(int fd, long timeout_us)
+{
+    long long until = scmpy_now_us() + timeout_us;
+    int rc;
     for (;;) {
-        p.revents = 0;
-        rc = poll(&p, 1, 0);
-        if (rc < 0)
-            return -errno;
-        if (rc > 0)
-            break;
-        if (timeout_us <= 0)
-            return -EAGAIN;
-        if (!until)
-            until = scmpy_now_us() + timeout_us;
-        else if (scmpy_now_us() >= until)
-            return -EAGAIN;
         sched_yield();
+        rc = scmpy_notif_pending(fd);
+        if (rc != 0 || scmpy_now_us() >= until)
+            return rc;
     }
-    rc = scmpy_listener_state(p.revents);
-    return rc == 1 ? scmpy_notif_recv(fd, req) : rc;
 }
 
 static inline long scmpy_vm_read(int pid, void *local, size_t size, unsigned long remote)
