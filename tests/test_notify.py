@@ -310,6 +310,20 @@ def test_serve_one_answers_what_is_pending_then_gives_the_loop_back():
     assert server.handled == 5
 
 
+def test_notification_holds_plain_ints():
+    """A Notification made from Python keeps its arguments as plain ints, not the caller's
+    objects, so nothing can form a reference cycle through it (it is not GC-tracked)."""
+    class Big(int):
+        pass
+
+    n = notify.Notification(1, 2, 0, 39, 0xC000003E, 0, [Big(1), 2, 3, 4, 5, True])
+    assert n.args == (1, 2, 3, 4, 5, 1)
+    assert all(type(a) is int for a in n.args)
+    assert not gc.is_tracked(n)
+    with pytest.raises(OverflowError):
+        notify.Notification(1, 2, 0, 39, 0xC000003E, 0, [-1, 2, 3, 4, 5, 6])
+
+
 def test_listener_per_filter_and_compat_calls():
     """SyscallFilter's notify calls work on a listener fd given with fd=."""
     t = Target(["getppid"], os.getppid)
