@@ -7,7 +7,9 @@ kernel sees it and the Linux version that added it. Two views of it:
 - `kernel_numbers(arch, kernel)`: the numbers Linux *kernel* has on an architecture, for the
   ENOSYS stub (`seccomp.bpf.enosys.kernel_syscalls`).
 
-Read once, on first use.
+The first, with `table_arches()`, comes from syscall_newer.json, the small view the generator
+writes beside the table, so that building a profile does not parse the whole table (only the
+ENOSYS stub for a given kernel needs it). Each file is read once, on first use.
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ import os
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
 if TYPE_CHECKING:
-    from typing import Dict, FrozenSet, List, Optional, Set, Tuple
+    from typing import Dict, FrozenSet, Optional, Set, Tuple
 
 __all__ = ["newer_syscalls", "kernel_numbers", "table_arches"]
 
@@ -23,18 +25,30 @@ __all__ = ["newer_syscalls", "kernel_numbers", "table_arches"]
 _UNVERSIONED = "none"
 
 _DOC: Optional[Dict[str, Dict[str, object]]] = None
-_NEWER: Optional[Dict[str, Dict[str, int]]] = None
+_VIEW: Optional[Dict[str, object]] = None
+
+
+def _read(name: str) -> Dict[str, object]:
+    import json
+
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), name)
+    with open(path, encoding="utf-8") as fh:
+        return json.load(fh)  # type: ignore[no-any-return]
 
 
 def _doc() -> Dict[str, Dict[str, object]]:
     global _DOC
     if _DOC is None:
-        import json
-
-        path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "syscall_table.json")
-        with open(path, encoding="utf-8") as fh:
-            _DOC = json.load(fh)
+        _DOC = _read("syscall_table.json")  # type: ignore[assignment]
+    assert _DOC is not None
     return _DOC
+
+
+def _view() -> Dict[str, object]:
+    global _VIEW
+    if _VIEW is None:
+        _VIEW = _read("syscall_newer.json")
+    return _VIEW
 
 
 def _column(arch: str) -> Optional[Dict[str, Dict[str, int]]]:
@@ -47,36 +61,13 @@ def _column(arch: str) -> Optional[Dict[str, Dict[str, int]]]:
 
 def table_arches() -> Tuple[str, ...]:
     """The libseccomp architecture names the table has numbers for (variants included)."""
-    doc = _doc()
-    variants: Dict[str, str] = doc["variants"]  # type: ignore[assignment]
-    return tuple(name for column in doc["tables"]
-                 for name in [column] + [v for v, base in variants.items() if base == column])
+    return tuple(_view()["table_arches"])  # type: ignore[arg-type]
 
 
 def newer_syscalls() -> Dict[str, Dict[str, int]]:
     """Syscalls libseccomp 2.5.4 does not know: name -> {architecture: number}, names and
     architectures in sorted order. The same dict on every call: do not change it."""
-    global _NEWER
-    if _NEWER is None:
-        doc = _doc()
-        tables: Dict[str, Dict[str, Dict[str, int]]] = doc["tables"]  # type: ignore[assignment]
-        variants: Dict[str, str] = doc["variants"]  # type: ignore[assignment]
-        unknown: Dict[str, List[str]] = doc["unknown_to_libseccomp_2_5_4"]  # type: ignore[assignment]
-        numbers: Dict[str, Dict[str, int]] = {}  # arch -> name -> number, for those names
-        for arch, by_version in tables.items():
-            numbers[arch] = {name: nr for names in by_version.values()
-                             for name, nr in names.items() if name in unknown}
-        out: Dict[str, Dict[str, int]] = {}
-        for name, columns in unknown.items():
-            per_arch = {}
-            for column in columns:
-                per_arch[column] = numbers[column][name]
-                for variant, base in variants.items():
-                    if base == column:
-                        per_arch[variant] = numbers[column][name]
-            out[name] = dict(sorted(per_arch.items()))
-        _NEWER = out
-    return _NEWER
+    return _view()["newer"]  # type: ignore[return-value]
 
 
 def kernel_numbers(arch: str, kernel: Tuple[int, int]) -> Optional[FrozenSet[int]]:

@@ -342,6 +342,21 @@ def test_syscall_table_agrees_with_libseccomp():
     assert checked > 5000 and not wrong, wrong[:10]
 
 
+def test_the_small_view_is_the_tables_own():
+    """syscall_newer.json is what the generator derives from syscall_table.json, so the
+    profile builder's numbers are the table's."""
+    from seccomp import _syscall_table as table
+    sys.path.insert(0, os.path.join(HERE, "..", "tools"))
+    try:
+        import gen_syscall_table
+    finally:
+        sys.path.pop(0)
+    view = gen_syscall_table.newer_view(table._doc())
+    assert view == table._view()
+    assert list(view["newer"]) == list(table.newer_syscalls())  # the order too
+    assert all(list(v) == list(table.newer_syscalls()[k]) for k, v in view["newer"].items())
+
+
 def test_both_views_of_the_syscall_table():
     from seccomp import _syscall_table as table
     from seccomp.bpf import enosys
@@ -388,13 +403,16 @@ def test_syscall_table_generator(tmp_path, monkeypatch):
                    ("file_getattr", "468")))
         .replace("read,3,KV_UNDEF,3,KV_UNDEF,3", "read,3,KV_UNDEF,0,KV_UNDEF,0")
         .replace("tuxcall,PNR,KV_UNDEF,PNR", "tuxcall,PNR,KV_UNDEF,184"))
+    out = tmp_path / "out"
+    out.mkdir()
     done = subprocess.run([sys.executable, os.path.join(HERE, "..", "tools",
                                                          "gen_syscall_table.py")]
                           + [str(tmp_path / n) for n in ("oldest.csv", "versions.csv",
-                                                          "newest.csv")],
+                                                          "newest.csv")] + [str(out)],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
-    doc = json.loads(done.stdout)
+    doc = json.loads((out / "syscall_table.json").read_text())
+    view = json.loads((out / "syscall_newer.json").read_text())
     tables = doc["tables"]
     assert tables["x86"] == {"3.0": {"read": 3}, "6.6": {"fchmodat2": 452},
                              "6.17": {"file_getattr": 468}}
@@ -406,7 +424,9 @@ def test_syscall_table_generator(tmp_path, monkeypatch):
         "fchmodat2": ["aarch64", "mips", "x32", "x86", "x86_64"],
         "file_getattr": ["aarch64", "mips", "x32", "x86", "x86_64"]}  # sh: 2.5.4 has no sh
     monkeypatch.setattr(table, "_DOC", doc)
-    monkeypatch.setattr(table, "_NEWER", None)
+    monkeypatch.setattr(table, "_VIEW", view)
+    assert table.table_arches() == ("x86", "x86_64", "x32", "aarch64", "mips", "mipsel", "sh")
+    assert list(table.newer_syscalls()) == ["fchmodat2", "file_getattr"]
     assert table.newer_syscalls()["fchmodat2"] == {
         "aarch64": 452, "mips": 4452, "mipsel": 4452, "x32": 0x40000000 + 452, "x86": 452,
         "x86_64": 452}
