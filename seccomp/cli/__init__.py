@@ -11,7 +11,9 @@ them for ``--help`` and anything else), and ``--version`` is worked out only whe
 ``seccomp run -- CMD`` with no options loads the package's prebuilt program of the default
 profile when it was made for exactly this host (`seccomp.cli.prebuilt`), without argparse;
 the subcommands in ``QUICK`` parse their common command-line forms themselves (``seccomp
-record`` starts its command before the recorder's own imports).
+record`` starts its command before the recorder's own imports). A subcommand whose namespace
+has ``exit_at_once`` set ends the process as soon as it returns, when run as the program
+(``record``: the interpreter's finalization would only delay the end).
 
 Exit status: 0 success, 1 an error (``seccomp: error: ...`` on stderr) or a failed
 ``--expect``/``--strict`` check, 2 a usage error; ``run`` exits with its command's status.
@@ -85,6 +87,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     The one place where failures become ``seccomp: error: ...``: `CommandError`, the library's
     exceptions (`seccomp.SeccompError`, which includes invalid input), files that cannot be
     read, input too deep or too large to parse. No traceback reaches the user."""
+    program = argv is None  # run as the `seccomp` program, not called from Python
     try:
         if argv is None:
             argv = sys.argv[1:]
@@ -94,7 +97,16 @@ def main(argv: Optional[List[str]] = None) -> int:
             if status is not None:
                 return status
         args = _quick_args(argv) or build_parser(argv).parse_args(argv)
-        return int(args.func(args) or 0)
+        status = int(args.func(args) or 0)
+        if program and getattr(args, "exit_at_once", False):
+            # the interpreter's finalization (a garbage collection and the teardown of every
+            # module loaded) only delays the end: its files are closed, its output is flushed
+            sys.stdout.flush()
+            sys.stderr.flush()
+            import os
+
+            os._exit(status)
+        return status
     except CommandError as exc:
         return _fail(str(exc), exc.status)
     except BrokenPipeError:

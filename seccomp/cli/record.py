@@ -46,7 +46,7 @@ def add_record(sub: Any) -> None:
                         "already is added")
     p.add_argument("command", nargs=argparse.REMAINDER, metavar="-- COMMAND ARGS...",
                    help="the command to record")
-    p.set_defaults(func=_cmd_record)
+    p.set_defaults(func=_cmd_record, exit_at_once=True)
 
 
 class _Args:
@@ -89,7 +89,7 @@ def quick_args(argv: List[str]) -> Optional[_Args]:
         if key == "format" and value not in _FORMATS:
             return None
         values[key] = value
-    return _Args(command=argv[i:], func=_cmd_record, **values)
+    return _Args(command=argv[i:], func=_cmd_record, exit_at_once=True, **values)
 
 
 def _cmd_record(args: argparse.Namespace) -> int:
