@@ -1,12 +1,15 @@
 """Start-up of the `seccomp` command: a subcommand loads only what it needs, and the parser
 that registers only the subcommand named first parses exactly as the full one."""
 import json
+import os
 import subprocess
 import sys
 
 import pytest
 
 from seccomp.cli import SUBCOMMANDS, build_parser
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # One valid command line per subcommand, with options where the subcommand has them.
 SAMPLES = {
@@ -100,3 +103,15 @@ def test_importing_the_cli_does_not_import_argparse():
     if out.stdout.split()[0] == "True":
         pytest.skip("this interpreter imports argparse at start-up")
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_the_installed_command_is_the_plain_script():
+    # scripts/seccomp, installed as the `seccomp` command, imports nothing but sys before main
+    # (the wrapper of an entry point would import re first)
+    script = os.path.join(ROOT, "scripts", "seccomp")
+    with open(script, encoding="utf-8") as fh:
+        imports = [line for line in fh if line.startswith(("import ", "from "))]
+    assert imports == ["import sys\n", "from seccomp.cli import main\n"]
+    out = subprocess.run([sys.executable, script, "--version"], capture_output=True, text=True,
+                         timeout=60, env=dict(os.environ, PYTHONPATH=ROOT))
+    assert out.returncode == 0 and out.stdout.startswith("seccomp "), out.stderr
