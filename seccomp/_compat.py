@@ -201,6 +201,10 @@ class SyscallFilter(Filter):
         return _notify.add_fd(self.get_notify_fd() if fd is None else fd, addfd)
 
 
+# SyscallFilter(defaction) runs in C, as libseccomp's module's constructor does.
+_core.made_in_c(SyscallFilter)
+
+
 def system_arch() -> int:
     """The native architecture's token."""
     return int(Arch.native())

@@ -274,6 +274,9 @@ class Filter(_core.Filter):
 
 
 
+# Filter(default_action) runs in C, as _core.Filter(default_action) does (no Python code).
+_core.made_in_c(Filter)
+
 _PFC_START = "#\n# pseudo filter code start\n#\n"
 
 

@@ -10,6 +10,7 @@ import os
 from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_AS_STRING
 from cpython.bool cimport PyBool_Check
 from cpython.object cimport PyObject, PyTypeObject
+from cpython.ref cimport Py_INCREF
 from cpython.dict cimport PyDict_GetItem
 from cpython.long cimport (PyLong_Check, PyLong_AsLongLongAndOverflow, PyLong_AsLongAndOverflow,
                            PyLong_AsUnsignedLongLong)
@@ -249,28 +250,36 @@ def action_trace(code):
     return _data_action(_trace_actions, _TRACE_BASE, code, "trace message")
 
 
-# The last action object _action() accepted and its value: rules mostly repeat one object
-# (int subclasses such as Action cannot change value, so its identity is enough).
+# The last two action objects _action() accepted and their values: rules mostly repeat one
+# object, and a filter's default action is the other one (int subclasses such as Action
+# cannot change value, so an object's identity is enough while it is held here).
 cdef object _last_action = None
 cdef uint32_t _last_action_value = 0
+cdef object _prev_action = None
+cdef uint32_t _prev_action_value = 0
 
 
 cdef uint32_t _action(object action) except? 0xFFFFFFFF:
     """Validate an action value; the checks libseccomp does, with a message naming the value.
     Converted in C: this runs for every rule added."""
-    global _last_action, _last_action_value
+    global _last_action, _last_action_value, _prev_action, _prev_action_value
     cdef int overflow = 0
     cdef long long value
     if action is _last_action:
         return _last_action_value
+    if action is _prev_action:
+        return _prev_action_value
     if not PyLong_Check(action) or PyBool_Check(action):
         raise TypeError("action must be an Action or an int, not %s" % type(action).__name__)
     value = PyLong_AsLongLongAndOverflow(action, &overflow)
     if overflow or value < 0 or value > <long long>0xFFFFFFFFU or not _action_ok(<uint32_t>value):
         invalid("invalid action %r (0x%x)" % (action, action & 0xFFFFFFFFFFFFFFFF))
-    _last_action = None  # (dropping the old object may run code: never pair it with value)
-    _last_action_value = <uint32_t>value
-    _last_action = action
+    # The object that leaves the cache is released last: releasing it may run code (that may
+    # come here), which then finds each cached object paired with its own value.
+    dropped = _prev_action
+    _prev_action, _prev_action_value = _last_action, _last_action_value
+    _last_action, _last_action_value = action, <uint32_t>value
+    del dropped
     return <uint32_t>value
 
 
@@ -582,14 +591,48 @@ cdef tuple _NATIVE_TOKENS = (seccomp_arch_native(),)
 cdef Py_ssize_t _CHUNK = 48
 
 
-cdef list _log_items(list full, list current):
-    if full is None:
-        return list(current)
-    cdef list out = []
-    for chunk in full:
-        out.extend(<list>chunk)
-    out.extend(current)
-    return out
+@cython.final
+@cython.freelist(8)
+cdef class _Log:
+    """A list that only grows at its end, stored in chunks of _CHUNK entries (see above)."""
+    cdef list current  # the chunk being filled
+    cdef list full  # the full chunks, oldest first (None until the first is full)
+    cdef Py_ssize_t length
+
+    cdef int append(self, object entry) except -1:
+        if len(self.current) == _CHUNK:
+            if self.full is None:
+                self.full = []
+            self.full.append(self.current)
+            self.current = []
+        self.current.append(entry)
+        self.length += 1
+        return 0
+
+    cdef list items(self):
+        """The entries, as a new list."""
+        if self.full is None:
+            return list(self.current)
+        cdef list out = []
+        for chunk in self.full:
+            out.extend(<list>chunk)
+        out.extend(self.current)
+        return out
+
+
+cdef _Log _log_of(list entries):
+    cdef _Log log = _Log.__new__(_Log)
+    log.current = []
+    for entry in entries:
+        log.append(entry)
+    return log
+
+
+cdef _Log _log_starting(object entry):
+    cdef _Log log = _Log.__new__(_Log)
+    log.current = [entry]
+    log.length = 1
+    return log
 
 
 cdef str _syscall_label(object syscall, int nr):
@@ -617,9 +660,8 @@ cdef class Filter:
     # crashes the process); None when rules can be added.
     cdef object removed_after_rules
     # What the filter was asked to do, for the check of its BPF: every rule added (see the
-    # _rule_log property), in chunks (see _CHUNK).
-    cdef list _rules
-    cdef list _rules_full
+    # _rule_log property); None until the first.
+    cdef _Log _rules
     cdef readonly tuple _arch_tokens
     # The rules of _rule_log kept out of libseccomp, which would never return from adding
     # them (see _rule_guard.pxi), as (action, syscall, conditions, exact): while there are
@@ -632,12 +674,12 @@ cdef class Filter:
     # and architectures, this (rule_log, arch_tokens, held rules, followed conditions, given,
     # attributes) the rest; on 2.5 the journal's length then.
     cdef list _saved
-    # libseccomp 2.5 has no transactions: every change is journaled there (None on 2.6), so
-    # that rejecting one replays the journal up to its start on a reset context. A rule's
-    # entry is its rule_log tuple; other changes are (what, arguments...).
-    cdef list _journal  # in chunks, as _rules
-    cdef list _journal_full
-    cdef Py_ssize_t journal_length
+    # libseccomp 2.5 has no transactions: every change is journaled there, so that rejecting
+    # one replays the journal up to its start on a reset context. A rule's entry is its
+    # rule_log tuple; other changes are (what, arguments...). While every change has been a
+    # rule, the journal is the rule log itself and this is None (_journal_items()); the first
+    # other change starts it (_journal_started()). Always None on libseccomp 2.6.
+    cdef _Log _journal
     cdef uint32_t initial_default  # the default action given at creation or to reset()
     # How many changes the filter has had: a program made from it is current while this
     # stays the same (seccomp.SyscallFilter's precomputed program on libseccomp 2.5).
@@ -675,13 +717,10 @@ cdef class Filter:
         return 0
 
     cdef void _forget_rules(self):
-        self._rules = []
-        self._rules_full = None
+        self._rules = None
         self._arch_tokens = _NATIVE_TOKENS
         self._saved = None  # made by the first transaction
-        self._journal = None if _HAVE_2_6 else []
-        self._journal_full = None
-        self.journal_length = 0
+        self._journal = None
         self._changes += 1
         self._held_rules = None  # (both made on first use: most filters never need them)
         self._followed_conditions = None
@@ -724,33 +763,34 @@ cdef class Filter:
         """Every rule added, as (action, syscall as given (name or native number),
         conditions, exact, architecture tokens present when it was added: libseccomp applies
         a rule to those only): what the check of the filter's BPF (seccomp.bpf.model) models."""
-        return _log_items(self._rules_full, self._rules)
+        return [] if self._rules is None else self._rules.items()
 
     @_rule_log.setter
     def _rule_log(self, list entries):
-        self._rules = []
-        self._rules_full = None
-        for entry in entries:
-            self._log_rule(entry)
+        if not _HAVE_2_6:
+            self._journal_started()  # it no longer is the rule log
+        self._rules = _log_of(entries) if entries else None
+
+    cdef inline Py_ssize_t _rule_count(self):
+        return 0 if self._rules is None else self._rules.length
 
     cdef inline int _log_rule(self, tuple entry) except -1:
-        if len(self._rules) == _CHUNK:
-            if self._rules_full is None:
-                self._rules_full = []
-            self._rules_full.append(self._rules)
-            self._rules = []
-        self._rules.append(entry)
-        return 0
+        if self._rules is None:
+            self._rules = _log_starting(entry)
+            return 0
+        return self._rules.append(entry)
 
-    cdef inline int _journal_append(self, tuple entry) except -1:
-        if len(self._journal) == _CHUNK:
-            if self._journal_full is None:
-                self._journal_full = []
-            self._journal_full.append(self._journal)
-            self._journal = []
-        self._journal.append(entry)
-        self.journal_length += 1
-        return 0
+    cdef _Log _journal_started(self):
+        """The journal as a log of its own (libseccomp 2.5), started from the rule log."""
+        if self._journal is None:
+            self._journal = _log_of(self._rule_log)
+        return self._journal
+
+    cdef list _journal_items(self):
+        return self._rule_log if self._journal is None else self._journal.items()
+
+    cdef Py_ssize_t _journal_length(self):
+        return self._rule_count() if self._journal is None else self._journal.length
 
     @property
     def has_notify_rules(self):
@@ -836,6 +876,8 @@ cdef class Filter:
                 fail(rc, "cannot merge filters", "they must have the same attributes and no "
                                                  "architecture in common")
             fail(rc, "cannot merge filters")
+        # (journaled first: while the journal is the rule log, that's rules are not its own)
+        self._changed(("merge", that.initial_default, that.want_tsync, that._journal_items()))
         self.notify_rules |= that.notify_rules
         self.has_rules |= that.has_rules
         if self.removed_after_rules is None:
@@ -849,10 +891,6 @@ cdef class Filter:
             self._followed_conditions = (self._followed_conditions or set()) | \
                 that._followed_conditions
         self._given += that._given
-        self._changes += 1
-        if self._journal is not None:  # that is consumed: its journal no longer changes
-            self._journal_append(("merge", that.initial_default, that.want_tsync,
-                                  _log_items(that._journal_full, that._journal)))
 
     # -- architectures -----------------------------------------------------------------------
 
@@ -970,9 +1008,10 @@ cdef class Filter:
         self._changed(("priority", syscall, priority))
 
     cdef int _changed(self, tuple entry) except -1:
+        """Count a change other than a rule, and journal it on libseccomp 2.5."""
         self._changes += 1
-        if self._journal is not None:
-            self._journal_append(entry)
+        if not _HAVE_2_6:
+            self._journal_started().append(entry)
         return 0
 
     cdef int _apply(self, tuple entry) except -1:
@@ -1011,7 +1050,8 @@ cdef class Filter:
                                    "then; remove architectures before adding rules, or reset()"
                                    % (self.removed_after_rules,
                                       ".".join(map(str, LIBRARY_VERSION))))
-        _fill_cmps(conds, cmps)
+        if n:
+            _fill_cmps(conds, cmps)
         self._lock()
         try:
             if n >= 2 and _libseccomp_would_loop(self, syscall, nr, cmps, n):
@@ -1033,7 +1073,7 @@ cdef class Filter:
         self._log_rule(entry)
         self._changes += 1
         if self._journal is not None:
-            self._journal_append(entry)
+            self._journal.append(entry)
         if act == SCMP_ACT_NOTIFY:
             self.notify_rules = True
         return 0
@@ -1152,7 +1192,7 @@ cdef class Filter:
         if not _HAVE_2_6:
             self._lock()  # a clear error if the filter is gone
             self._unlock()
-            self._saved.append(self.journal_length)
+            self._saved.append(self._journal_length())
             return
         attrs = {a: self._attr_get(a) for a in _ATTR_NAMES if a != SCMP_FLTATR_ACT_DEFAULT}
         self._lock()
@@ -1204,7 +1244,7 @@ cdef class Filter:
 
     cdef int _rewind(self, Py_ssize_t length) except -1:
         """Back to the state after the journal's first *length* changes (libseccomp 2.5)."""
-        kept = _log_items(self._journal_full, self._journal)[:length]
+        kept = self._journal_items()[:length]
         outer = self._saved
         self.reset(self.initial_default)
         for change in kept:
@@ -1229,6 +1269,77 @@ cdef class Filter:
 # Messages name the public class ("descriptor 'add_rule' for 'seccomp.Filter' objects"), not
 # this private module: seccomp.Filter is this class with the Python layer's methods added.
 (<PyTypeObject *>Filter).tp_name = b"seccomp.Filter"
+
+
+# Making a filter through a Python subclass (seccomp.Filter, seccomp.SyscallFilter) goes
+# through type.__call__: an argument tuple, __new__, a lookup of __init__ and its call: about
+# as many instructions as libseccomp's seccomp_init (callgrind). made_in_c(cls) gives a class a
+# vectorcall (CPython's field for calling a type; never inherited by subclasses) that does
+# what type.__call__ would for the usual call, ``cls(default_action)``: Filter.__new__, then
+# the work of the class's __init__, the core's own. Any other call, and every call once the
+# class or a base was changed after made_in_c() (CPython then gives it a new version tag),
+# goes through type.__call__.
+cdef extern from "Python.h":
+    ctypedef struct _TypeCall "PyTypeObject":
+        unsigned int tp_version_tag
+        void *tp_vectorcall
+    Py_ssize_t PyVectorcall_NARGS(size_t nargsf)
+
+# The classes made in C, their version tags then, and whether their filters have TSYNC.
+cdef enum:
+    _MADE_MAX = 4
+cdef PyObject *_made_types[_MADE_MAX]
+cdef unsigned int _made_tags[_MADE_MAX]
+cdef bint _made_tsync[_MADE_MAX]
+cdef tuple _NO_ARGS = ()
+
+
+def made_in_c(cls):
+    """Make calls of *cls*, a subclass of Filter whose __init__ and __new__ are the core's
+    (`Filter.__init__`, or `Filter._compat_init` for TSYNC off), run in C. Returns whether
+    they do (False where the interpreter gives the class no version tag)."""
+    if not (isinstance(cls, type) and type(cls) is type and issubclass(cls, Filter)
+            and cls.__new__ is Filter.__new__):
+        raise TypeError("made_in_c() takes a subclass of Filter with its __new__")
+    if cls.__init__ is Filter.__init__:
+        tsync = True
+    elif cls.__init__ is Filter._compat_init:
+        tsync = False
+    else:
+        raise TypeError("made_in_c() takes a subclass of Filter with the core's __init__")
+    cdef _TypeCall *t = <_TypeCall *><PyObject *>cls
+    cdef int i
+    for i in range(_MADE_MAX):
+        if _made_types[i] == NULL or _made_types[i] == <PyObject *>cls:
+            break
+    else:
+        raise ValueError("made_in_c() serves at most %d classes" % _MADE_MAX)
+    getattr(cls, "__init__")  # a lookup gives the class a version tag
+    if t.tp_version_tag == 0:
+        return False
+    if _made_types[i] == NULL:
+        Py_INCREF(cls)  # (kept for ever: the class's vectorcall is this module's)
+    _made_types[i], _made_tags[i], _made_tsync[i] = <PyObject *>cls, t.tp_version_tag, tsync
+    t.tp_vectorcall = <void *>_call_made_type
+    return True
+
+
+cdef PyObject *_call_made_type(PyObject *cls, PyObject **args, size_t nargsf,
+                               PyObject *kwnames) except NULL:
+    cdef Py_ssize_t n = PyVectorcall_NARGS(nargsf), i
+    cdef object made
+    for i in range(_MADE_MAX):
+        if (_made_types[i] == cls and kwnames == NULL and n == 1
+                and (<_TypeCall *>cls).tp_version_tag == _made_tags[i]):
+            made = (<PyTypeObject *>cls).tp_new(<type>cls, <PyObject *>_NO_ARGS, NULL)
+            (<Filter>made)._setup(<object>args[0], _made_tsync[i])
+            break
+    else:  # as type.__call__
+        kw = {name: <object>args[n + k] for k, name in enumerate(<tuple>kwnames)} \
+            if kwnames != NULL else {}
+        made = type.__call__(<object>cls, *[<object>args[k] for k in range(n)], **kw)
+    Py_INCREF(made)
+    return <PyObject *>made
 
 
 def _via_memfd(write):

@@ -134,7 +134,7 @@ cdef bint _loops_here(Filter self, object syscall, int nr, list conds) except -1
     earlier rule has the same condition, followed, so the tree may lead there (conservative)."""
     if _MUX_WIDE_TOKENS.intersection(self._arch_tokens):
         return True
-    if self._given != len(self._rule_log) - len(self._held_rules or ()):
+    if self._given != self._rule_count() - len(self._held_rules or ()):
         return True  # another thread's rule is in libseccomp but not yet in _rule_log
     earlier = []
     for entry in self._rule_log:

@@ -212,6 +212,37 @@ def test_logs_longer_than_a_chunk_survive_transactions_and_merges():
     assert [r[1] for r in f._rule_log] == names[:100] + names[230:]
 
 
+def test_a_transaction_after_rules_alone_replays_them():
+    # libseccomp 2.5: while every change is a rule, the journal is the rule log itself; the
+    # first other change (here inside a transaction) starts it
+    names = _names(60)
+    f = SyscallFilter(seccomp.ERRNO(1))
+    for name in names[:50]:
+        f.add_rule(seccomp.ALLOW, name, seccomp.Arg(1, seccomp.EQ, 9))
+    before = (f.export_bpf_mem(), f._rule_log)
+    f.start_transaction()
+    f.set_attr(seccomp.Attr.CTL_LOG, 1)
+    f.add_rule(seccomp.ALLOW, names[50])
+    f.remove_arch(seccomp.Arch.NATIVE)
+    f.add_arch(seccomp.Arch.X86)
+    f.reject_transaction()
+    assert (f.export_bpf_mem(), f._rule_log) == before
+    assert f.get_attr(seccomp.Attr.CTL_LOG) == 0
+    f.start_transaction()
+    f.add_rule(seccomp.ALLOW, names[51])
+    g = SyscallFilter(seccomp.ERRNO(1))
+    g.remove_arch(seccomp.Arch.NATIVE)
+    g.add_arch(seccomp.Arch.ARM)
+    g.add_rule(seccomp.ALLOW, names[55])
+    f.merge(g)
+    f.commit_transaction()
+    f.start_transaction()
+    f.add_rule(seccomp.ALLOW, names[52])
+    f.reject_transaction()
+    assert [r[1] for r in f._rule_log] == names[:50] + [names[51], names[55]]
+    assert f.exist_arch(seccomp.Arch.ARM)
+
+
 def test_rules_held_out_of_libseccomp_follow_transactions():
     # the second rule would make libseccomp's seccomp_rule_add loop (src_c/_rule_guard.pxi)
     first = (seccomp.Arg(0, seccomp.NE, 5), seccomp.Arg(1, seccomp.EQ, 7))

@@ -18,6 +18,57 @@ def test_default_action_and_tsync_default():
     assert Filter(Action.ALLOW, tsync=False).tsync is False
 
 
+def test_filters_made_in_c_are_what_the_class_call_makes():
+    # Filter(action) and SyscallFilter(action) are made by the core (_core.made_in_c); any other
+    # call goes through type.__call__, and both ways give the same filters and errors
+    assert type(Filter(Action.ALLOW)) is Filter and Filter(Action.ALLOW).tsync is True
+    assert type(seccomp.SyscallFilter(seccomp.ALLOW)) is seccomp.SyscallFilter
+    assert seccomp.SyscallFilter(seccomp.ALLOW).tsync is False
+    assert seccomp.SyscallFilter(defaction=seccomp.ALLOW).tsync is False
+    assert Filter(default_action=Action.ALLOW).tsync is True
+    assert Filter(Action.ERRNO(3)).default_action == Action.ERRNO(3)
+    for bad in [(), (Action.ALLOW, True), (Action.ALLOW, Action.ALLOW)]:
+        with pytest.raises(TypeError):
+            Filter(*bad)
+        with pytest.raises(TypeError):
+            seccomp.SyscallFilter(*bad)
+    for make in (Filter, seccomp.SyscallFilter):
+        with pytest.raises(seccomp.InvalidArgumentError, match=r"invalid action 7 \(0x7\)"):
+            make(7)
+        with pytest.raises(TypeError, match="action must be"):
+            make("ALLOW")
+
+
+def test_made_in_c_follows_a_class_changed_later_and_spares_subclasses():
+    from seccomp import _core
+
+    class Made(Filter):
+        __slots__ = ()
+
+    assert _core.made_in_c(Made) is True
+    assert Made(Action.ALLOW).tsync is True
+
+    class Sub(Made):  # its own __init__: the vectorcall is not inherited
+        __slots__ = ()
+
+        def __init__(self) -> None:
+            super().__init__(Action.ALLOW, tsync=False)
+
+    assert Sub().tsync is False
+    seen = []
+
+    def init(self, action):
+        seen.append(action)
+        Filter.__init__(self, action, tsync=False)
+
+    Made.__init__ = init  # a changed class: made by type.__call__ from now on
+    assert Made(Action.ALLOW).tsync is False and seen == [Action.ALLOW]
+    with pytest.raises(TypeError, match="core's __init__"):
+        _core.made_in_c(Sub)
+    with pytest.raises(TypeError, match="subclass of Filter"):
+        _core.made_in_c(int)
+
+
 def test_rules_by_name_and_number_give_the_same_filter():
     a, b = Filter(Action.ALLOW), Filter(Action.ALLOW)
     a.add_rule(Action.ERRNO(1), "getpid")
