@@ -1114,7 +1114,17 @@ def _without_ranges(rules: List[Tuple[Cond, ...]]) -> List[Tuple[Cond, ...]]:
     masked patterns: libseccomp 2.5.4 loops for ever in seccomp_rule_add() on some rule sets
     whose rules start with the same such comparison (``arg0 <= 5 && arg1 <= 7`` then
     ``arg0 <= 5 && arg1 == 2``; the same with ``arg0 != 5``); equality and masked equality
-    do not."""
+    do not.
+
+    Still needed beside the core's rule guard (src_c/_rule_guard.pxi), which is exact for two
+    rules but not for the long rule lists first-match order makes: without this, getpgid's
+    ``arg1 <= 7 && arg2 == 2**64-2: TRAP``, ``arg1 <= 7 && arg0 < 2**64-2: KILL_PROCESS``,
+    ``arg1 <= 2**64-2: ERRNO(1)`` (default ALLOW) lowers to ~250 rules, the guard holds
+    123 of them and libseccomp still never returns from adding the KILL_PROCESS one. On 400
+    random policies of such rules (tools/compare_lowering.py, seed 7) removing this lost 16
+    that compile: 2 then hang in libseccomp despite the guard, 14 get a generated program (the
+    held rules') over the kernel's 4096 instructions; it gained 6 (programs it made too
+    large); the 365 that compile both ways do the same (70359 argument vectors)."""
     def first(r: Tuple[Cond, ...]) -> Tuple[int, int, int]:
         c = min(r, key=lambda c: c.arg)
         return (c.arg, int(c.op), c.value)
