@@ -576,17 +576,18 @@ cdef class Server:
             count += 1
             if linger_us <= 0 or scmpy_now_us() >= until:
                 return count
-            # the GIL stays held while nothing waits: poll() says whether one is pending, and
-            # then RECV returns at once
-            pending = scmpy_notif_pending(fd)
-            if pending == 0:
-                with nogil:
+            with nogil:
+                # RECV only once poll() saw one pending (then it returns at once, unless another
+                # supervisor of this listener took it: hence without the GIL)
+                pending = scmpy_notif_pending(fd)
+                if pending == 0:
                     pending = scmpy_notif_linger(fd, linger_us)
+                if pending == 1:
+                    rc = scmpy_notif_recv(fd, &req)
             if pending != 1:
                 if pending == 0 or pending == -EPIPE:
                     return count  # quiet (or gone: the next call says so)
                 fail(pending, "cannot wait for a notification on fd %d" % fd)
-            rc = scmpy_notif_recv(fd, &req)
         if rc == -ENOENT:
             # the target died before we read it, or no process uses the filter any more (then
             # RECV returns ENOENT at once, every time): poll tells them apart

@@ -139,9 +139,10 @@ static inline long long scmpy_now_us(void)
 
 /* Whether a notification is pending, without waiting: 1 (then RECV returns at once: the
  * kernel counts every notification it posts until a RECV takes that count, so RECV either
- * gets it or, if its target left the syscall meanwhile, fails with ENOENT), 0 if none,
- * -EPIPE once every process under the filter is gone, or -errno. A busy target under
- * SYNC_WAKE_UP has usually made its next call by the time its previous answer was sent. */
+ * gets it or, if its target left the syscall meanwhile, fails with ENOENT; unless another
+ * supervisor of the same listener took it first), 0 if none, -EPIPE once every process under
+ * the filter is gone, or -errno. A busy target under SYNC_WAKE_UP has usually made its next
+ * call by the time its previous answer was sent. */
 static inline int scmpy_notif_pending(int fd)
 {
     struct pollfd p;
