@@ -274,6 +274,29 @@ def test_asyncio_supervisor():
     assert ticks > 0
 
 
+def test_run_async_and_a_thread_share_a_listener():
+    """run_async and a supervisor thread of the same process answer one busy target's calls
+    between them: neither holds the GIL while RECV could wait for a notification the other
+    took (the thread needs it to answer, and the target waits for that answer)."""
+    t = Target(["getppid"], lambda: [os.getppid() for _ in range(500)])
+    in_thread = Supervisor(t.listener)
+    in_thread.add_handler("getppid", lambda n: 7)
+    in_loop = Supervisor(t.listener)
+    in_loop.add_handler("getppid", lambda n: 7)
+    in_thread.start()
+
+    async def main():
+        t.go()
+        await asyncio.wait_for(in_loop.run_async(), 20)
+
+    try:
+        asyncio.run(main())
+    finally:
+        in_thread.close()
+    assert t.result() == ("ok", [7] * 500)
+    assert in_thread.handled + in_loop.handled == 500
+
+
 def test_serve_one_answers_what_is_pending_then_gives_the_loop_back():
     """One readiness call (what run_async makes) answers every pending notification of a
     multi-threaded target and those that follow within the linger, returns once the target
