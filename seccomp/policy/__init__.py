@@ -20,7 +20,7 @@ import json
 import os
 from typing import Any, Dict, Optional, Tuple, Union
 
-from .model import Place, Policy, PolicyError, PolicyFilter, Rule
+from .model import Place, Policy, PolicyError, PolicyFilter, Rule, _BeyondLibseccomp
 
 __all__ = ["FORMATS", "load", "load_all", "loads", "dumps", "detect", "read_source", "Policy",
            "Rule", "Place", "PolicyError", "PolicyFilter", "from_profile", "to_profile"]
@@ -146,7 +146,11 @@ def dumps(policy: Union[Policy, Dict[str, Policy]], format: str) -> str:
     if format == "seccompiler":
         from . import seccompiler
         policies = policy if isinstance(policy, dict) else {policy.name or "main": policy}
-        return seccompiler.dumps(policies)
+        try:
+            return seccompiler.dumps(policies)
+        except _BeyondLibseccomp as exc:  # its conditions are libseccomp's, no more
+            raise PolicyError(exc.place, "%s (seccompiler's format cannot state it)"
+                              % exc.reason) from None
     if isinstance(policy, dict):
         if len(policy) != 1:
             raise PolicyError(None, "%s holds one filter; this has %d" % (format, len(policy)))
@@ -156,7 +160,11 @@ def dumps(policy: Union[Policy, Dict[str, Policy]], format: str) -> str:
         return gosecco.dump(policy)
     if format == "minijail":
         from . import minijail
-        return minijail.dump(policy)
+        try:
+            return minijail.dump(policy)
+        except _BeyondLibseccomp as exc:  # its conditions are libseccomp's, no more
+            raise PolicyError(exc.place, "%s (minijail's format cannot state it)"
+                              % exc.reason) from None
     if format == "oci":
         return str(to_profile(policy).to_json())
     raise PolicyError(None, "unknown policy format %r (expected one of %s)"

@@ -37,7 +37,8 @@ from .._core import InvalidArgumentError, syscall_resolve_name
 from .._enums import Action
 from . import constants
 from .model import (FALSE, TRUE, And, Arg, Atom, BinOp, Bool, Cmp, Expr, Inv, Not, Num, Or,
-                    Place, Policy, PolicyError, Rule, U32, U64, scan_tokens)
+                    Place, Policy, PolicyError, Rule, U32, U64, _atom, _BeyondLibseccomp,
+                    _Unlowerable, fold, scan_tokens)
 
 __all__ = ["parse", "load", "dump", "INLINE_MARKER", "looks_like"]
 
@@ -664,6 +665,66 @@ def _expr_text(conjs: List[Tuple[Atom, ...]]) -> str:
     return " || ".join(parts)
 
 
+_HALF_NAMES = {"lo": "argL", "hi": "argH"}
+
+
+def _computed_text(e: Expr) -> str:
+    """An expression in gosecco's language, every operation in parentheses (so that no
+    precedence rule, where gosecco's code and document differ, decides the grouping)."""
+    if isinstance(e, Cmp):
+        try:
+            atom = _atom(e)
+        except _Unlowerable:
+            atom = None
+        if isinstance(atom, Atom):
+            return "(%s)" % _atom_text(atom)
+        return "(%s %s %s)" % (_computed_text(e.left), e.op, _computed_text(e.right))
+    if isinstance(e, BinOp):
+        for side in (e.left, e.right):
+            if isinstance(side, Arg) and not side.half:
+                raise PolicyError(e.pos, "gosecco's language allows no arithmetic on a whole "
+                                         "64-bit argument (arg%d)" % side.index)
+        return "(%s %s %s)" % (_computed_text(e.left), e.op, _computed_text(e.right))
+    if isinstance(e, Arg):
+        return "%s%d" % (_HALF_NAMES.get(e.half, "arg"), e.index)
+    if isinstance(e, Num):
+        return _hex(e.value)
+    if isinstance(e, Inv):
+        if isinstance(e.operand, Arg) and not e.operand.half:
+            raise PolicyError(None, "gosecco's language allows no arithmetic on a whole "
+                                    "64-bit argument (arg%d)" % e.operand.index)
+        return "(~%s)" % _computed_text(e.operand)
+    if isinstance(e, Not):
+        return "(!%s)" % _computed_text(e.operand)
+    if isinstance(e, (And, Or)):
+        joiner = " && " if isinstance(e, And) else " || "
+        return "(%s)" % joiner.join(_computed_text(i) for i in e.items)
+    if isinstance(e, Bool):
+        return "true" if e.value else "false"
+    raise TypeError("not an expression: %r" % (e,))
+
+
+def _computed_outcomes(policy: Policy, name: str) -> Dict[Action, Expr]:
+    """The syscall's actions and, for each, the condition under which it applies, for rules
+    libseccomp cannot state: first match wins, so each rule's condition excludes the earlier
+    rules' (the default action gets what no rule decides, unless a last rule decides all)."""
+    out: Dict[Action, List[Expr]] = {}
+    earlier: List[Expr] = []
+    for r in policy.rules_for(name):
+        folded = fold(r.condition)
+        condition = fold(And((folded,) + tuple(Not(c) for c in earlier))) if earlier else folded
+        if condition != FALSE:
+            out.setdefault(r.action, []).append(condition)
+        earlier.append(folded)
+        if folded == TRUE:
+            break
+    else:
+        rest = fold(Not(Or(tuple(earlier)))) if earlier else TRUE
+        if rest != FALSE:
+            out.setdefault(policy.default_action, []).append(rest)
+    return {a: fold(Or(tuple(cs))) for a, cs in out.items()}
+
+
 def dump(policy: Policy) -> str:
     """*policy* in gosecco's language. Raises PolicyError for what it cannot state (more than
     two outcomes for a syscall, actions gosecco lacks)."""
@@ -678,7 +739,11 @@ def dump(policy: Policy) -> str:
         out.append("# ActionOnAuditFailure = %s (a compile setting)"
                    % _action_text(policy.bad_arch_action))
     for name in policy.syscalls():
-        outcomes = policy.outcomes(name)
+        try:
+            outcomes = policy.outcomes(name)
+        except _BeyondLibseccomp:  # arithmetic, arguments compared: gosecco states them
+            out.append(_computed_rule(policy, name))
+            continue
         if list(outcomes) == [default]:
             continue
         if len(outcomes) > 2:
@@ -702,3 +767,31 @@ def dump(policy: Policy) -> str:
         out.append("%s: %s" % (head, _expr_text(outcomes[positive])))
     return "\n".join(out) + "\n"
 
+
+
+def _computed_rule(policy: Policy, name: str) -> str:
+    """The line for a syscall whose conditions libseccomp cannot state (two outcomes at most,
+    as for the others)."""
+    outcomes = _computed_outcomes(policy, name)
+    default = policy.default_action
+    if len(outcomes) > 2:
+        raise PolicyError(policy.rules_for(name)[0].place,
+                          "gosecco's language cannot state the rules for %s (more than two "
+                          "outcomes: %s)" % (name, ", ".join(str(a) for a in outcomes)))
+    if len(outcomes) == 1:
+        (only,) = outcomes
+        return "%s[+%s]: 1" % (name, _action_text(only))
+    positive, otherwise = sorted(outcomes, key=lambda a: (a != Action.ALLOW, a == default))
+    acts = []
+    if positive != Action.ALLOW:
+        acts.append("+" + _action_text(positive))
+    if otherwise != default:
+        acts.append("-" + _action_text(otherwise))
+    head = name + ("[%s]" % ", ".join(acts) if acts else "")
+    try:
+        return "%s: %s" % (head, _computed_text(outcomes[positive]))
+    except PolicyError as exc:
+        if exc.place:
+            raise
+        raise PolicyError(policy.rules_for(name)[0].place, "%s: %s" % (name, exc.reason)) \
+            from None
