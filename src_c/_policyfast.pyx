@@ -9,19 +9,20 @@ reader, which is the reference (the model's rules and every error message come f
 What a reader accepts gives the same default action, settings and libseccomp rules as that
 reader followed by ``Policy.lowered()`` (the tests compare them).
 
-Rules are collected per syscall as ``(action, alternatives)``, *action* the raw libseccomp
-value and *alternatives* None (the rule always applies) or a list of conjunctions, each a
-tuple of ``(argument, operator, value)`` sorted by argument, no argument twice. `lower` makes
+Rules are collected per syscall as ``(action, alternatives)``, *action* an `Action` (the
+callers' tables give them) and *alternatives* None (the rule always applies) or a list of
+conjunctions, each a tuple of `Cond` sorted by argument, no argument twice. `lower` makes
 them libseccomp rules as ``Policy.lowered()`` does for such rules.
 """
 from cpython.unicode cimport PyUnicode_FromStringAndSize
 from libc.stdint cimport uint32_t, uint64_t
-from libc.string cimport memcmp
+from libc.string cimport memchr, memcmp
 
 from libseccomp cimport (SCMP_CMP_NE, SCMP_CMP_LT, SCMP_CMP_LE, SCMP_CMP_EQ, SCMP_CMP_GE,
                          SCMP_CMP_GT)
 
-from seccomp._core import Cond
+from seccomp._core import Cond, syscall_resolve_name
+from seccomp._errors import SeccompError
 
 cdef extern from "Python.h":
     const char *PyUnicode_AsUTF8AndSize(object text, Py_ssize_t *size) except NULL
@@ -132,16 +133,37 @@ cdef int _op(Text *t) noexcept nogil:
     return 0
 
 
-cdef object _conjunction(list atoms):
-    """A conjunction's atoms sorted by argument; None when an argument repeats (the model
-    merges such comparisons: not this path's work)."""
-    if len(atoms) == 1:
-        return (atoms[0],)
-    atoms.sort()
-    for k in range(1, len(atoms)):
-        if atoms[k][0] == atoms[k - 1][0]:
-            return None
-    return tuple(atoms)
+cdef struct Atoms:
+    # comparisons of one conjunction: argument, libseccomp operator, value
+    int n
+    int arg[6]
+    int op[6]
+    uint64_t value[6]
+
+
+cdef inline int _add(Atoms *a, int arg, int op, uint64_t value) noexcept nogil:
+    """Add a comparison, in argument order; -1 when its argument is there already (the
+    model merges such comparisons: not this path's work)."""
+    cdef int k = a.n
+    if k == 6:
+        return -1
+    while k > 0 and a.arg[k - 1] > arg:
+        a.arg[k], a.op[k], a.value[k] = a.arg[k - 1], a.op[k - 1], a.value[k - 1]
+        k -= 1
+    if k > 0 and a.arg[k - 1] == arg:
+        return -1
+    a.arg[k], a.op[k], a.value[k] = arg, op, value
+    a.n += 1
+    return 0
+
+
+cdef tuple _conds(Atoms *a):
+    """The conjunction as conditions; empties *a*."""
+    cdef int n = a.n
+    a.n = 0
+    if n == 1:
+        return (Cond(a.arg[0], a.op[0], a.value[0]),)
+    return tuple([Cond(a.arg[k], a.op[k], a.value[k]) for k in range(n)])
 
 
 cdef bint _ascii_lines(Text *t) noexcept nogil:
@@ -198,9 +220,9 @@ cdef inline bint _mj_end_of_value(Text *t) noexcept nogil:
     return t.s[t.i] == c';'
 
 
-cdef object _mj_action(Text *t, uint64_t mask, dict actions, dict errnos):
-    """The action at t.i (minijail's ``return ERRNO``, ``1`` or an action word) as a raw
-    value, or None; the rest of the line must be empty."""
+cdef object _mj_action(Text *t, uint64_t mask, dict actions, dict errnos, by_value):
+    """The action at t.i (minijail's ``return ERRNO``, ``1`` or an action word), or None;
+    the rest of the line must be empty."""
     cdef Py_ssize_t end
     cdef uint64_t v
     _blanks(t)
@@ -218,7 +240,7 @@ cdef object _mj_action(Text *t, uint64_t mask, dict actions, dict errnos):
             if _mj_number(t, mask, &v) < 0 or v > 0xFFFF:
                 return None
             code = <long>v
-        result = 0x00050000 | code  # SCMP_ACT_ERRNO(code)
+        result = by_value[0x00050000 | code]  # SCMP_ACT_ERRNO(code)
     elif end > t.i:
         result = actions.get(_str(t, t.i, end))
         if result is None:
@@ -237,7 +259,8 @@ cdef object _mj_action(Text *t, uint64_t mask, dict actions, dict errnos):
 cdef object _mj_expression(Text *t, uint64_t mask):
     """``||`` of ``&&`` of ``argN OP NUMBER`` as alternatives, or None."""
     cdef list alternatives = []
-    cdef list atoms = []
+    cdef Atoms atoms
+    atoms.n = 0
     cdef int op
     cdef uint64_t v
     cdef Py_ssize_t end
@@ -255,27 +278,25 @@ cdef object _mj_expression(Text *t, uint64_t mask):
         _blanks(t)
         if _mj_number(t, mask, &v) < 0 or not _mj_end_of_value(t):
             return None
-        atoms.append((arg, op, v))
+        if _add(&atoms, arg, op, v) < 0:
+            return None
         if _at(t, b"&&", 2):
             t.i += 2
             continue
-        conj = _conjunction(atoms)
-        if conj is None:
-            return None
-        alternatives.append(conj)
-        atoms = []
+        alternatives.append(_conds(&atoms))
         if _at(t, b"||", 2):
             t.i += 2
             continue
         return alternatives
 
 
-def minijail(str text not None, int bits, dict actions not None, dict errnos not None):
+def minijail(str text not None, int bits, dict actions not None, dict errnos not None,
+             by_value not None):
     """The rules of a minijail policy whose lines are comments or ``name: EXPR [; ACTION]``
     and ``name: ACTION`` (EXPR ``||`` of ``&&`` of ``argN OP NUMBER``, OP one of
     ``== != < <= > >=``), for an architecture of *bits* (32 or 64) bits: a dict of syscall
-    name to its rules, else None. *actions* maps minijail's action words to raw values,
-    *errnos* errno names to numbers."""
+    name to its rules, else None. *actions* maps minijail's action words to actions,
+    *errnos* errno names to numbers, *by_value* raw values to actions."""
     cdef Text t
     cdef Py_ssize_t start, end, line_end, name_end
     cdef uint64_t mask = U64 if bits == 64 else 0xFFFFFFFFULL
@@ -322,12 +343,12 @@ def minijail(str text not None, int bits, dict actions not None, dict errnos not
             entries = [(actions["allow"], alternatives)]
             if t.i < t.n:  # ';'
                 t.i += 1
-                action = _mj_action(&t, mask, actions, errnos)
+                action = _mj_action(&t, mask, actions, errnos, by_value)
                 if action is None:
                     return None
                 entries.append((action, None))
         else:
-            action = _mj_action(&t, mask, actions, errnos)
+            action = _mj_action(&t, mask, actions, errnos, by_value)
             if action is None:
                 return None
             entries = [(action, None)]
@@ -362,7 +383,8 @@ cdef object _gs_expression(Text *t):
     """``||`` of ``&&`` of ``argN OP NUMBER`` (gosecco's precedence makes that the DNF it
     reads as), or None."""
     cdef list alternatives = []
-    cdef list atoms = []
+    cdef Atoms atoms
+    atoms.n = 0
     cdef int op
     cdef uint64_t v
     cdef Py_ssize_t end
@@ -381,29 +403,24 @@ cdef object _gs_expression(Text *t):
         if _gs_number(t, &v) < 0:
             return None
         _blanks(t)
-        atoms.append((arg, op, v))
+        if _add(&atoms, arg, op, v) < 0:
+            return None
         if _at(t, b"&&", 2):
             t.i += 2
             continue
-        conj = _conjunction(atoms)
-        if conj is None:
-            return None
-        alternatives.append(conj)
-        atoms = []
+        alternatives.append(_conds(&atoms))
         if _at(t, b"||", 2):
             t.i += 2
             continue
         return alternatives if t.i == t.n else None
 
 
-def gosecco(str text not None):
+def gosecco(str text not None, dict words not None):
     """The rules of a gosecco policy whose lines are comments, ``DEFAULT_POSITIVE``/
     ``DEFAULT_NEGATIVE``/``DEFAULT_POLICY = WORD`` and ``name: EXPR`` or ``name: 1`` (EXPR
-    ``||`` of ``&&`` of ``argN OP NUMBER``, OP one of ``== != < <= > >=``): (rules, defaults,
-    texts), else None. *rules* is a list of (name, alternatives or None for "1", positive
-    action text, negative action text; None where not set) in order; *defaults* the three
-    settings' last texts (absent when not set), *texts* every setting's text. Names and
-    action texts are the caller's to check."""
+    ``||`` of ``&&`` of ``argN OP NUMBER``, OP one of ``== != < <= > >=``), every action one of
+    *words* (action texts to actions, with gosecco's defaults for "allow" and "kill") and
+    every syscall one libseccomp knows: (default action, rules by syscall), else None."""
     cdef Text t
     cdef Py_ssize_t start, end, pos, name_end, n
     t.s = <const unsigned char *>PyUnicode_AsUTF8AndSize(text, &t.n)
@@ -411,11 +428,8 @@ def gosecco(str text not None):
     n = t.n
     if not _ascii_lines(&t):
         return None
-    cdef dict settings = {}
-    cdef list rules = []
-    cdef set seen = set()
-    cdef set values = set()
-    positive, negative = None, None
+    cdef dict rules = {}
+    positive, negative, policy = words["allow"], words["kill"], words["kill"]
     pos = 0
     while pos < n:
         start = pos
@@ -436,8 +450,6 @@ def gosecco(str text not None):
         t.i = name_end
         _blanks(&t)
         if t.i < t.n and t.s[t.i] == c'=':
-            if name not in ("DEFAULT_POSITIVE", "DEFAULT_NEGATIVE", "DEFAULT_POLICY"):
-                return None  # a variable or macro
             for k in range(t.i, t.n):
                 if t.s[k] == c':':
                     return None
@@ -446,36 +458,41 @@ def gosecco(str text not None):
             name_end = _name_end(&t, False)
             if name_end == t.i:
                 return None
-            value = _str(&t, t.i, name_end)
+            value = words.get(_str(&t, t.i, name_end))
             t.i = name_end
             _blanks(&t)
-            if t.i != t.n:
+            if t.i != t.n or value is None:
                 return None
-            settings[name] = value
-            values.add(value)
             if name == "DEFAULT_POSITIVE":
                 positive = value
             elif name == "DEFAULT_NEGATIVE":
                 negative = value
+            elif name == "DEFAULT_POLICY":
+                policy = value
+            else:
+                return None  # a variable or macro
             continue
         if t.i >= t.n or t.s[t.i] != c':':
             return None
-        if name in seen:
+        if name in rules:
             return None  # a second rule: the reader compares them
-        seen.add(name)
+        try:
+            syscall_resolve_name(name)
+        except Exception:
+            return None  # the reader refuses it with its place
         t.i += 1
         _blanks(&t)
         if t.i + 1 == t.n and t.s[t.i] == c'1':
-            rules.append((name, None, positive, negative))
-            continue
-        for k in range(t.i, t.n):
-            if t.s[k] == c';':
-                return None  # ; return N
-        alternatives = _gs_expression(&t)
-        if alternatives is None:
-            return None
-        rules.append((name, alternatives, positive, negative))
-    return rules, settings, values
+            alternatives = None
+        else:
+            for k in range(t.i, t.n):
+                if t.s[k] == c';':
+                    return None  # ; return N
+            alternatives = _gs_expression(&t)
+            if alternatives is None:
+                return None
+        rules[name] = [(positive, alternatives), (negative, None)]
+    return policy, rules
 
 
 # ---------------------------------------------------------------------------------------------
@@ -497,19 +514,30 @@ cdef inline bint _char(Text *t, unsigned char c) noexcept nogil:
     return False
 
 
+cdef bint _plain_json(Text *t) noexcept nogil:
+    """Whether the text is printable ASCII and JSON's blanks, without a backslash: its
+    strings then need no decoding (checked once for the whole text)."""
+    cdef Py_ssize_t j
+    cdef unsigned char c
+    cdef bint bad = False
+    for j in range(t.n):
+        c = t.s[j]
+        bad |= (c < 0x20 and c != c'\n' and c != c'\t' and c != c'\r') or \
+            c >= 0x7F or c == c'\\'
+    return not bad
+
+
 cdef int _jstring(Text *t, Py_ssize_t *start, Py_ssize_t *end) noexcept nogil:
-    """A string of printable ASCII without escapes: its span inside the quotes; -1 else."""
+    """A string (of a text `_plain_json` accepts): its span inside the quotes; -1 else."""
     _ws(t)
     if t.i >= t.n or t.s[t.i] != c'"':
         return -1
     t.i += 1
     start[0] = t.i
-    while t.i < t.n and t.s[t.i] != c'"':
-        if t.s[t.i] == c'\\' or t.s[t.i] < 0x20 or t.s[t.i] >= 0x7F:
-            return -1
-        t.i += 1
-    if t.i >= t.n:
+    cdef const void *quote = memchr(t.s + t.i, c'"', t.n - t.i)
+    if quote == NULL:
         return -1
+    t.i = <const unsigned char *>quote - t.s
     end[0] = t.i
     t.i += 1
     return 0
@@ -575,61 +603,67 @@ cdef int _jend(Text *t) noexcept nogil:
     return 0 if t.i == t.n else -1
 
 
-cdef object _sc_condition(Text *t, dict ops):
-    """A seccompiler condition ``{"index", "type": "qword", "op", "val", "comment"}`` as
-    (argument, operator, value), or None."""
+cdef int _sc_op(Text *t, Py_ssize_t start, Py_ssize_t end) noexcept nogil:
+    """seccompiler's operator word (eq ne lt le gt ge) as libseccomp's operator, else 0."""
+    if end - start != 2:
+        return 0
+    return _ops2(t.s[start], t.s[start + 1])
+
+
+cdef int _sc_condition(Text *t, Atoms *atoms) noexcept nogil:
+    """A seccompiler condition ``{"index", "type": "qword", "op", "val", "comment"}`` added
+    to *atoms*; -1 when it is not this path's."""
     cdef Py_ssize_t ks, ke, vs, ve
     cdef uint64_t index = 0, val = 0
-    cdef int seen = 0, bit, m
-    op = None
+    cdef int seen = 0, bit, m, op = 0
     if not _char(t, c'{'):
-        return None
+        return -1
     while True:
         m = _member(t, seen == 0)
         if m <= 0:
             break
         if _key(t, &ks, &ke) < 0:
-            return None
+            return -1
         if _is(t, ks, ke, b"index", 5):
             bit = 1
             if _juint(t, &index) < 0 or index > 5:
-                return None
+                return -1
         elif _is(t, ks, ke, b"type", 4):
             bit = 2
             if _jstring(t, &vs, &ve) < 0 or not _is(t, vs, ve, b"qword", 5):
-                return None
+                return -1
         elif _is(t, ks, ke, b"op", 2):
             bit = 4
             if _jstring(t, &vs, &ve) < 0:
-                return None
-            op = ops.get(_str(t, vs, ve))
-            if op is None:
-                return None
+                return -1
+            op = _sc_op(t, vs, ve)
+            if op == 0:
+                return -1
         elif _is(t, ks, ke, b"val", 3):
             bit = 8
             if _juint(t, &val) < 0:
-                return None
+                return -1
         elif _is(t, ks, ke, b"comment", 7):
             bit = 16
             if _jstring(t, &vs, &ve) < 0:
-                return None
+                return -1
         else:
-            return None
+            return -1
         if seen & bit:
-            return None
+            return -1
         seen |= bit
     if m < 0 or seen & 15 != 15:
-        return None
-    return (<int>index, op, val)
+        return -1
+    return _add(atoms, <int>index, op, val)
 
 
-cdef object _sc_rule(Text *t, dict ops, list out):
-    """A seccompiler rule ``{"syscall", "args", "comment"}`` appended to *out* as (name,
-    alternatives); 0, or None when it is not this path's."""
-    cdef Py_ssize_t ks, ke, vs, ve
+cdef object _sc_rule(Text *t, dict rules, match):
+    """A seccompiler rule ``{"syscall", "args", "comment"}`` added to *rules* with action
+    *match*; 0, or None when it is not this path's."""
+    cdef Py_ssize_t ks, ke, vs, ve, name_start = 0, name_end = 0
     cdef int seen = 0, bit, m, e
-    cdef list atoms = []
-    name = None
+    cdef Atoms atoms
+    atoms.n = 0
     if not _char(t, c'{'):
         return None
     while True:
@@ -644,19 +678,19 @@ cdef object _sc_rule(Text *t, dict ops, list out):
                 return None
             if ve - vs >= 4 and memcmp(t.s + vs, b"SYS_", 4) == 0:
                 vs += 4
-            name = _str(t, vs, ve)
+            name_start, name_end = vs, ve
         elif _is(t, ks, ke, b"args", 4):
             bit = 2
             if not _char(t, c'['):
                 return None
+            first = True
             while True:
-                e = _element(t, len(atoms) == 0)
+                e = _element(t, first)
+                first = False
                 if e <= 0:
                     break
-                c = _sc_condition(t, ops)
-                if c is None:
+                if _sc_condition(t, &atoms) < 0:
                     return None
-                atoms.append(c)
             if e < 0:
                 return None
         elif _is(t, ks, ke, b"comment", 7):
@@ -668,23 +702,23 @@ cdef object _sc_rule(Text *t, dict ops, list out):
         if seen & bit:
             return None
         seen |= bit
-    if m < 0 or name is None:
+    if m < 0 or not seen & 1:
         return None
-    if not atoms:
-        out.append((name, None))
-        return 0
-    conj = _conjunction(atoms)
-    if conj is None:
-        return None
-    out.append((name, [conj]))
+    entry = (match, [_conds(&atoms)] if atoms.n else None)
+    name = _str(t, name_start, name_end)
+    entries = rules.get(name)
+    if entries is None:
+        rules[name] = [entry]
+    else:
+        (<list>entries).append(entry)
     return 0
 
 
-cdef object _sc_filter(Text *t, dict actions, dict ops):
+cdef object _sc_filter(Text *t, dict actions):
     """A seccompiler filter object as (mismatch action, rules by syscall), or None."""
-    cdef Py_ssize_t ks, ke, vs, ve
-    cdef int seen = 0, bit, m, e
-    cdef list found = []
+    cdef Py_ssize_t ks, ke, vs, ve, filter_at = -1, after
+    cdef int seen = 0, bit, m
+    cdef dict rules = {}
     mismatch = match = None
     if not _char(t, c'{'):
         return None
@@ -696,18 +730,13 @@ cdef object _sc_filter(Text *t, dict actions, dict ops):
             return None
         if _is(t, ks, ke, b"filter", 6):
             bit = 1
-            if not _char(t, c'['):
-                return None
-            first = True
-            while True:
-                e = _element(t, first)
-                first = False
-                if e <= 0:
-                    break
-                if _sc_rule(t, ops, found) is None:
+            if seen & 4:
+                if _sc_rules(t, rules, match) < 0:
                     return None
-            if e < 0:
-                return None
+            else:
+                filter_at = t.i  # read once the match action is known
+                if _skip(t) < 0:
+                    return None
         else:
             if _is(t, ks, ke, b"mismatch_action", 15) or _is(t, ks, ke, b"default_action", 14):
                 bit = 2
@@ -729,28 +758,75 @@ cdef object _sc_filter(Text *t, dict actions, dict ops):
         seen |= bit
     if m < 0 or seen != 7:
         return None
-    cdef dict rules = {}
-    for name, alternatives in found:
-        entries = rules.get(name)
-        if entries is None:
-            rules[name] = [(match, alternatives)]
-        else:
-            entries.append((match, alternatives))
+    if filter_at >= 0:
+        after = t.i
+        t.i = filter_at
+        if _sc_rules(t, rules, match) < 0:
+            return None
+        t.i = after
     return mismatch, rules
 
 
-def seccompiler(str text not None, dict actions not None, dict ops not None):
+cdef int _sc_rules(Text *t, dict rules, match) except -2:
+    """A seccompiler filter's array of rules added to *rules*; -1 when it is not this
+    path's."""
+    cdef int e
+    cdef bint first = True
+    if not _char(t, c'['):
+        return -1
+    while True:
+        e = _element(t, first)
+        first = False
+        if e <= 0:
+            return e
+        if _sc_rule(t, rules, match) is None:
+            return -1
+
+
+cdef int _skip(Text *t) noexcept nogil:
+    """Skip an array of objects, arrays, plain strings and integers (checked when read)."""
+    cdef int depth = 0
+    cdef Py_ssize_t a, b
+    cdef uint64_t v
+    cdef unsigned char c
+    while True:
+        _ws(t)
+        if t.i >= t.n:
+            return -1
+        c = t.s[t.i]
+        if c == c'[' or c == c'{':
+            depth += 1
+            t.i += 1
+        elif c == c']' or c == c'}':
+            depth -= 1
+            t.i += 1
+            if depth == 0:
+                return 0
+            if depth < 0:
+                return -1
+        elif c == c'"':
+            if _jstring(t, &a, &b) < 0:
+                return -1
+        elif c == c',' or c == c':':
+            t.i += 1
+        elif _juint(t, &v) < 0:
+            return -1
+        if depth == 0:
+            return 0
+
+
+def seccompiler(str text not None, dict actions not None):
     """The filters of a seccompiler JSON file whose actions are plain words (as *actions*
-    spells them) and whose rules name one syscall each with conditions ``{"index", "type":
-    "qword", "op", "val"}`` (*ops* maps op names to libseccomp's) on distinct arguments:
-    {category: (mismatch action, rules by syscall)}, else None."""
+    spells them, mapped to actions) and whose rules name one syscall each with conditions
+    ``{"index", "type": "qword", "op", "val"}`` on distinct arguments: {category: (mismatch
+    action, rules by syscall)}, else None."""
     cdef Text t
     cdef Py_ssize_t ks, ke
     cdef int m
     t.s = <const unsigned char *>PyUnicode_AsUTF8AndSize(text, &t.n)
     t.i = 0
     cdef dict out = {}
-    if not _char(&t, c'{'):
+    if not _plain_json(&t) or not _char(&t, c'{'):
         return None
     while True:
         m = _member(&t, not out)
@@ -761,7 +837,7 @@ def seccompiler(str text not None, dict actions not None, dict ops not None):
         name = _str(&t, ks, ke)
         if name in out:
             return None
-        f = _sc_filter(&t, actions, ops)
+        f = _sc_filter(&t, actions)
         if f is None:
             return None
         out[name] = f
@@ -770,48 +846,68 @@ def seccompiler(str text not None, dict actions not None, dict ops not None):
     return out
 
 
-cdef object _oci_arg(Text *t, dict ops):
-    """An OCI condition ``{"index", "value", "valueTwo", "op"}`` as (argument, operator,
-    value), or None (MASKED_EQ is not this path's)."""
+cdef int _oci_arg(Text *t, int *arg, int *op, uint64_t *value) noexcept nogil:
+    """An OCI condition ``{"index", "value", "valueTwo", "op"}``; -1 when it is not this
+    path's (MASKED_EQ is not)."""
     cdef Py_ssize_t ks, ke, vs, ve
-    cdef uint64_t index = 0, value = 0, two = 0
+    cdef uint64_t index = 0, two = 0
     cdef int seen = 0, bit, m
-    op = None
+    cdef unsigned char lower[2]
+    value[0] = 0
     if not _char(t, c'{'):
-        return None
+        return -1
     while True:
         m = _member(t, seen == 0)
         if m <= 0:
             break
         if _key(t, &ks, &ke) < 0:
-            return None
+            return -1
         if _is(t, ks, ke, b"index", 5):
             bit = 1
             if _juint(t, &index) < 0 or index > 5:
-                return None
+                return -1
         elif _is(t, ks, ke, b"op", 2):
             bit = 2
-            if _jstring(t, &vs, &ve) < 0:
-                return None
-            op = ops.get(_str(t, vs, ve))
-            if op is None:
-                return None
+            if _jstring(t, &vs, &ve) < 0 or ve - vs != 11 or \
+                    memcmp(t.s + vs, b"SCMP_CMP_", 9) != 0:
+                return -1
+            lower[0] = t.s[vs + 9] | 0x20
+            lower[1] = t.s[vs + 10] | 0x20
+            if t.s[vs + 9] < c'A' or t.s[vs + 9] > c'Z' or t.s[vs + 10] < c'A' or \
+                    t.s[vs + 10] > c'Z':
+                return -1
+            op[0] = _ops2(lower[0], lower[1])
+            if op[0] == 0:
+                return -1
         elif _is(t, ks, ke, b"value", 5):
             bit = 4
-            if _juint(t, &value) < 0:
-                return None
+            if _juint(t, value) < 0:
+                return -1
         elif _is(t, ks, ke, b"valueTwo", 8):
             bit = 8
             if _juint(t, &two) < 0:
-                return None
+                return -1
         else:
-            return None
+            return -1
         if seen & bit:
-            return None
+            return -1
         seen |= bit
     if m < 0 or seen & 3 != 3:
-        return None
-    return (<int>index, op, value)
+        return -1
+    arg[0] = <int>index
+    return 0
+
+
+cdef inline int _ops2(unsigned char a, unsigned char b) noexcept nogil:
+    if a == c'e' and b == c'q':
+        return SCMP_CMP_EQ
+    if a == c'n' and b == c'e':
+        return SCMP_CMP_NE
+    if a == c'l':
+        return SCMP_CMP_LT if b == c't' else SCMP_CMP_LE if b == c'e' else 0
+    if a == c'g':
+        return SCMP_CMP_GT if b == c't' else SCMP_CMP_GE if b == c'e' else 0
+    return 0
 
 
 cdef inline long long _rank(uint32_t action) noexcept nogil:
@@ -820,13 +916,18 @@ cdef inline long long _rank(uint32_t action) noexcept nogil:
     return kind - 0x100000000LL if kind & 0x80000000LL else kind
 
 
-cdef object _oci_rule(Text *t, dict actions, dict ops, list out, Py_ssize_t order):
+cdef object _oci_rule(Text *t, dict actions, list out, Py_ssize_t order):
     """An OCI rule ``{"names", "action", "args", "comment"}`` appended to *out* as (rank,
     order, name, action, alternatives) per name; 0, or None when it is not this path's."""
     cdef Py_ssize_t ks, ke, vs, ve
-    cdef int seen = 0, bit, m, e
+    cdef int seen = 0, bit, m, e, k, n = 0
+    cdef int args[6]
+    cdef int ops[6]
+    cdef uint64_t values[6]
+    cdef bint repeated = False
+    cdef Atoms atoms
     cdef list names = []
-    cdef list atoms = []
+    atoms.n = 0
     action = None
     if not _char(t, c'{'):
         return None
@@ -861,13 +962,12 @@ cdef object _oci_rule(Text *t, dict actions, dict ops, list out, Py_ssize_t orde
             if not _char(t, c'['):
                 return None
             while True:
-                e = _element(t, not atoms)
+                e = _element(t, n == 0)
                 if e <= 0:
                     break
-                c = _oci_arg(t, ops)
-                if c is None:
+                if n == 6 or _oci_arg(t, &args[n], &ops[n], &values[n]) < 0:
                     return None
-                atoms.append(c)
+                n += 1
             if e < 0:
                 return None
         elif _is(t, ks, ke, b"comment", 7):
@@ -881,25 +981,27 @@ cdef object _oci_rule(Text *t, dict actions, dict ops, list out, Py_ssize_t orde
         seen |= bit
     if m < 0 or seen & 3 != 3:
         return None
-    if not atoms:
+    for k in range(n):
+        if _add(&atoms, args[k], ops[k], values[k]) < 0:
+            repeated = True
+            break
+    if n == 0:
         alternatives = None
-    elif len({a[0] for a in atoms}) != len(atoms):
-        alternatives = [(a,) for a in atoms]  # runc: conditions on one argument are alternatives
+    elif repeated:  # runc: conditions on one argument are alternatives
+        alternatives = [(Cond(args[k], ops[k], values[k]),) for k in range(n)]
     else:
-        conj = _conjunction(atoms)
-        alternatives = [conj]
+        alternatives = [_conds(&atoms)]
     rank = _rank(<uint32_t>action)
     for name in names:
         out.append((rank, order, name, action, alternatives))
     return 0
 
 
-def oci(str text not None, dict actions not None, dict ops not None):
+def oci(str text not None, dict actions not None):
     """A resolved OCI profile ``{"defaultAction", "syscalls"}`` whose actions carry no errno
-    of their own and whose conditions are not MASKED_EQ, as (default action, rules by
-    syscall: each syscall's rules most restrictive first, as seccomp.policy.oci orders them),
-    else None. *actions* maps SCMP_ACT_ names to raw values, *ops* SCMP_CMP_ names to
-    libseccomp's operators."""
+    of their own (*actions* maps SCMP_ACT_ names to actions) and whose conditions are not
+    MASKED_EQ, as (default action, rules by syscall: each syscall's rules most restrictive
+    first, as seccomp.policy.oci orders them), else None."""
     cdef Text t
     cdef Py_ssize_t ks, ke, vs, ve
     cdef int seen = 0, bit, m, e
@@ -908,7 +1010,7 @@ def oci(str text not None, dict actions not None, dict ops not None):
     default = None
     t.s = <const unsigned char *>PyUnicode_AsUTF8AndSize(text, &t.n)
     t.i = 0
-    if not _char(&t, c'{'):
+    if not _plain_json(&t) or not _char(&t, c'{'):
         return None
     while True:
         m = _member(&t, seen == 0)
@@ -931,7 +1033,7 @@ def oci(str text not None, dict actions not None, dict ops not None):
                 e = _element(&t, order == 0)
                 if e <= 0:
                     break
-                if _oci_rule(&t, actions, ops, found, order) is None:
+                if _oci_rule(&t, actions, found, order) is None:
                     return None
                 order += 1
             if e < 0:
@@ -949,7 +1051,7 @@ def oci(str text not None, dict actions not None, dict ops not None):
         if entries is None:
             grouped[item[2]] = [item]
         else:
-            entries.append(item)
+            (<list>entries).append(item)
     cdef dict rules = {}
     for name, entries in grouped.items():
         if len(entries) > 1:
@@ -967,8 +1069,15 @@ def _rank_order(item):
 # ---------------------------------------------------------------------------------------------
 
 cdef list _dedupe(list rules):
-    if len(rules) < 2:
+    """`seccomp.policy.model._dedupe`: the first of equal rules (all of them when one has no
+    condition)."""
+    cdef Py_ssize_t n = len(rules)
+    if n < 2:
         return rules
+    if n == 2:
+        if rules[0] != rules[1]:
+            return rules
+        return [()] if rules[0] == () else [rules[0]]
     cdef set seen = set()
     cdef list out = []
     for r in rules:
@@ -980,50 +1089,95 @@ cdef list _dedupe(list rules):
     return out
 
 
-def lower(dict rules not None, default, actions):
+def lower(dict rules not None, default):
     """libseccomp rules for *rules* (by syscall, as the readers give them) under *default*:
-    {name: [(action, [conditions, ...]), ...]} with *actions* mapping raw values to the
-    actions to use and each conditions a tuple of `Cond`, as ``Policy.lowered()`` makes
-    them, and the names whose rules libseccomp 2.5 needs spelled differently (several rules,
-    some with several conditions: ``model._without_ranges``). None when a syscall's rules are
-    not this path's (several actions, more than 512 rules)."""
-    cdef dict out = {}
+    {name: [(action, [conditions, ...]), ...]}, as ``Policy.lowered()`` makes them, and the
+    names whose rules libseccomp 2.5 needs spelled differently (several rules, some with
+    several conditions: ``model._without_ranges``). None when a syscall's rules are not this
+    path's (several actions, more than 512 rules). Takes the lists of *rules*."""
     cdef list ranged = []
-    cdef list lowered, kept, conds
-    cdef Py_ssize_t total, count
-    cdef bint wide
-    for name, entries in rules.items():
-        first = entries[0][0]
-        kept = []
-        for action, alternatives in entries:
+    cdef list entries, lowered, alternatives, kept
+    cdef Py_ssize_t total, count, k, n
+    cdef bint wide, same
+    for name, value in rules.items():
+        entries = <list>value
+        n = len(entries)
+        first = (<tuple>entries[0])[0]
+        same = True  # the lowering is *entries* itself
+        kept = entries
+        for k in range(n):
+            action, alternatives = <tuple>entries[k]
             if alternatives is None and action == default:
+                kept = entries[:k]
+                same = False
                 break
             if action != first:
                 return None
             if alternatives is None:
-                kept.append((action, [()]))
+                kept = entries[:k + 1]
+                same = False
                 break
-            kept.append((action, alternatives))
-        lowered = []
+        lowered = entries if same else []
         total = 0
         count = 0
         wide = False
-        for action, alternatives in kept:
+        for k in range(len(kept)):
+            action, alternatives = <tuple>kept[k]
+            if alternatives is None:
+                alternatives = [()]
             if action == default:
+                if same:
+                    lowered = list(entries[:k])
+                    same = False
                 continue
             total += len(alternatives)
             if total > MAX_RULES:
                 return None
-            if alternatives:
-                alternatives = _dedupe(list(alternatives))
-                conds = []
-                for conj in alternatives:
-                    if len(conj) > 1:
-                        wide = True
-                    conds.append(tuple([Cond(a[0], a[1], a[2]) for a in conj]))
-                count += len(conds)
-                lowered.append((actions[action], conds))
+            deduped = _dedupe(alternatives)
+            if deduped is not alternatives or not same:
+                if same:
+                    lowered = list(entries[:k])
+                    same = False
+                lowered.append((action, deduped))
+            for conj in deduped:
+                if len(<tuple>conj) > 1:
+                    wide = True
+            count += len(deduped)
         if count > 1 and wide:
             ranged.append(name)
-        out[name] = lowered
-    return out, ranged
+        if not same:
+            rules[name] = lowered
+    return rules, ranged
+
+
+# ---------------------------------------------------------------------------------------------
+# Adding
+# ---------------------------------------------------------------------------------------------
+
+def rule_count(dict lowered not None):
+    """How many rules of (action, conditions list) *lowered* has, over all syscalls."""
+    cdef Py_ssize_t n = 0
+    for entries in lowered.values():
+        n += len(<list>entries)
+    return n
+
+
+def add_rules(add, dict lowered not None, bint backwards):
+    """``add(action, name, *conditions)`` for each libseccomp rule of *lowered* ({name:
+    [(action, [conditions, ...]), ...]}), each syscall's entries last first when
+    *backwards*. A syscall whose rule raises SeccompError gets no more of its rules: returns
+    those as (name, exception), in order."""
+    cdef list failed = []
+    cdef list entries
+    cdef Py_ssize_t i, n
+    for name, value in lowered.items():
+        entries = <list>value
+        n = len(entries)
+        try:
+            for i in range(n):
+                action, rules = <tuple>entries[n - 1 - i if backwards else i]
+                for conds in rules:
+                    add(action, name, *conds)
+        except SeccompError as exc:
+            failed.append((name, exc))
+    return failed

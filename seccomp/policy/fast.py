@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from .. import _policyfast
-from .._enums import AUDIT_ARCH_64BIT, Action, Arch, Op
-from .model import Policy, PolicyError, Rule, _spelled_for_libseccomp, _TooLarge
+from .._enums import AUDIT_ARCH_64BIT, Action, Arch
+from .model import Policy, Rule, _spelled_for_libseccomp, _TooLarge
 
 __all__ = ["ENABLED", "read"]
 
@@ -21,7 +21,6 @@ __all__ = ["ENABLED", "read"]
 ENABLED = True
 
 Policies = Dict[str, Policy]
-_PLAIN_OPS = {"==": Op.EQ, "!=": Op.NE, "<": Op.LT, "<=": Op.LE, ">": Op.GT, ">=": Op.GE}
 _tables: Dict[str, Any] = {}
 
 
@@ -47,16 +46,17 @@ def _table(name: str) -> Any:
         from . import minijail
         errnos = {n: getattr(errno, n) for n in dir(errno)
                   if n.startswith("E") and isinstance(getattr(errno, n), int)}
-        table = ({k: int(v) for k, v in minijail._ACTIONS.items()}, errnos,
-                 64 if int(Arch.native()) & AUDIT_ARCH_64BIT else 32)
+        table = (64 if int(Arch.native()) & AUDIT_ARCH_64BIT else 32, dict(minijail._ACTIONS),
+                 errnos, _ACTIONS)
+    elif name == "gosecco":
+        from .gosecco import action
+        table = ({word: action(word) for word in ("allow", "kill", "trap", "trace")},)
     elif name == "seccompiler":
         from . import seccompiler
-        table = ({k: int(v) for k, v in seccompiler._PLAIN_ACTIONS.items()},
-                 {k: int(_PLAIN_OPS[v]) for k, v in seccompiler._OPS.items()})
+        table = (dict(seccompiler._PLAIN_ACTIONS),)
     elif name == "oci":
         from ..profile.model import ACTIONS
-        table = ({k: int(v) for k, v in ACTIONS.items()},
-                 {"SCMP_CMP_" + op.name: int(op) for op in Op if op != Op.MASKED_EQ})
+        table = (dict(ACTIONS),)
     _tables[name] = table
     return table
 
@@ -66,61 +66,39 @@ def read(fmt: str, text: str, file: str, full: Callable[[], Policies]) -> Option
     them. *full* reads them with the format's own reader (for the rules, on first use)."""
     if not ENABLED:
         return None
+    found: Dict[str, Tuple[Action, Dict[str, Any], Dict[str, Any]]]
     try:
         if fmt == "minijail":
-            actions, errnos, bits = _table("minijail")
-            rules = _policyfast.minijail(text, bits, actions, errnos)
+            rules = _policyfast.minijail(text, *_table("minijail"))
             if rules is None:
                 return None
-            return _policies(full, {"": (Action.KILL_PROCESS, rules, {"source": file})})
-        if fmt == "gosecco":
-            return _gosecco(text, file, full)
-        if fmt == "seccompiler":
-            found = _policyfast.seccompiler(text, *_table("seccompiler"))
-            if found is None:
+            found = {"": (Action.KILL_PROCESS, rules, {"source": file})}
+        elif fmt == "gosecco":
+            parsed = _policyfast.gosecco(text, *_table("gosecco"))
+            if parsed is None:
                 return None
-            return _policies(full, {name: (mismatch, rules, {"name": name, "source": file})
-                                    for name, (mismatch, rules) in found.items()})
-        if fmt == "oci":
+            found = {"": (parsed[0], parsed[1], {"source": file,
+                                                 "bad_arch_action": Action.KILL_THREAD})}
+        elif fmt == "seccompiler":
+            filters = _policyfast.seccompiler(text, *_table("seccompiler"))
+            if filters is None:
+                return None
+            found = {name: (mismatch, rules, {"name": name, "source": file})
+                     for name, (mismatch, rules) in filters.items()}
+        elif fmt == "oci":
             parsed = _policyfast.oci(text, *_table("oci"))
             if parsed is None:
                 return None
-            default, rules = parsed
-            return _policies(full, {"": (default, rules, {"source": "profile"})})
+            found = {"": (parsed[0], parsed[1], {"source": "profile"})}
+        else:
+            return None
     except UnicodeEncodeError:  # lone surrogates: the format's reader says what it makes of them
         return None
-    return None
-
-
-def _gosecco(text: str, file: str, full: Callable[[], Policies]) -> Optional[Policies]:
-    from .._core import InvalidArgumentError, syscall_resolve_name
-    from .gosecco import action
-
-    parsed = _policyfast.gosecco(text)
-    if parsed is None:
-        return None
-    found, settings, values = parsed
-    try:
-        words = {v: int(action(v)) for v in values}
-    except PolicyError:
-        return None
-    rules: Dict[str, List[Tuple[int, Any]]] = {}
-    allow, kill = int(Action.ALLOW), int(Action.KILL_THREAD)
-    for name, alternatives, positive, negative in found:
-        try:
-            syscall_resolve_name(name)
-        except InvalidArgumentError:
-            return None  # the reader refuses it with its place
-        rules[name] = [(allow if positive is None else words[positive], alternatives),
-                       (kill if negative is None else words[negative], None)]
-    policy = settings.get("DEFAULT_POLICY")
-    default = kill if policy is None else words[policy]
-    return _policies(full, {"": (default, rules, {"source": file,
-                                                  "bad_arch_action": Action.KILL_THREAD})})
+    return _policies(full, found)
 
 
 def _policies(full: Callable[[], Policies],
-              found: Dict[str, Tuple[int, Dict[str, Any], Dict[str, Any]]]
+              found: Dict[str, Tuple[Action, Dict[str, Any], Dict[str, Any]]]
               ) -> Optional[Policies]:
     out: Policies = {}
     read_all: List[Policies] = []
@@ -133,7 +111,7 @@ def _policies(full: Callable[[], Policies],
         return rules
 
     for name, (default, rules, fields) in found.items():
-        lowered = _policyfast.lower(rules, int(default), _ACTIONS)
+        lowered = _policyfast.lower(rules, default)
         if lowered is None:
             return None
         ready, ranged = lowered
@@ -142,5 +120,5 @@ def _policies(full: Callable[[], Policies],
                 ready[syscall] = _spelled_for_libseccomp(ready[syscall])
             except _TooLarge:
                 return None
-        out[name] = Policy._deferred(rules_of(name), ready, _ACTIONS[int(default)], **fields)
+        out[name] = Policy._deferred(rules_of(name), ready, default, **fields)
     return out

@@ -29,6 +29,7 @@ from .._errors import PolicyError
 from .._enums import ACTION_KIND_MASK, Action, Arch, Op, precedence
 from .._filter import Filter
 from .._info import syscall_known
+from .._policyfast import add_rules, rule_count
 from ..bpf.expr import ExprCondition
 from ..bpf.model import FilterMismatchError, RuleExtras, multiplexed
 
@@ -881,23 +882,15 @@ class Policy:
 
         target = Arch.native() if arch is None else Arch(arch).resolved
         lowered, computed = self._split_lowering()
-        Entries = List[Tuple[Action, List[Tuple[Cond, ...]]]]
-
-        def reverse(e: Entries) -> Entries:  # later (fall-back) rules first
-            return list(reversed(e))
-
-        def keep(e: Entries) -> Entries:
-            return list(e)
-
-        def widest(e: Entries) -> Entries:
-            return sorted(e, key=lambda x: -max(len(c) for c in x[1]))
-
-        orders = [reverse, keep, widest]
+        # each syscall's rules: later (fall-back) rules first, as lowered, the widest first
+        orders = ["reverse", "keep", "widest"]
         failure: Optional[PolicyError] = None
         if computed or self._x32_differs():
             orders = orders[:1]  # the program is the library's own: the order does not matter
         for order in orders if check else orders[:1]:
-            f = self._build(target, {k: order(v) for k, v in lowered.items()}, computed)
+            ordered = lowered if order != "widest" else {
+                k: sorted(v, key=lambda x: -max(len(c) for c in x[1])) for k, v in lowered.items()}
+            f = self._build(target, ordered, computed, backwards=order == "reverse")
             if f.skipped_syscalls and failure is None:
                 msg = "syscalls unknown to libseccomp skipped: %s" % " ".join(
                     f.skipped_syscalls)
@@ -938,7 +931,9 @@ class Policy:
     def _build(self, target: Arch,
                lowered: Dict[str, List[Tuple[Action, List[Tuple[Cond, ...]]]]],
                computed: Optional[Dict[str, List[Tuple[Action, "ExprCondition"]]]] = None,
-               ) -> "PolicyFilter":
+               backwards: bool = False) -> "PolicyFilter":
+        """The filter of *lowered* (each syscall's rules added last first when *backwards*)
+        and *computed* rules."""
         try:
             f = PolicyFilter(self.default_action)
         except SeccompError as exc:
@@ -963,21 +958,15 @@ class Policy:
             x32_action = int(self.x32_action)
         if self.bad_arch_action is not None:
             f.bad_arch_action = self.bad_arch_action
-        if sum(len(v) for v in lowered.values()) >= 32:
+        if rule_count(lowered) >= 32:
             f.optimize = 2
         skipped: List[str] = []
-        add = f.add_rule
-        for name, entries in lowered.items():
-            try:
-                for action, rules in entries:
-                    for conds in rules:
-                        add(action, name, *conds)
-            except SeccompError as exc:
-                if not syscall_known(name):
-                    skipped.append(name)
-                    continue
-                raise PolicyError(self._place(name), "cannot add the rule for %s: %s"
-                                  % (name, exc.strerror)) from None
+        for name, exc in add_rules(f.add_rule, lowered, backwards):
+            if not syscall_known(name):
+                skipped.append(name)
+                continue
+            raise PolicyError(self._place(name), "cannot add the rule for %s: %s"
+                              % (name, exc.strerror)) from None
         extras: List[Tuple[int, str, Tuple[ExprCondition, ...], Tuple[int, ...]]] = []
         for name, conditions in (computed or {}).items():
             if not syscall_known(name):
