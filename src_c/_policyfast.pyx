@@ -514,17 +514,21 @@ cdef inline bint _char(Text *t, unsigned char c) noexcept nogil:
     return False
 
 
+# Characters a JSON text the fast path reads may hold outside its structure: printable ASCII
+# but the backslash, and JSON's blanks (1 each; see _plain_json).
+cdef unsigned char _PLAIN[256]
+for _c in range(256):
+    _PLAIN[_c] = (0x20 <= _c < 0x7F and _c != 0x5C) or _c in (0x09, 0x0A, 0x0D)
+
+
 cdef bint _plain_json(Text *t) noexcept nogil:
     """Whether the text is printable ASCII and JSON's blanks, without a backslash: its
     strings then need no decoding (checked once for the whole text)."""
     cdef Py_ssize_t j
-    cdef unsigned char c
-    cdef bint bad = False
+    cdef unsigned char ok = 1
     for j in range(t.n):
-        c = t.s[j]
-        bad |= (c < 0x20 and c != c'\n' and c != c'\t' and c != c'\r') or \
-            c >= 0x7F or c == c'\\'
-    return not bad
+        ok &= _PLAIN[t.s[j]]
+    return ok
 
 
 cdef int _jstring(Text *t, Py_ssize_t *start, Py_ssize_t *end) noexcept nogil:
@@ -916,9 +920,10 @@ cdef inline long long _rank(uint32_t action) noexcept nogil:
     return kind - 0x100000000LL if kind & 0x80000000LL else kind
 
 
-cdef object _oci_rule(Text *t, dict actions, list out, Py_ssize_t order):
-    """An OCI rule ``{"names", "action", "args", "comment"}`` appended to *out* as (rank,
-    order, name, action, alternatives) per name; 0, or None when it is not this path's."""
+cdef object _oci_rule(Text *t, dict actions, dict rules, set mixed):
+    """An OCI rule ``{"names", "action", "args", "comment"}`` added to each name's rules in
+    *rules* (*mixed* collects the names whose rules have several actions); 0, or None when it
+    is not this path's."""
     cdef Py_ssize_t ks, ke, vs, ve
     cdef int seen = 0, bit, m, e, k, n = 0
     cdef int args[6]
@@ -991,9 +996,15 @@ cdef object _oci_rule(Text *t, dict actions, list out, Py_ssize_t order):
         alternatives = [(Cond(args[k], ops[k], values[k]),) for k in range(n)]
     else:
         alternatives = [_conds(&atoms)]
-    rank = _rank(<uint32_t>action)
+    entry = (action, alternatives)
     for name in names:
-        out.append((rank, order, name, action, alternatives))
+        entries = rules.get(name)
+        if entries is None:
+            rules[name] = [entry]
+        else:
+            if (<tuple>(<list>entries)[0])[0] != action:
+                mixed.add(name)
+            (<list>entries).append(entry)
     return 0
 
 
@@ -1005,7 +1016,8 @@ def oci(str text not None, dict actions not None):
     cdef Text t
     cdef Py_ssize_t ks, ke, vs, ve
     cdef int seen = 0, bit, m, e
-    cdef list found = []
+    cdef dict rules = {}
+    cdef set mixed = set()
     cdef Py_ssize_t order = 0
     default = None
     t.s = <const unsigned char *>PyUnicode_AsUTF8AndSize(text, &t.n)
@@ -1033,7 +1045,7 @@ def oci(str text not None, dict actions not None):
                 e = _element(&t, order == 0)
                 if e <= 0:
                     break
-                if _oci_rule(&t, actions, found, order) is None:
+                if _oci_rule(&t, actions, rules, mixed) is None:
                     return None
                 order += 1
             if e < 0:
@@ -1045,23 +1057,13 @@ def oci(str text not None, dict actions not None):
         seen |= bit
     if m < 0 or not seen & 1 or _jend(&t) < 0:
         return None
-    cdef dict grouped = {}
-    for item in found:
-        entries = grouped.get(item[2])
-        if entries is None:
-            grouped[item[2]] = [item]
-        else:
-            (<list>entries).append(item)
-    cdef dict rules = {}
-    for name, entries in grouped.items():
-        if len(entries) > 1:
-            entries.sort(key=_rank_order)
-        rules[name] = [(item[3], item[4]) for item in entries]
+    for name in mixed:
+        (<list>rules[name]).sort(key=_entry_rank)  # stable: in order within a rank
     return default, rules
 
 
-def _rank_order(item):
-    return item[0], item[1]
+def _entry_rank(entry):
+    return _rank(<uint32_t>entry[0])
 
 
 # ---------------------------------------------------------------------------------------------
