@@ -100,6 +100,9 @@ def test_the_kernel_bounds_come_from_the_profile_text():
     assert prebuilt.kernel_bounds(b'{"a": {"minKernel" : "5.10"}, "b": {"minKernel":"4.8"}, '
                                   b'"c": {"minKernel": "4.8"}}') == [(4, 8), (5, 10)]
     assert prebuilt.kernel_bounds(b'{"minKernel": "5.x"}') is None
+    assert prebuilt.kernel_bounds(b'{"minKernel": 5}') is None
+    assert prebuilt.kernel_bounds(b'{"minKernel": "5.1.2"}') is None
+    assert prebuilt.kernel_bounds(b'{"comment": "minKernel", "minKernel"\n:\t"3.2"}') == [(3, 2)]
     assert prebuilt.kernel_bounds(b'{"names": []}') == []
 
 

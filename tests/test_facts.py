@@ -194,6 +194,8 @@ def test_one_kernel_version_parser():
     assert split_kernel_release("5.10") == (5, 10, "")
     assert split_kernel_release("4.19.282") == (4, 19, "")
     assert split_kernel_release("v6.1") is None and split_kernel_release("6") is None
+    assert split_kernel_release("6.1.x") == (6, 1, ".x")
+    assert split_kernel_release("\u0664.\u0668") is None  # ASCII digits only, as uname gives
     major, minor = os.uname().release.split(".")[:2]
     assert kernel_version() == host_kernel() == (int(major), int(re.match(r"\d+", minor)[0]))
     doc = {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [

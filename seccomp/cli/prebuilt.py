@@ -103,14 +103,19 @@ def kernel_bounds(profile: bytes) -> Optional[List[Tuple[int, int]]]:
     """The minimum kernel versions (``minKernel``) a profile's text tests, sorted, found
     without parsing the JSON (`make` checks that the profile's model finds the same); None
     when one is not plainly ``"MAJOR.MINOR"``."""
-    import re
-
+    key = b'"minKernel"'
     out = set()
-    for value in re.findall(rb'"minKernel"\s*:\s*"([^"]*)"', profile):
-        m = re.fullmatch(rb"(\d+)\.(\d+)", value)
-        if m is None:
-            return None
-        out.add((int(m.group(1)), int(m.group(2))))
+    at = profile.find(key)
+    while at >= 0:
+        rest = profile[at + len(key):].lstrip()
+        if rest[:1] == b":":
+            rest = rest[1:].lstrip()
+            value = rest[1:].partition(b'"')[0] if rest[:1] == b'"' else b""
+            major, dot, minor = value.partition(b".")
+            if not (dot and major.isdigit() and minor.isdigit()):
+                return None
+            out.add((int(major), int(minor)))
+        at = profile.find(key, at + len(key))
     return sorted(out)
 
 
