@@ -2,6 +2,7 @@
 of the same command, any input that differs makes the command build the filter as always, and
 the command loads it without building only when everything matches."""
 import json
+import os
 import subprocess
 import sys
 
@@ -147,6 +148,23 @@ def test_a_source_checkout_gets_no_prebuilt_program():
     out = subprocess.run([sys.executable, "-m", "seccomp.cli.prebuilt"], capture_output=True,
                          text=True, timeout=60)
     assert out.returncode == 1 and "source checkout" in out.stderr
+
+
+def test_the_package_build_makes_it_in_the_built_package(tmp_path):
+    # what setup.py runs on the built package (here a copy of this one, not a checkout)
+    import shutil
+
+    import seccomp
+    shutil.copytree(os.path.dirname(seccomp.__file__), tmp_path / "seccomp",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.prebuilt"))
+    out = subprocess.run([sys.executable, "-m", "seccomp.cli.prebuilt"], cwd=tmp_path,
+                         env=dict(os.environ, PYTHONPATH=str(tmp_path)), capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    made = str(tmp_path / "seccomp" / "profile" / "default.prebuilt")
+    assert out.stderr == ""
+    loaded = prebuilt.load(made)
+    assert loaded is not None and loaded.bpf == _fresh().bpf
 
 
 def _run_with(path, argv):
