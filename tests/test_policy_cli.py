@@ -344,6 +344,15 @@ def test_input_format_forces_the_reader(tmp_path, capsys):
     assert status == 1 and "invalid JSON" in err
 
 
+def test_input_format_of_a_built_in_name_is_a_usage_error(capsys):
+    status, _, err = cli(capsys, "check", "--input-format", "gosecco", "--profile", "default",
+                         "getppid")
+    assert status == 2 and "built-in OCI profile" in err, err
+    status, out, _ = cli(capsys, "check", "--input-format", "oci", "--profile", "default",
+                         "getppid")
+    assert (status, out) == (0, "ALLOW\n")
+
+
 def test_thread_is_needed_and_checked(files, capsys):
     status, _, err = cli(capsys, "check", "--profile", files / "fc.json", "getppid")
     assert status == 1 and "--thread" in err and "api, vmm" in err

@@ -27,12 +27,19 @@ def read_policy(args: argparse.Namespace) -> Optional[Policy]:
     from .. import policy
 
     fmt = args.input_format
+    try:
+        text, path = policy.read_source(args.profile)
+    except policy.PolicyError:
+        if fmt == "auto":
+            return None  # the profile reader says what is wrong with the path
+        raise
+    if text is None:  # a bare name: a built-in profile (OCI)
+        if fmt != "auto":
+            raise CommandError("--input-format %s: %r names a built-in OCI profile, not a "
+                               "file (a path contains '/')" % (fmt, args.profile), 2)
+        return None
     if fmt == "auto":
-        try:
-            text, path = policy.read_source(args.profile)
-        except policy.PolicyError:
-            text = None  # the profile reader says what is wrong with the path
-        fmt = "oci" if text is None else policy.detect(text, path)
+        fmt = policy.detect(text, path)
     if fmt == "oci":
         return None
     options = {"arch": args.arch} if fmt == "minijail" and getattr(args, "arch", None) else {}
