@@ -17,7 +17,7 @@ import seccomp
 import seccomp.policy as sp
 from seccomp import Action, Arch
 from seccomp.policy import constants, gosecco, minijail, seccompiler
-from seccomp.policy.model import (And, Arg, BinOp, Cmp, Not, Num, Or, Policy,
+from seccomp.policy.model import (TRUE, And, Arg, BinOp, Cmp, Not, Num, Or, Policy,
                                   PolicyError, Rule)
 from childproc import in_child
 
@@ -109,6 +109,23 @@ def test_minijail_denylist():
     assert p.decide("ptrace") == Action.ERRNO(errno.EPERM)
     with pytest.raises(PolicyError, match="denylist"):
         minijail.parse("@denylist\nptrace: 1\n")
+
+
+def test_minijail_denylist_conditional_errno_round_trips():
+    # "name: expr; return E" under @denylist: allowed where expr holds, E elsewhere
+    p = minijail.parse("@denylist\nptrace: return EPERM\n"
+                       "kill: arg1 == 0 || arg1 == 15; return EACCES\n")
+    text = minijail.dump(p)
+    q = minijail.parse(text)
+    for args in ([0, 0], [0, 15], [0, 9], [0, 16]):
+        assert q.decide("kill", args) == p.decide("kill", args)
+    assert p.decide("kill", [0, 9]) == Action.ERRNO(errno.EACCES)
+    assert q.decide("kill", [0, 15]) == Action.ALLOW
+    assert q.decide("ptrace") == Action.ERRNO(errno.EPERM)
+    assert q.decide("getpid") == Action.ALLOW
+    trap = Policy(Action.ALLOW, (Rule("kill", TRUE, Action.TRAP),))
+    with pytest.raises(PolicyError, match="denylist"):  # only errnos in a @denylist policy
+        minijail.dump(trap)
 
 
 def test_minijail_include_single_level(tmp_path):

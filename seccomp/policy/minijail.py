@@ -490,12 +490,9 @@ def dump(policy: Policy) -> str:
                               % (name, ", ".join(str(a) for a in outcomes)))
         others = [a for a in outcomes if a != Action.ALLOW]
         otherwise = others[0] if others else Action.ALLOW
-        if default == Action.ALLOW:
-            if otherwise.kind != "ERRNO" or len(outcomes) != 1:
-                raise PolicyError(policy.source, "a minijail @denylist policy can only make "
-                                                 "syscalls fail with an errno (%s)" % name)
-            out.append("%s: %s" % (name, _action_text(otherwise)))
-            continue
+        if default == Action.ALLOW and otherwise.kind != "ERRNO":
+            raise PolicyError(policy.source, "a minijail @denylist policy can only make "
+                                             "syscalls fail with an errno (%s)" % name)
         conjs = outcomes.get(Action.ALLOW, []) if len(outcomes) == 2 else []
         if not conjs:
             out.append("%s: %s" % (name, "1" if otherwise == Action.ALLOW
