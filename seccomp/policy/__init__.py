@@ -78,6 +78,11 @@ def load_all(source: str, *, format: Optional[str] = None, **options: Any) -> Di
     *options* go to the format's reader (gosecco's settings, ``arch`` for minijail, the
     resolution target ``arch``/``caps``/``kernel`` for OCI profiles)."""
     text, path = read_source(source)
+    return _load_all(text, path, source, format, options)
+
+
+def _load_all(text: Optional[str], path: str, source: str, format: Optional[str],
+              options: Dict[str, Any]) -> Dict[str, Policy]:
     if text is None:
         fmt = "oci"
     else:
@@ -123,7 +128,11 @@ def load(source: str, *, format: Optional[str] = None, thread: Optional[str] = N
          **options: Any) -> Policy:
     """A policy from a path, text, ``{inline}`` text or a built-in profile name. For a
     seccompiler file *thread* names the category (required when it has several)."""
-    policies = load_all(source, format=format, **options)
+    return _choose(load_all(source, format=format, **options), thread)
+
+
+def _choose(policies: Dict[str, Policy], thread: Optional[str]) -> Policy:
+    """The policy of seccompiler category *thread*, or the only one."""
     if thread is not None:
         if thread not in policies:
             raise PolicyError(None, "no thread category %r (the file has: %s)"
@@ -137,8 +146,8 @@ def load(source: str, *, format: Optional[str] = None, thread: Optional[str] = N
 
 def loads(text: str, format: Optional[str] = None, **options: Any) -> Policy:
     """A policy from its text (see `load`)."""
-    from .gosecco import INLINE_MARKER
-    return load(INLINE_MARKER + text, format=format, **options)
+    thread = options.pop("thread", None)
+    return _choose(_load_all(text, "<inline>", text, format, options), thread)
 
 
 def dumps(policy: Union[Policy, Dict[str, Policy]], format: str) -> str:
