@@ -1054,7 +1054,7 @@ cdef class Filter:
             _fill_cmps(conds, cmps)
         self._lock()
         try:
-            if n >= 2 and _libseccomp_would_loop(self, syscall, nr, cmps, n):
+            if n >= 2 and _libseccomp_would_loop(self, act, syscall, nr, cmps, n, exact):
                 rc = 1  # held back (the guard decides under the lock, with the add)
             else:
                 if exact:

@@ -12,11 +12,48 @@
 # walk to the start of that level (_db_level_clean(), right after the add) never ends.
 # 32-bit architectures make one node per condition (no shared node): they are not affected.
 #
+# That is not the only way: _db_tree_prune(), run before the insert, walks the syscall's tree
+# without memory of what it saw, once per path of the new rule's graph and of the tree's, and
+# on some long histories its work grows as a power of the number of nodes on a level; it then
+# never returns in practice (found with 122 masked one-condition rules and 123 two-condition
+# ones on getpgid, then `arg0 < 2**64-2 && arg1 <= 7 && arg2 != 2**64-2`: 26 calls with 28 of
+# the two-condition rules, 16202 with 32, more than 10**10 with all).
+#
 # The guard: a rule that would loop is not given to libseccomp. It is kept in `_rule_log` and
 # in `_held_rules`, and the filter's program is then made by seccomp.bpf.codegen from the
-# rules (checked like any other), so the filter is exactly as asked.
+# rules (checked like any other), so the filter is exactly as asked. Two tests decide:
+# the known pattern of the shared node, exactly for two rules (below); for any other rule of
+# two conditions or more on a syscall that already has rules, libseccomp itself, in a forked
+# copy of this process (the child adds the rule to its copy of the filter and reports the
+# return code), within _PROBE_MS. A rule whose add does not end in time (or whose probe cannot
+# run) is held, and so is every later rule of two conditions or more for that syscall.
+
+from posix.types cimport pid_t
+from posix.unistd cimport fork, pipe, close, read, write, _exit
+from posix.signal cimport kill
+from posix.wait cimport waitpid
+from libc.errno cimport errno, EINTR
+from libc.signal cimport SIGKILL
+
+cdef extern from "<poll.h>" nogil:
+    struct pollfd:
+        int fd
+        short events
+        short revents
+    int poll(pollfd *fds, unsigned long nfds, int timeout)
+    enum: POLLIN
+
+cdef extern from "<time.h>" nogil:
+    struct timespec:
+        long tv_sec
+        long tv_nsec
+    int clock_gettime(int clk, timespec *tp)
+    enum: CLOCK_MONOTONIC
 
 cdef bint _LOOP_PRONE = LIBRARY_VERSION >= (2, 4, 0)  # no fixed release is known yet
+# How long a probe's add may take (a normal add takes microseconds; a rule whose add runs
+# longer is held, which changes nothing in what the filter does).
+cdef int _PROBE_MS = 1000
 # Architectures libseccomp builds 64-bit (two-word) argument trees for.
 cdef frozenset _WIDE_TOKENS = frozenset([
     SCMP_ARCH_X86_64, SCMP_ARCH_AARCH64, SCMP_ARCH_LOONGARCH64, SCMP_ARCH_MIPS64,
@@ -99,9 +136,9 @@ cdef bint _pair_loops(list old, list new):
     return False
 
 
-cdef bint _libseccomp_would_loop(Filter self, object syscall, int nr, scmp_arg_cmp *cmps,
-                                 unsigned int n) except -1:
-    """Whether seccomp_rule_add() would never return for this rule (see the top of this file).
+cdef bint _libseccomp_would_loop(Filter self, uint32_t act, object syscall, int nr,
+                                 scmp_arg_cmp *cmps, unsigned int n, bint exact) except -1:
+    """Whether seccomp_rule_add() might not return for this rule (see the top of this file).
     Otherwise records what the rule adds to libseccomp's trees, for the rules after it.
     Called, holding the filter's lock, only for rules of two conditions or more."""
     if not _LOOP_PRONE:
@@ -118,10 +155,18 @@ cdef bint _libseccomp_would_loop(Filter self, object syscall, int nr, scmp_arg_c
         if _two_ways(conds[k][1]) and conds[k] in followed:
             risky = True
             break
-    if risky and _WIDE_TOKENS.intersection(self._arch_tokens):
+    wide = _WIDE_TOKENS.intersection(self._arch_tokens)
+    if risky and wide:
         risky = _loops_here(self, syscall, nr, conds)
     if risky:
         return True
+    if wide and self._given:
+        if ("slow", nr) in followed:
+            return True
+        if (_has_given_rule(self, syscall, nr)
+                and not _add_ends_in_time(self, act, nr, cmps, n, exact)):
+            followed.add(("slow", nr))
+            return True
     for k in range(last):
         if _two_ways(conds[k][1]):
             followed.add(conds[k])
@@ -149,6 +194,67 @@ cdef bint _loops_here(Filter self, object syscall, int nr, list conds) except -1
     _fill_cmps(earlier[0][2], old)
     old_conds = _tree_conditions(old, <unsigned int>len(earlier[0][2]))
     return old_conds is None or _pair_loops(old_conds, conds)
+
+
+cdef bint _has_given_rule(Filter self, object syscall, int nr) except -1:
+    """Whether libseccomp may hold a rule for this syscall (a held one counts too)."""
+    for entry in self._rule_log:
+        if entry[1] == syscall or _syscall_nr(entry[1]) == nr:
+            return True
+    return False
+
+
+cdef long _now_ms() noexcept nogil:
+    cdef timespec t
+    clock_gettime(CLOCK_MONOTONIC, &t)
+    return t.tv_sec * 1000 + t.tv_nsec // 1000000
+
+
+cdef bint _add_ends_in_time(Filter self, uint32_t act, int nr, scmp_arg_cmp *cmps,
+                            unsigned int n, bint exact) noexcept:
+    """Whether libseccomp adds this rule to the filter within _PROBE_MS: tried in a forked
+    child, on its copy of the filter (the child runs only libseccomp, then _exit). Called
+    holding the filter's lock, so the child's copy is this filter as it is. False when the
+    probe cannot run."""
+    cdef int fds[2]
+    cdef int rc = 0, status
+    cdef pid_t pid
+    cdef pollfd pfd
+    cdef long deadline, left
+    if pipe(fds) != 0:
+        return False
+    pid = fork()
+    if pid == 0:
+        if exact:
+            rc = seccomp_rule_add_exact_array(self.ctx, act, nr, n, cmps)
+        else:
+            rc = seccomp_rule_add_array(self.ctx, act, nr, n, cmps)
+        write(fds[1], &rc, sizeof(rc))
+        _exit(0)
+    close(fds[1])
+    if pid < 0:
+        close(fds[0])
+        return False
+    pfd.fd = fds[0]
+    pfd.events = POLLIN
+    deadline = _now_ms() + _PROBE_MS
+    ended = False
+    while True:
+        left = deadline - _now_ms()
+        if left <= 0:
+            break
+        status = poll(&pfd, 1, <int>left)
+        if status > 0:
+            ended = read(fds[0], &rc, sizeof(rc)) == sizeof(rc)
+            break
+        if status < 0 and errno != EINTR:
+            break
+    close(fds[0])
+    if not ended:
+        kill(pid, SIGKILL)
+    while waitpid(pid, &status, 0) < 0 and errno == EINTR:
+        pass
+    return ended
 
 
 cdef int _hold_rule(Filter self, uint32_t act, object syscall, int nr, scmp_arg_cmp *cmps,
