@@ -221,6 +221,7 @@ cdef bint _add_ends_in_time(Filter self, uint32_t act, int nr, scmp_arg_cmp *cmp
     cdef pid_t pid
     cdef pollfd pfd
     cdef long deadline, left
+    cdef bint ended = False
     if pipe(fds) != 0:
         return False
     pid = fork()
@@ -238,7 +239,6 @@ cdef bint _add_ends_in_time(Filter self, uint32_t act, int nr, scmp_arg_cmp *cmp
     pfd.fd = fds[0]
     pfd.events = POLLIN
     deadline = _now_ms() + _PROBE_MS
-    ended = False
     while True:
         left = deadline - _now_ms()
         if left <= 0:
