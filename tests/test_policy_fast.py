@@ -256,3 +256,14 @@ def test_compiled_filters_are_the_same():
     finally:
         a.release()
         b.release()
+
+
+def test_a_fast_policy_pickles_and_copies_with_its_rules():
+    import copy
+    import pickle
+    text = "read: arg0 == 1 || arg0 == 2\nwrite: 1\n"
+    quick, slow = _read("minijail", text, True)[""], _read("minijail", text, False)[""]
+    assert "rules" not in quick.__dict__
+    clone = pickle.loads(pickle.dumps(quick))
+    assert clone == slow and clone.lowered() == slow.lowered()
+    assert copy.deepcopy(quick) == slow

@@ -1074,6 +1074,13 @@ class Policy:
         d["_ready_lowering"] = lowering
         return policy
 
+    def __getstate__(self) -> Dict[str, object]:
+        state = dict(self.__dict__)
+        if "_read_rules" in state:  # a function: pickle the rules themselves
+            state["rules"] = self.rules
+            del state["_read_rules"]
+        return state
+
 
 class _Rules:
     """`Policy.rules`: the tuple given, or the one a deferred policy makes on first use."""
@@ -1082,11 +1089,13 @@ class _Rules:
         if policy is None:
             return ()  # the dataclass field's default
         d = policy.__dict__
-        try:
-            return d["rules"]  # type: ignore[no-any-return]
-        except KeyError:
-            rules = d["rules"] = tuple(d.pop("_read_rules")())
-            return rules
+        rules: Optional[Tuple[Rule, ...]] = d.get("rules")
+        if rules is None:  # read once (threads first using it at once may each read it)
+            reader = d.get("_read_rules")
+            rules = d["rules"] if reader is None else tuple(reader())
+            d["rules"] = rules
+            d.pop("_read_rules", None)
+        return rules
 
     def __set__(self, policy: Policy, rules: Tuple[Rule, ...]) -> None:
         policy.__dict__["rules"] = rules
