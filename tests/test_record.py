@@ -252,6 +252,21 @@ def test_interrupted_wait_kills_the_command(monkeypatch):
     assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == 9
 
 
+def test_a_dropped_recorder_stops_answering_and_the_command_ends():
+    # nobody waits: the recorder's thread is stopped and the listener closed when the handle
+    # goes, and the command's next syscalls fail (ENOSYS) instead of waiting for an answer
+    started = record.start(["sleep", "0.2"])
+    pid = started.pid
+    del started
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        time.sleep(0.01)
+    assert done == pid
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="runs as root to become an unprivileged user")
 def test_recording_needs_no_privilege():
     from childproc import in_child
