@@ -274,7 +274,8 @@ def start(argv: Sequence[str], *, args: bool = False, env: Optional[Mapping[str,
     """Start recording *argv* (as `record` does) and return at once, the command running: its
     syscalls are answered and noted by a thread that runs no Python code, so the caller is
     free meanwhile. `Recorder.wait` returns the `Recording`; call it (a Recorder dropped
-    before stops answering, and the command's next syscalls fail with ENOSYS)."""
+    before kills the command, whose syscalls nobody would answer, and what it started gets
+    ENOSYS)."""
     argv = [os.fspath(a) for a in argv]
     if not argv:
         raise InvalidArgumentError(_errno.EINVAL, "no command to record")

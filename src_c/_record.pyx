@@ -5,7 +5,9 @@ syscall from a thread of its own that never takes the GIL (see scmpy_record.h)."
 from cpython.exc cimport PyErr_CheckSignals, PyErr_SetFromErrno
 from libc.errno cimport EINTR, EINVAL, ENOTTY, ETIMEDOUT
 from libc.stdint cimport int32_t, uint32_t, uint64_t
+from libc.signal cimport SIGKILL
 from libc.stdlib cimport free, malloc
+from posix.signal cimport kill
 from posix.unistd cimport close, usleep
 
 from kernel cimport BPF_MAXINSNS, sock_filter, sock_fprog
@@ -91,8 +93,12 @@ cdef class Recorder:
 
     def __dealloc__(self):
         if self.rec.started and not self.rec.joined:
-            # dropped while the command runs: stop answering (its next calls get ENOSYS once
-            # the listener is closed)
+            # dropped while the command runs (so not reaped: its pid is still its own): kill it,
+            # for nobody will answer its syscalls, and before its execve is answered it holds
+            # a listener of its own, so it would wait for an answer for ever; then stop
+            # answering (what the command started gets ENOSYS once the listener is closed)
+            if self.pid > 0:
+                kill(self.pid, SIGKILL)
             while not scmpy_recorder_stop(&self.rec):
                 usleep(100)
             with nogil:
