@@ -30,11 +30,15 @@
 # run) is held, and so is every later rule of two conditions or more for that syscall.
 
 from posix.types cimport pid_t
-from posix.unistd cimport fork, pipe, close, read, write, _exit
+from posix.unistd cimport fork, close, read, write, _exit
+from posix.fcntl cimport O_CLOEXEC
 from posix.signal cimport kill
 from posix.wait cimport waitpid
 from libc.errno cimport errno, EINTR
 from libc.signal cimport SIGKILL
+
+cdef extern from "<unistd.h>" nogil:
+    int pipe2(int *fds, int flags)
 
 cdef extern from "<poll.h>" nogil:
     struct pollfd:
@@ -223,7 +227,7 @@ cdef bint _add_ends_in_time(Filter self, uint32_t act, int nr, scmp_arg_cmp *cmp
     cdef pollfd pfd
     cdef long deadline, left
     cdef bint ended = False
-    if pipe(fds) != 0:
+    if pipe2(fds, O_CLOEXEC) != 0:  # not inherited by another thread's exec
         return False
     pid = fork()
     if pid == 0:
