@@ -256,8 +256,10 @@ cdef object _mj_action(Text *t, uint64_t mask, dict actions, dict errnos, by_val
     return result if t.i == t.n else None
 
 
-cdef object _mj_expression(Text *t, uint64_t mask):
-    """``||`` of ``&&`` of ``argN OP NUMBER`` as alternatives, or None."""
+cdef object _expression(Text *t, bint minijail, uint64_t mask):
+    """``||`` of ``&&`` of ``argN OP NUMBER`` as alternatives (gosecco's precedence makes that
+    the DNF it reads as), or None. *minijail*: its names and numbers (*mask* the
+    architecture's), the expression may be followed by more; else gosecco's, ending the text."""
     cdef list alternatives = []
     cdef Atoms atoms
     atoms.n = 0
@@ -266,7 +268,7 @@ cdef object _mj_expression(Text *t, uint64_t mask):
     cdef Py_ssize_t end
     while True:
         _blanks(t)
-        end = _name_end(t, True)
+        end = _name_end(t, minijail)
         if end - t.i != 4 or not _at(t, b"arg", 3) or not (c'0' <= t.s[t.i + 3] <= c'5'):
             return None
         arg = t.s[t.i + 3] - c'0'
@@ -276,8 +278,13 @@ cdef object _mj_expression(Text *t, uint64_t mask):
         if op == 0:
             return None
         _blanks(t)
-        if _mj_number(t, mask, &v) < 0 or not _mj_end_of_value(t):
-            return None
+        if minijail:
+            if _mj_number(t, mask, &v) < 0 or not _mj_end_of_value(t):
+                return None
+        else:
+            if _gs_number(t, &v) < 0:
+                return None
+            _blanks(t)
         if _add(&atoms, arg, op, v) < 0:
             return None
         if _at(t, b"&&", 2):
@@ -287,7 +294,7 @@ cdef object _mj_expression(Text *t, uint64_t mask):
         if _at(t, b"||", 2):
             t.i += 2
             continue
-        return alternatives
+        return alternatives if minijail or t.i == t.n else None
 
 
 def minijail(str text not None, int bits, dict actions not None, dict errnos not None,
@@ -337,7 +344,7 @@ def minijail(str text not None, int bits, dict actions not None, dict errnos not
         t.i += 1
         _blanks(&t)
         if _at(&t, b"arg", 3):
-            alternatives = _mj_expression(&t, mask)
+            alternatives = _expression(&t, True, mask)
             if alternatives is None:
                 return None
             entries = [(actions["allow"], alternatives)]
@@ -377,42 +384,6 @@ cdef int _gs_number(Text *t, uint64_t *out) noexcept nogil:
             return -1
         return _number(t, 8, out)
     return _number(t, 10, out)
-
-
-cdef object _gs_expression(Text *t):
-    """``||`` of ``&&`` of ``argN OP NUMBER`` (gosecco's precedence makes that the DNF it
-    reads as), or None."""
-    cdef list alternatives = []
-    cdef Atoms atoms
-    atoms.n = 0
-    cdef int op
-    cdef uint64_t v
-    cdef Py_ssize_t end
-    while True:
-        _blanks(t)
-        end = _name_end(t, False)
-        if end - t.i != 4 or not _at(t, b"arg", 3) or not (c'0' <= t.s[t.i + 3] <= c'5'):
-            return None
-        arg = t.s[t.i + 3] - c'0'
-        t.i = end
-        _blanks(t)
-        op = _op(t)
-        if op == 0:
-            return None
-        _blanks(t)
-        if _gs_number(t, &v) < 0:
-            return None
-        _blanks(t)
-        if _add(&atoms, arg, op, v) < 0:
-            return None
-        if _at(t, b"&&", 2):
-            t.i += 2
-            continue
-        alternatives.append(_conds(&atoms))
-        if _at(t, b"||", 2):
-            t.i += 2
-            continue
-        return alternatives if t.i == t.n else None
 
 
 def gosecco(str text not None, dict words not None):
@@ -488,7 +459,7 @@ def gosecco(str text not None, dict words not None):
             for k in range(t.i, t.n):
                 if t.s[k] == c';':
                     return None  # ; return N
-            alternatives = _gs_expression(&t)
+            alternatives = _expression(&t, False, 0)
             if alternatives is None:
                 return None
         rules[name] = [(positive, alternatives), (negative, None)]
