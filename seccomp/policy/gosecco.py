@@ -758,15 +758,20 @@ def dump(policy: Policy) -> str:
         # the positive action gets the shorter condition; the other is what else happens
         positive, otherwise = sorted(outcomes, key=lambda a: (a != Action.ALLOW,
                                                                 len(outcomes[a])))
-        acts = []
-        if positive != Action.ALLOW:
-            acts.append("+" + _action_text(positive))
-        if otherwise != default:
-            acts.append("-" + _action_text(otherwise))
-        head = name + ("[%s]" % ", ".join(acts) if acts else "")
-        out.append("%s: %s" % (head, _expr_text(outcomes[positive])))
+        out.append("%s: %s" % (_rule_head(name, positive, otherwise, default),
+                               _expr_text(outcomes[positive])))
     return "\n".join(out) + "\n"
 
+
+
+def _rule_head(name: str, positive: Action, otherwise: Action, default: Action) -> str:
+    """``name[+ACTION, -ACTION]``: the actions that are not gosecco's defaults for the line."""
+    acts = []
+    if positive != Action.ALLOW:
+        acts.append("+" + _action_text(positive))
+    if otherwise != default:
+        acts.append("-" + _action_text(otherwise))
+    return name + ("[%s]" % ", ".join(acts) if acts else "")
 
 
 def _computed_rule(policy: Policy, name: str) -> str:
@@ -782,12 +787,7 @@ def _computed_rule(policy: Policy, name: str) -> str:
         (only,) = outcomes
         return "%s[+%s]: 1" % (name, _action_text(only))
     positive, otherwise = sorted(outcomes, key=lambda a: (a != Action.ALLOW, a == default))
-    acts = []
-    if positive != Action.ALLOW:
-        acts.append("+" + _action_text(positive))
-    if otherwise != default:
-        acts.append("-" + _action_text(otherwise))
-    head = name + ("[%s]" % ", ".join(acts) if acts else "")
+    head = _rule_head(name, positive, otherwise, default)
     try:
         return "%s: %s" % (head, _computed_text(outcomes[positive]))
     except PolicyError as exc:
