@@ -8,10 +8,10 @@ Shared helpers (errors, reading inputs, ``-o``, ``--json``) are in `seccomp.cli.
 Start-up is part of the command's cost (``seccomp run`` execs its command at once): only the
 module of the subcommand named first on the command line is imported and registered (all of
 them for ``--help`` and anything else), and ``--version`` is worked out only when asked.
-``seccomp run -- CMD`` with no options loads the package's prebuilt program of the default
-profile when it was made for exactly this host (`seccomp.cli.prebuilt`), without argparse;
-the subcommands in ``QUICK`` parse their common command-line forms themselves (``seccomp
-record`` starts its command before the recorder's own imports). A subcommand whose namespace
+The subcommands in ``QUICK`` parse their common command-line forms themselves, without
+argparse: ``seccomp run -- CMD`` with no options loads the package's prebuilt program of the
+default profile when it was made for exactly this host (`seccomp.cli.prebuilt`), ``seccomp
+record`` starts its command before the recorder's own imports. A subcommand whose namespace
 has ``exit_at_once`` set ends the process as soon as it returns, when run as the program
 (``record``: the interpreter's finalization would only delay the end).
 
@@ -49,7 +49,7 @@ SUBCOMMANDS: List[Tuple[str, str]] = [
 #: Subcommands whose module parses the common forms of their command line itself, without
 #: argparse: its ``quick_args(argv)`` returns the namespace argparse would, or None to let
 #: argparse parse the line (help, abbreviations, errors).
-QUICK = {"record": "record"}
+QUICK = {"run": "run", "record": "record"}
 
 
 def _quick_args(argv: List[str]) -> Any:
@@ -91,11 +91,6 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         if argv is None:
             argv = sys.argv[1:]
-        if argv[:2] == ["run", "--"] and len(argv) > 2:  # no options: maybe prebuilt
-            from .run import run_default
-            status = run_default(argv[2:])
-            if status is not None:
-                return status
         args = _quick_args(argv) or build_parser(argv).parse_args(argv)
         status = int(args.func(args) or 0)
         if program and getattr(args, "exit_at_once", False):

@@ -83,6 +83,14 @@ def read_input(path: str, what: str = "file") -> bytes:
     return data
 
 
+class QuickArgs:
+    """The namespace a subcommand's ``quick_args`` returns (argparse's Namespace without
+    importing argparse)."""
+
+    def __init__(self, **values: Any) -> None:
+        self.__dict__.update(values)
+
+
 def add_output_option(p: argparse.ArgumentParser) -> None:
     """Add ``-o/--output FILE`` (``-`` or absent: stdout)."""
     p.add_argument("-o", "--output", metavar="FILE", default="-",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import errno
 import sys
 
-from .common import CommandError, add_output_option, command_argv, write_output
+from .common import CommandError, QuickArgs, add_output_option, command_argv, write_output
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
 if TYPE_CHECKING:
@@ -49,14 +49,7 @@ def add_record(sub: Any) -> None:
     p.set_defaults(func=_cmd_record, exit_at_once=True)
 
 
-class _Args:
-    """The namespace `quick_args` fills (argparse's Namespace without importing argparse)."""
-
-    def __init__(self, **values: Any) -> None:
-        self.__dict__.update(values)
-
-
-def quick_args(argv: List[str]) -> Optional[_Args]:
+def quick_args(argv: List[str]) -> Optional[QuickArgs]:
     """``seccomp record ...`` parsed without argparse when it is in the common forms (the
     options spelt in full, ``-oFILE``, ``--name=value``, then the command): what argparse
     would give, so the command starts without argparse's import. None for anything else
@@ -89,7 +82,7 @@ def quick_args(argv: List[str]) -> Optional[_Args]:
         if key == "format" and value not in _FORMATS:
             return None
         values[key] = value
-    return _Args(command=argv[i:], func=_cmd_record, exit_at_once=True, **values)
+    return QuickArgs(command=argv[i:], func=_cmd_record, exit_at_once=True, **values)
 
 
 def _cmd_record(args: argparse.Namespace) -> int:

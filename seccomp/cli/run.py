@@ -7,7 +7,7 @@ import sys
 
 from .._core import FILTER_FLAGS
 from .._info import library_version
-from .common import CommandError, command_argv, warn
+from .common import CommandError, QuickArgs, command_argv, warn
 from .options import _compile, _profile_options, _resolved
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
@@ -77,24 +77,29 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return _exec(path, argv)
 
 
-def run_default(argv: List[str]) -> Optional[int]:
-    """``seccomp run -- ARGV``: every option at its default (the built-in default profile).
-    Loads the prebuilt program (`seccomp.cli.prebuilt`) when there is one made for exactly
-    this host and package, and execs; returns None, having done nothing, when there is none
-    (the caller then parses the command line and builds the filter as for any other).
-
-    The same command as `_cmd_run` with its defaults, minus the parsing and the build:
-    argparse gives ``--`` and the words after it as they are."""
+def quick_args(argv: List[str]) -> Optional[QuickArgs]:
+    """``seccomp run -- ARGV``, every option at its default (the built-in default profile),
+    when the package has a prebuilt program (`seccomp.cli.prebuilt`) made for exactly this
+    host: the namespace of `_cmd_run_prebuilt`. None for anything else, having done nothing
+    (argparse then parses the line and the filter is built as for any other); argparse gives
+    ``--`` and the words after it as they are."""
+    if argv[1:2] != ["--"] or len(argv) < 3:
+        return None
     from .prebuilt import load
 
     prebuilt = load()
     if prebuilt is None:
         return None
-    path = find_command(argv[0])
-    for message in prebuilt.warnings:  # what building it says, every time (`_compile`)
+    return QuickArgs(command=argv[2:], prebuilt=prebuilt, func=_cmd_run_prebuilt)
+
+
+def _cmd_run_prebuilt(args: QuickArgs) -> int:
+    """The same command as `_cmd_run` with its defaults, minus the parsing and the build."""
+    path = find_command(args.command[0])
+    for message in args.prebuilt.warnings:  # what building it says, every time (`_compile`)
         warn(message)
-    _load(prebuilt.program(), None)  # `_check_exec_allowed` passed when it was made
-    return _exec(path, argv)
+    _load(args.prebuilt.program(), None)  # `_check_exec_allowed` passed when it was made
+    return _exec(path, args.command)
 
 
 def _report_skipped(names: Sequence[str]) -> None:
