@@ -376,3 +376,10 @@ def _write_to(file: Output, write_fd: Any, make_bytes: Any) -> None:
         file.write(data)  # type: ignore[union-attr]
     except TypeError:
         file.write(data.decode())  # type: ignore[union-attr]
+
+
+# Whatever can load a filter makes the package's every name usable afterwards, under the filter
+# (importing a module then may be denied): the whole core loads with this module.
+from . import _load_core  # noqa: E402
+
+_load_core()

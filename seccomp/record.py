@@ -16,6 +16,10 @@ over with the one syscall the filter lets through (a sendmsg() whose fd and mess
 program can reproduce by chance) and calls execve() at once, from C, so the first syscall the
 recorder sees is the command's execve().
 
+Starting the command needs none of the package's core (only the compiled launcher): the
+``seccomp record`` command starts it before anything else is imported, and the rest of this
+module imports what it uses when it is first used.
+
 Limits: the recording ends when every process under the filter has ended (a daemon the
 command leaves behind keeps it going); a command that loads a filter with a notification
 listener of its own gets EBUSY (the kernel allows one listener per chain of filters).
@@ -24,17 +28,16 @@ from __future__ import annotations
 
 import errno as _errno
 import os
-import struct
 
-from . import _core, _record
-from ._errors import InvalidArgumentError, RecordError, SeccompError
-from ._enums import AUDIT_ARCH_LE, X32_SYSCALL_BIT, Action, Arch, Op
+from . import _record
 from ._fields import Fields
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
 if TYPE_CHECKING:
     from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple, Union
 
+    from ._enums import Action, Arch
+    from ._errors import RecordError
     from .profile import Profile
 
 __all__ = ["record", "start", "Recorder", "Recording", "ARG_INDEXES", "ALWAYS_ALLOWED",
@@ -47,8 +50,8 @@ ARG_INDEXES: Mapping[str, int] = {
     "personality": 0, "clone": 0, "unshare": 0, "socket": 0, "socketpair": 0, "ioctl": 1,
     "prctl": 0,
 }
-_ARG_INDEX_BY_ARCH: Mapping[Tuple[str, Arch], int] = {
-    ("clone", Arch.S390): 1, ("clone", Arch.S390X): 1,
+_ARG_INDEX_BY_ARCH: Mapping[Tuple[str, str], int] = {
+    ("clone", "s390"): 1, ("clone", "s390x"): 1,
 }
 
 #: Allowed by every recorded profile: returning from a signal handler, restarting an
@@ -88,28 +91,35 @@ class Recording(Fields):
     @property
     def arches(self) -> Tuple[Arch, ...]:
         """The architectures the command's syscalls came from, native first."""
+        from ._enums import Arch
+
         native = Arch.native()
         return tuple(sorted(self.calls, key=lambda a: (a != native, int(a))))
 
     def syscalls(self, arch: Union[Arch, str, int, None] = None) -> Dict[str, int]:
         """The syscalls seen on *arch* (default the native one), name -> number; a number
         libseccomp has no name for is named by its number."""
+        from ._enums import Arch
+
         a = Arch.native() if arch is None else Arch(arch).resolved
         return {_name(nr, a): nr for nr in sorted(self.calls.get(a, {}))}
 
     def arg_values(self, arch: Arch, syscall: str) -> Tuple[int, ...]:
         """The distinct values of *syscall*'s argument of `ARG_INDEXES` seen on *arch*."""
+        from . import _core
+
         index = _arg_index(syscall, arch)
         nr = _core.syscall_resolve_name(syscall, arch)
         if index is None:
             return ()
         return tuple(sorted({args[index] for args in self.calls.get(arch, {}).get(nr, ())}))
 
-    def profile(self, *, default_action: Action = Action.ERRNO(_errno.EPERM),
-                merge: Any = None, check: bool = True) -> "Profile":
+    def profile(self, *, default_action: Optional[Action] = None, merge: Any = None,
+                check: bool = True) -> "Profile":
         """The smallest profile that lets this run pass, as a `seccomp.profile.Profile`.
 
-        Its architectures are those seen, and it allows `ALWAYS_ALLOWED` and every syscall
+        Its default action is *default_action* (None: ``Action.ERRNO(errno.EPERM)``), its
+        architectures are those seen, and it allows `ALWAYS_ALLOWED` and every syscall
         seen (by name: a
         profile's names apply to all its architectures, and Docker's ``includes.arches``
         names the machine's architecture, not the one of a syscall); with ``args=True``
@@ -119,7 +129,11 @@ class Recording(Fields):
         profile is compiled as `seccomp run` compiles it and each recorded call evaluated by
         the emulator: a call it would not allow raises SeccompError."""
         from . import profile as _profile
+        from ._enums import Action
+        from ._errors import SeccompError
 
+        if default_action is None:
+            default_action = Action.ERRNO(_errno.EPERM)
         base = None
         if merge is not None:
             base = merge if isinstance(merge, _profile.Profile) else _profile.load(merge)
@@ -133,6 +147,9 @@ class Recording(Fields):
 
     def _with_always_allowed(self) -> "Recording":
         """A copy with a call of each `ALWAYS_ALLOWED` syscall the architectures seen have."""
+        from . import _core
+        from ._errors import SeccompError
+
         calls = {arch: dict(by_nr) for arch, by_nr in self.calls.items()}
         for arch, by_nr in calls.items():
             for name in ALWAYS_ALLOWED:
@@ -148,6 +165,8 @@ class Recording(Fields):
         """Evaluate every recorded call against *prof* compiled as `seccomp run` compiles it
         (for this machine and an unprivileged container); returns one line per call it does
         not allow (empty: the profile lets this run pass)."""
+        from ._enums import Action
+
         failures: List[str] = []
         for arch, calls in _verdicts(prof, self).items():
             for nr, args, action in calls:
@@ -177,6 +196,9 @@ def _verdicts(prof: "Profile", rec: Recording
 
 
 def _name(nr: int, arch: Arch) -> str:
+    from . import _core
+    from ._errors import SeccompError
+
     try:
         return _core.syscall_resolve_num(nr, arch)
     except SeccompError:
@@ -184,12 +206,13 @@ def _name(nr: int, arch: Arch) -> str:
 
 
 def _arg_index(name: str, arch: Arch) -> Optional[int]:
-    index = _ARG_INDEX_BY_ARCH.get((name, arch))
+    index = _ARG_INDEX_BY_ARCH.get((name, str(arch)))
     return ARG_INDEXES.get(name) if index is None else index
 
 
 def _build(rec: Recording, default: Action, base: Optional["Profile"]) -> "Profile":
     from . import profile as _profile
+    from ._enums import Action, Op
 
     allowed: Set[Tuple[Arch, int, Tuple[int, ...]]] = set()
     if base is not None:  # the calls the base profile already allows need no rule
@@ -231,28 +254,10 @@ def _build(rec: Recording, default: Action, base: Optional["Profile"]) -> "Profi
 # The recording filter
 # ---------------------------------------------------------------------------------------------
 
-def _insn(code: int, jt: int, jf: int, k: int) -> bytes:
-    return struct.pack("=HBBI", code, jt, jf, k & 0xFFFFFFFF)
-
-
 def recording_filter(sock: int, address: int) -> bytes:
     """The recording filter's BPF (native byte order): notify every syscall of every
     architecture, except the hand-over ``sendmsg(sock, address, ...)`` on the native one."""
-    native = Arch.native()
-    nr = _core.syscall_resolve_name("sendmsg", native)
-    little = int(native) & AUDIT_ARCH_LE
-    lo, hi = (0, 4) if little else (4, 0)
-    notify, allow = int(Action.NOTIFY), int(Action.ALLOW)
-    ld, jeq, ret = 0x20, 0x15, 0x06
-    checks = [(16 + lo, sock), (16 + hi, 0), (24 + lo, address), (24 + hi, address >> 32)]
-    # each jf lands on the final "ret NOTIFY"
-    prog = [_insn(ld, 0, 0, 4), _insn(jeq, 0, 3 + 2 * len(checks), int(native)),
-            _insn(ld, 0, 0, 0), _insn(jeq, 0, 1 + 2 * len(checks), nr)]
-    for i, (offset, value) in enumerate(checks):
-        left = len(checks) - i - 1
-        prog += [_insn(ld, 0, 0, offset), _insn(jeq, 0, 2 * left + 1, value)]
-    prog += [_insn(ret, 0, 0, allow), _insn(ret, 0, 0, notify)]
-    return b"".join(prog)
+    return _record.recording_filter(sock, address)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -278,9 +283,13 @@ def start(argv: Sequence[str], *, args: bool = False, env: Optional[Mapping[str,
     ENOSYS)."""
     argv = [os.fspath(a) for a in argv]
     if not argv:
+        from ._errors import InvalidArgumentError
+
         raise InvalidArgumentError(_errno.EINVAL, "no command to record")
     path = _which(argv[0])
     if path is None:
+        from ._errors import RecordError
+
         raise RecordError(_errno.ENOENT, "%s: command not found" % argv[0])
     c_argv = [os.fsencode(a) for a in argv]
     if env is None:
@@ -303,6 +312,8 @@ def start(argv: Sequence[str], *, args: bool = False, env: Optional[Mapping[str,
         try:
             message, listener = rec.receive(start_timeout)
         except TimeoutError:
+            from ._errors import RecordError
+
             raise RecordError(_errno.ETIMEDOUT, "the recording filter's listener did not "
                                                 "arrive from the child") from None
         if listener < 0:
@@ -348,6 +359,8 @@ class Recorder:
             raise
         finally:
             rec.close()
+        from ._errors import RecordError
+
         if rec.error:
             raise RecordError(rec.error, "recording %s failed, so it was killed: cannot "
                               "answer its syscalls: %s" % (self.argv[0], os.strerror(rec.error)))
@@ -388,6 +401,10 @@ def _runnable(path: str) -> bool:
 def _watched() -> List[Tuple[int, int, int]]:
     """``(arch token, nr, index)`` of the syscalls of `ARG_INDEXES` on every architecture
     (x32's numbers carry their bit under x86_64's token, as the kernel reports them)."""
+    from . import _core
+    from ._enums import Arch
+    from ._errors import SeccompError
+
     out = []
     for arch in Arch:
         if arch == Arch.NATIVE:
@@ -407,6 +424,8 @@ def _watched() -> List[Tuple[int, int, int]]:
 def _calls(noted: Dict[int, Dict[int, List[Tuple[int, ...]]]]
            ) -> Dict[Arch, Dict[int, List[Tuple[int, ...]]]]:
     """The recorder's notes by architecture token, by `Arch` (x32 apart from x86_64)."""
+    from ._enums import X32_SYSCALL_BIT, Arch
+
     calls: Dict[Arch, Dict[int, List[Tuple[int, ...]]]] = {}
     x86_64 = int(Arch.X86_64)
     for token, by_nr in noted.items():
@@ -418,6 +437,8 @@ def _calls(noted: Dict[int, Dict[int, List[Tuple[int, ...]]]]
 
 def _handoff_error(message: bytes, argv: Sequence[str]) -> RecordError:
     """The error for a hand-over *message* that came without the listener."""
+    from ._errors import RecordError
+
     err = int(message[1:] or _errno.EIO) if message[:1] in (b"F", b"X") else _errno.EIO
     if err == _errno.EINVAL:
         reason = "the kernel refused the recording filter (seccomp user notification needs " \
@@ -441,3 +462,12 @@ def _reap(pid: int, kill: bool = False) -> int:
         except InterruptedError:
             continue
         return os.waitstatus_to_exitcode(status)
+
+
+def __getattr__(name: str) -> object:
+    # RecordError lives in the core's exceptions, imported only when first needed
+    if name == "RecordError":
+        from ._errors import RecordError
+
+        return RecordError
+    raise AttributeError("module %r has no attribute %r" % (__name__, name))

@@ -11,6 +11,7 @@ from posix.signal cimport kill
 from posix.unistd cimport close, usleep
 
 from kernel cimport BPF_MAXINSNS, sock_filter, sock_fprog
+from libseccomp cimport seccomp_arch_native
 
 cdef extern from "<sys/socket.h>" nogil:
     enum:
@@ -40,7 +41,10 @@ cdef extern from "scmpy_record.h" nogil:
         int error
         int started
         int joined
+    enum:
+        SCMPY_RECORD_FILTER_LEN
     unsigned long scmpy_handoff_address()
+    void scmpy_record_filter(sock_filter *prog, uint32_t arch, int sock, uint64_t address)
     long scmpy_record_fork(const sock_fprog *prog, int ours, int sock, const char *path,
                            char **argv, char **envp)
     long scmpy_record_receive(int sock, int timeout_ms, char *buf, size_t size, int *fd)
@@ -55,6 +59,14 @@ cdef extern from "scmpy_record.h" nogil:
 
 #: The hand-over message's address: the recording filter allows sendmsg(sock, this, ...).
 HANDOFF_ADDRESS = scmpy_handoff_address()
+
+
+def recording_filter(int sock, uint64_t address):
+    """The recording filter's BPF (native byte order): notify every syscall of every
+    architecture, except the hand-over ``sendmsg(sock, address, ...)`` on the native one."""
+    cdef sock_filter prog[SCMPY_RECORD_FILTER_LEN]
+    scmpy_record_filter(prog, seccomp_arch_native(), sock, address)
+    return (<char *>prog)[:sizeof(prog)]
 
 
 cdef char **_strings(list items) except NULL:

@@ -45,6 +45,53 @@ static inline unsigned long scmpy_handoff_address(void)
     return (unsigned long)&scmpy_handoff_msg;
 }
 
+/* The recording filter's length and program (native byte order): notify every syscall of every
+ * architecture, except the hand-over sendmsg(sock, address, ...) on the native one (*arch*, its
+ * token: every architecture shares the syscall's number space only with itself). The number
+ * allowed is the one the child's hand-over uses. Each failed check jumps to the last
+ * instruction, "return NOTIFY". */
+#define SCMPY_RECORD_FILTER_LEN 14
+
+static inline void scmpy_rec_insn(struct sock_filter *insn, uint16_t code, uint8_t jf,
+                                  uint32_t k)
+{
+    insn->code = code;
+    insn->jt = 0;
+    insn->jf = jf;
+    insn->k = k;
+}
+
+static inline void scmpy_record_filter(struct sock_filter *prog, uint32_t arch, int sock,
+                                       uint64_t address)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    const uint32_t lo = 0, hi = 4; /* where the halves of a 64-bit argument are */
+#else
+    const uint32_t lo = 4, hi = 0;
+#endif
+    const uint32_t offsets[4] = {16 + lo, 16 + hi, 24 + lo, 24 + hi}; /* args[0], args[1] */
+    const uint32_t values[4] = {(uint32_t)sock, 0, (uint32_t)address, (uint32_t)(address >> 32)};
+    const uint16_t ld = BPF_LD | BPF_W | BPF_ABS, jeq = BPF_JMP | BPF_JEQ | BPF_K;
+    const int notify = SCMPY_RECORD_FILTER_LEN - 1;
+    int i, n = 0;
+    scmpy_rec_insn(&prog[n], ld, 0, 4); /* seccomp_data.arch */
+    n++;
+    scmpy_rec_insn(&prog[n], jeq, (uint8_t)(notify - n - 1), arch);
+    n++;
+    scmpy_rec_insn(&prog[n], ld, 0, 0); /* seccomp_data.nr */
+    n++;
+    scmpy_rec_insn(&prog[n], jeq, (uint8_t)(notify - n - 1), __NR_sendmsg);
+    n++;
+    for (i = 0; i < 4; i++) {
+        scmpy_rec_insn(&prog[n], ld, 0, offsets[i]);
+        n++;
+        scmpy_rec_insn(&prog[n], jeq, (uint8_t)(notify - n - 1), values[i]);
+        n++;
+    }
+    scmpy_rec_insn(&prog[n], BPF_RET | BPF_K, 0, SECCOMP_RET_ALLOW);
+    scmpy_rec_insn(&prog[n + 1], BPF_RET | BPF_K, 0, SECCOMP_RET_USER_NOTIF);
+}
+
 /* Load *prog* with a new listener, send the listener over *sock*, exec. Returns -errno: before
  * the filter is loaded (1) or after it (the hand-over or execve failed: 2), via *stage*. */
 static inline long scmpy_record_exec(const struct sock_fprog *prog, int sock, const char *path,

@@ -52,20 +52,23 @@ SUBCOMMANDS: List[Tuple[str, str]] = [
 QUICK = {"run": "run", "record": "record"}
 
 
+def _module(name: str) -> Any:
+    """The module ``seccomp.cli.<name>``, imported (without importlib: its import costs as
+    much as a subcommand's module)."""
+    __import__(__name__ + "." + name)
+    return sys.modules[__name__ + "." + name]
+
+
 def _quick_args(argv: List[str]) -> Any:
     module = QUICK.get(argv[0]) if argv else None
     if module is None:
         return None
-    from importlib import import_module
-
-    return import_module("." + module, __name__).quick_args(argv)
+    return _module(module).quick_args(argv)
 
 
 def build_parser(argv: Optional[Sequence[str]] = None) -> argparse.ArgumentParser:
     """The argument parser: with every subcommand, or, when *argv* starts with the name of
     one, with that one alone (it parses *argv* the same way, importing less)."""
-    from importlib import import_module
-
     from .parser import Parser, VersionAction
 
     parser = Parser(prog="seccomp", description="Build, inspect and apply seccomp filters.",
@@ -77,7 +80,7 @@ def build_parser(argv: Optional[Sequence[str]] = None) -> argparse.ArgumentParse
     first = argv[0] if argv else None
     chosen = [entry for entry in SUBCOMMANDS if entry[0] == first] or SUBCOMMANDS
     for name, module in chosen:
-        getattr(import_module("." + module, __name__), "add_" + name)(sub)
+        getattr(_module(module), "add_" + name)(sub)
     return parser
 
 

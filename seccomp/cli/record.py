@@ -114,7 +114,9 @@ def _cmd_record(args: argparse.Namespace) -> int:
         # the command runs, answered by the recorder's own thread: meanwhile this interpreter
         # loads what the profile's build and check use (modules, syscall tables), by building
         # and checking the profile of an empty recording
-        record.Recording(tuple(argv), {record.Arch.native(): {}}).profile()
+        from .._enums import Arch
+
+        record.Recording(tuple(argv), {Arch.native(): {}}).profile()
         rec = started.wait()
     finally:
         _signal.signal(_signal.SIGINT, previous)
