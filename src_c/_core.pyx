@@ -30,6 +30,8 @@ scmpy_lock_install_fork_handler()
 from libc.errno cimport EINVAL, EEXIST, EACCES, ENOSYS, EOPNOTSUPP, ESRCH, EBUSY, EFAULT, ENOMEM
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
 from libc.stdlib cimport free
+from libc.string cimport memset, memmove
+from cpython.mem cimport PyMem_Realloc, PyMem_Free
 
 cimport cython
 from libseccomp cimport *
@@ -639,6 +641,52 @@ cdef str _syscall_label(object syscall, int nr):
     return repr(syscall) if isinstance(syscall, str) else str(nr)
 
 
+# Deferred rules. libseccomp's seccomp_rule_add() copies the filter (a transaction) and
+# allocates for every rule: most of a rule's cost, and more inside an interpreter than in a
+# small C program. A rule whose outcome in libseccomp is known exactly is therefore kept in
+# the filter (and its rule log) and given to libseccomp, in one C loop and in the order the
+# rules came, by the first operation that uses the filter's libseccomp context (`_lock()`):
+# libseccomp receives the same calls in the same order as when every rule is given at once,
+# so it ends in the same state, and what is exported or loaded is the same.
+#
+# The known outcome, read from libseccomp 2.5.4 and 2.6.0 (identical in these functions):
+# seccomp_rule_add_array() / _exact_array() return 0 except for (1) a context without
+# architectures or freed (db_col_valid), (2) syscalls -99..-1 (_syscall_valid), (3) an action
+# db_col_action_valid() refuses (KILL_PROCESS, LOG and NOTIFY depend on the kernel, the API
+# level or TSYNC; ALLOW, KILL_THREAD, TRAP, TRACE(n) and ERRNO(n < 4095) never fail there),
+# (4) the filter's default action (EACCES), (5) an exact rule on two architectures or more,
+# (6) a repeated argument or unknown operator, (7) what arch_filter_rule_add() and
+# db_rule_add() return: on an architecture without syscall rewriting (rule_add NULL: x86_64,
+# aarch64, riscv64, loongarch64, mips64, mipsel64, parisc64) that is db_rule_add(), which
+# for a syscall with no rule (and no priority) yet only inserts a new entry, failing with
+# ENOMEM alone. So a rule is deferred when: the filter has only the native architecture, one
+# of those, and had no other since it was made or reset; the syscall is 0..1023 with no
+# earlier rule or priority in this filter; at most one condition (the rule guard's rules of
+# two or more stay eager); an action of (3) that is not the default. Anything else gives the
+# deferred rules to libseccomp first, then goes the eager way, as before.
+cdef struct _Deferred:
+    uint32_t action
+    int nr
+    unsigned int n  # 0 or 1 condition
+    bint exact
+    scmp_arg_cmp cmp
+
+cdef enum:
+    _RULED_WORDS = 16  # syscalls 0..16*64-1 are tracked for deferral (_ruled)
+    _RULED_MAX = _RULED_WORDS * 64
+    _MAX_ERRNO = 4095  # libseccomp's limit for ERRNO(n) (src/system.h)
+
+cdef bint _DEFER_NATIVE = seccomp_arch_native() in (
+    SCMP_ARCH_X86_64, SCMP_ARCH_AARCH64, SCMP_ARCH_RISCV64, SCMP_ARCH_LOONGARCH64,
+    SCMP_ARCH_MIPS64, SCMP_ARCH_MIPSEL64, SCMP_ARCH_PARISC64)
+
+
+cdef inline bint _deferrable_action(uint32_t a) noexcept nogil:
+    return (a == SCMP_ACT_ALLOW or a == SCMP_ACT_KILL_THREAD or a == SCMP_ACT_TRAP
+            or (a & 0xFFFF0000U) == _TRACE_BASE
+            or ((a & 0xFFFF0000U) == _ERRNO_BASE and (a & 0xFFFFU) < _MAX_ERRNO))
+
+
 @cython.freelist(16)  # filters are often short-lived: reuse their memory
 cdef class Filter:
     """A libseccomp filter context (`scmp_filter_ctx`) guarded by a lock: the compiled base of
@@ -684,10 +732,18 @@ cdef class Filter:
     # How many changes the filter has had: a program made from it is current while this
     # stays the same (seccomp.SyscallFilter's precomputed program on libseccomp 2.5).
     cdef readonly unsigned long long _changes
+    # Rules kept for libseccomp (see _Deferred above): given to it by _lock().
+    cdef _Deferred *_deferred
+    cdef Py_ssize_t _n_deferred, _deferred_room
+    cdef bint _deferring  # whether rules may be deferred now
+    cdef bint _eager  # never defer (a switch for tests: the reference filter)
+    cdef uint64_t _ruled[_RULED_WORDS]  # syscalls with a rule or priority (bits)
 
     def __cinit__(self):
         # Takes no arguments, so Cython ignores the constructor's: __init__ parses them.
         scmpy_lock_init(&self.lock)
+        self._deferred = NULL
+        self._n_deferred = self._deferred_room = 0
 
     def __init__(self, default_action, *, bint tsync=True):
         """A filter whose *default_action* applies to every syscall no rule matches.
@@ -713,8 +769,15 @@ cdef class Filter:
         if tsync:
             self._enable_tsync()
         self.initial_default = act
+        self._start_deferral()
         self._forget_rules()
         return 0
+
+    cdef void _start_deferral(self) noexcept:
+        """A new or reset context: no rule, priority or architecture change yet."""
+        self._deferring = _DEFER_NATIVE and not self._eager
+        memset(self._ruled, 0, sizeof(self._ruled))
+        self._n_deferred = 0
 
     cdef void _forget_rules(self):
         self._rules = None
@@ -735,11 +798,25 @@ cdef class Filter:
         if self.ctx != NULL:
             seccomp_release(self.ctx)
             self.ctx = NULL
+        PyMem_Free(self._deferred)  # (rules not given: they go with the context)
+        self._deferred = NULL
         scmpy_lock_destroy(&self.lock)
 
     # Locking: try without blocking first; if another thread holds the lock, wait for it
     # without the GIL (it may need the GIL to finish).
+    # _lock() also makes the context current: it gives libseccomp the deferred rules first.
     cdef inline int _lock(self) except -1:
+        self._lock_held()
+        if self._n_deferred:
+            try:
+                self._give_deferred()
+            except BaseException:
+                scmpy_unlock(&self.lock)
+                raise
+        return 0
+
+    cdef inline int _lock_held(self) except -1:
+        """The lock, on a filter that still has its context (deferred rules not given)."""
         if not scmpy_lock_try(&self.lock):
             with nogil:
                 scmpy_lock_wait(&self.lock)
@@ -749,6 +826,79 @@ cdef class Filter:
                 invalid("filter was merged into another filter and can no longer be used")
             invalid("filter was released and can no longer be used")
         return 0
+
+    cdef int _give_deferred(self) except -1:
+        """Give libseccomp the deferred rules, in order, in one loop (holding the lock). A
+        failure (libseccomp's source says only ENOMEM can happen) raises naming the rule,
+        which stays deferred with the rules after it: the filter is never exported or
+        loaded without them."""
+        cdef Py_ssize_t i = 0, n = self._n_deferred
+        cdef _Deferred *d
+        cdef int rc = 0
+        while i < n:
+            d = &self._deferred[i]
+            if d.exact:
+                rc = seccomp_rule_add_exact_array(self.ctx, d.action, d.nr, d.n, &d.cmp)
+            else:
+                rc = seccomp_rule_add_array(self.ctx, d.action, d.nr, d.n, &d.cmp)
+            if rc < 0:
+                break
+            i += 1
+        self._given += i
+        self._n_deferred = n - i
+        if i and i < n:
+            memmove(self._deferred, &self._deferred[i], (n - i) * sizeof(_Deferred))
+        if rc < 0:
+            d = &self._deferred[0]
+            fail(rc, "libseccomp refused %srule %s for syscall %d%s, kept to be given to it "
+                     "later; the filter cannot be used without it (nor the %d rules after it)"
+                 % ("exact " if d.exact else "", describe_action(d.action), d.nr,
+                    " with Cond(%d, %d, %#x, %#x)" % (d.cmp.arg, <int>d.cmp.op, d.cmp.datum_a,
+                                                      d.cmp.datum_b) if d.n else "",
+                    n - i - 1))
+        return 0
+
+    cdef inline bint _may_defer(self, uint32_t act, int nr, unsigned int n) noexcept:
+        """Whether a rule's outcome in libseccomp is known (see _Deferred); holding the lock."""
+        return (self._deferring and n <= 1 and 0 <= nr < _RULED_MAX
+                and not (self._ruled[nr >> 6] >> (nr & 63)) & 1
+                and act != self.initial_default and _deferrable_action(act))
+
+    cdef inline void _mark_ruled(self, int nr) noexcept:
+        if 0 <= nr < _RULED_MAX:
+            self._ruled[nr >> 6] |= (<uint64_t>1) << (nr & 63)
+
+    cdef int _defer(self, uint32_t act, int nr, unsigned int n, scmp_arg_cmp *cmps,
+                    bint exact) except -1:
+        cdef Py_ssize_t room
+        cdef _Deferred *grown
+        if self._n_deferred == self._deferred_room:
+            room = self._deferred_room * 2 if self._deferred_room else 16
+            grown = <_Deferred *>PyMem_Realloc(self._deferred, room * sizeof(_Deferred))
+            if grown == NULL:
+                raise MemoryError()
+            self._deferred, self._deferred_room = grown, room
+        cdef _Deferred *d = &self._deferred[self._n_deferred]
+        d.action, d.nr, d.n, d.exact = act, nr, n, exact
+        if n:
+            d.cmp = cmps[0]
+        else:
+            memset(&d.cmp, 0, sizeof(d.cmp))
+        self._n_deferred += 1
+        return 0
+
+    @property
+    def _deferred_count(self):
+        """How many rules are kept for libseccomp, not yet given to it (for tests)."""
+        return self._n_deferred
+
+    def _never_defer(self):
+        """Give every rule to libseccomp when it is added, from now on (the eager
+        reference the tests compare deferral with)."""
+        self._lock()
+        self._eager = True
+        self._deferring = False
+        self._unlock()
 
     cdef inline void _unlock(self):
         scmpy_unlock(&self.lock)
@@ -811,6 +961,7 @@ cdef class Filter:
         if self.ctx != NULL:
             seccomp_release(self.ctx)
             self.ctx = NULL
+        self._n_deferred = 0  # (they went with the context)
         scmpy_unlock(&self.lock)
 
     def reset(self, default_action=None):
@@ -830,6 +981,9 @@ cdef class Filter:
                 rc = seccomp_reset(self.ctx, act)
             if rc == 0 and self.want_tsync:
                 self._enable_tsync()
+            if rc == 0:
+                self.initial_default = act
+                self._start_deferral()
         finally:
             self._unlock()
         if rc < 0:
@@ -867,6 +1021,7 @@ cdef class Filter:
                 if rc == 0:
                     that.ctx = NULL
                     that.merged = True
+                    self._deferring = False  # (its rules and architectures are not tracked)
             finally:
                 second._unlock()
         finally:
@@ -916,6 +1071,8 @@ cdef class Filter:
         self._lock()
         try:
             rc = seccomp_arch_add(self.ctx, tok)
+            if rc == 0:
+                self._deferring = False  # (only a lone native architecture is modelled)
         finally:
             self._unlock()
         if rc == -EEXIST and exist_ok:
@@ -933,6 +1090,8 @@ cdef class Filter:
         self._lock()
         try:
             rc = seccomp_arch_remove(self.ctx, tok)
+            if rc == 0:
+                self._deferring = False  # (only a lone native architecture is modelled)
         finally:
             self._unlock()
         if rc == -EEXIST and missing_ok:
@@ -1001,6 +1160,7 @@ cdef class Filter:
         self._lock()
         try:
             rc = seccomp_syscall_priority(self.ctx, nr, <uint8_t>priority)
+            self._mark_ruled(nr)  # (libseccomp keeps an entry for the syscall)
         finally:
             self._unlock()
         if rc < 0:
@@ -1052,16 +1212,23 @@ cdef class Filter:
                                       ".".join(map(str, LIBRARY_VERSION))))
         if n:
             _fill_cmps(conds, cmps)
-        self._lock()
+        self._lock_held()
         try:
-            if n >= 2 and _libseccomp_would_loop(self, act, syscall, nr, cmps, n, exact):
-                rc = 1  # held back (the guard decides under the lock, with the add)
+            if self._may_defer(act, nr, n):
+                self._defer(act, nr, n, cmps, exact)
+                rc = 0
             else:
-                if exact:
-                    rc = seccomp_rule_add_exact_array(self.ctx, act, nr, n, cmps)
+                if self._n_deferred:
+                    self._give_deferred()
+                if n >= 2 and _libseccomp_would_loop(self, act, syscall, nr, cmps, n, exact):
+                    rc = 1  # held back (the guard decides under the lock, with the add)
                 else:
-                    rc = seccomp_rule_add_array(self.ctx, act, nr, n, cmps)
-                self._given += rc == 0
+                    if exact:
+                        rc = seccomp_rule_add_exact_array(self.ctx, act, nr, n, cmps)
+                    else:
+                        rc = seccomp_rule_add_array(self.ctx, act, nr, n, cmps)
+                    self._given += rc == 0
+            self._mark_ruled(nr)
         finally:
             self._unlock()
         if rc == 1:
