@@ -31,8 +31,10 @@ conds = st.builds(Cond, st.integers(0, 2), st.sampled_from(list(Op)),
 operations = st.one_of(
     st.tuples(st.just("rule"), st.sampled_from(ACTIONS), st.sampled_from(SYSCALLS),
               st.lists(conds, max_size=2), st.booleans()),
-    st.tuples(st.just("rule"), st.sampled_from(ACTIONS[:4]), st.sampled_from(SYSCALLS[:6]),
-              st.lists(conds, max_size=1), st.just(False)),
+    # few values, so that rules meet: the same syscall, condition, other action (EEXIST)
+    st.tuples(st.just("rule"), st.sampled_from(ACTIONS[:4]), st.sampled_from(["read", 1]),
+              st.lists(st.sampled_from([Cond(0, Op.EQ, 1), Cond(1, Op.EQ, 1)]), max_size=1),
+              st.booleans()),
     st.tuples(st.just("arch"), st.sampled_from(["add", "remove"]),
               st.sampled_from([OTHER_ARCH, NATIVE])),
     st.tuples(st.just("attr"), st.sampled_from([Attr.CTL_NNP, Attr.API_TSKIP, Attr.ACT_BADARCH,
