@@ -15,6 +15,12 @@ Workloads (nanoseconds per operation; the median over the rounds, with their spr
   errno    ERRNO(1): an action with data (``Action.ERRNO`` / the compatibility ``ERRNO``)
   build    create a filter, add ~370 rules (every syscall of the native arch; one in eight with
            an argument condition), release it
+  export   build, then have libseccomp generate the BPF and write it to /dev/null, release:
+           this package gives libseccomp the rules whose outcome it knows only when the
+           filter's libseccomp state is first needed (here: the export), so this is where
+           libseccomp's work on them shows (ours: the core's export, without the check)
+  export_checked  the same through the public export_bpf(file): this package's BPF is checked
+           against the rules first (seccomp.bpf.model); libseccomp's module does no check
   ten      create a filter, add its first 10 rules, release it
   small    create a filter, add one rule, release it
   resolve  one syscall name to its number on the native arch
@@ -44,9 +50,11 @@ LOADS = 8  # loads stack, so each load measurement runs in a child that loads th
 ESSENTIAL = {"read", "write", "close", "exit", "exit_group", "mmap", "munmap", "brk", "mprotect",
              "rt_sigreturn", "rt_sigaction", "rt_sigprocmask", "futex", "seccomp", "prctl",
              "getpid", "gettid", "clock_gettime", "fstat", "newfstatat", "madvise", "wait4"}
-COLUMNS = ["errno", "build", "ten", "small", "resolve", "load", "program_load"]
+COLUMNS = ["errno", "build", "export", "export_checked", "ten", "small", "resolve", "load",
+           "program_load"]
 # How many times one measurement runs each workload.
-BATCH = {"errno": 20000, "build": 10, "ten": 1000, "small": 2000, "resolve": 10}
+BATCH = {"errno": 20000, "build": 10, "export": 4, "export_checked": 4, "ten": 1000,
+         "small": 2000, "resolve": 10}
 
 
 def import_libseccomp_module():
@@ -94,6 +102,9 @@ def build_c(tmp):
     return exe
 
 
+DEVNULL = open(os.devnull, "wb")  # where the exports go
+
+
 def workloads_native(rules):
     """This package's own API: Filter, Cond, Action.ERRNO, syscall_number."""
     import seccomp
@@ -118,6 +129,8 @@ def workloads_native(rules):
     program = build().compile()
     return {"errno": lambda: Action.ERRNO(1), "build": lambda: build().release(),
             "ten": lambda: build(first10).release(), "small": small,
+            "export": lambda: build()._export_bpf_fd(DEVNULL.fileno()),
+            "export_checked": lambda: build().export_bpf(DEVNULL),
             "resolve": seccomp.syscall_number,
             "load": lambda: build().load, "program_load": lambda: program.load}
 
@@ -142,9 +155,15 @@ def workloads_compat(mod, rules):
         del f
 
     first10 = rules[:10]
-    return {"errno": lambda: ERRNO(1), "build": lambda: build(), "ten": lambda: build(first10),
+    work = {"errno": lambda: ERRNO(1), "build": lambda: build(), "ten": lambda: build(first10),
             "small": small, "resolve": lambda name: resolve_syscall(native, name),
             "load": lambda: build().load}
+    if hasattr(mod, "Filter"):  # this package: the core's export, and the checked one
+        work["export"] = lambda: build()._export_bpf_fd(DEVNULL.fileno())
+        work["export_checked"] = lambda: build().export_bpf(DEVNULL)
+    elif hasattr(SyscallFilter, "export_bpf"):  # libseccomp's module (no check)
+        work["export"] = lambda: build().export_bpf(DEVNULL)
+    return work
 
 
 def floor_module():
@@ -267,6 +286,8 @@ def main():
                 base_name = "libseccomp's module"
             elif col == "program_load":
                 base_col = "load"  # compared with seccomp_load from C
+            elif col == "export_checked":
+                base_col = "export"  # compared with seccomp_export_bpf from C
             base = median(base_name, base_col)
             ratio = " (%.2fx)" % (statistics.median(values) / base) if base else ""
             cells.append("%.0f [%.0f-%.0f]%s" % (statistics.median(values), min(values),

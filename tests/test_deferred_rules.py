@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import seccomp
-from seccomp import Action, Arch, Attr, Cond, Filter, Op, SyscallFilter, _core
+from seccomp import Action, Arch, Attr, Cond, Filter, Op, SyscallFilter
 
 from childproc import in_child
 
