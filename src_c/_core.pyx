@@ -687,6 +687,9 @@ cdef inline bint _deferrable_action(uint32_t a) noexcept nogil:
             or ((a & 0xFFFF0000U) == _ERRNO_BASE and (a & 0xFFFFU) < _MAX_ERRNO))
 
 
+cdef class _Trees  # (_rule_guard.pxi)
+
+
 @cython.freelist(16)  # filters are often short-lived: reuse their memory
 cdef class Filter:
     """A libseccomp filter context (`scmp_filter_ctx`) guarded by a lock: the compiled base of
@@ -716,10 +719,9 @@ cdef class Filter:
     # any, libseccomp's program lacks them and seccomp.Filter generates the program itself.
     # None until the first.
     cdef readonly list _held_rules
-    cdef set _followed_conditions  # (see _rule_guard.pxi)
-    cdef Py_ssize_t _given  # rules libseccomp took (counted under the lock; _rule_guard.pxi)
+    cdef _Trees _trees  # libseccomp's argument trees, for the guard (_rule_guard.pxi)
     # Per open transaction, what rejecting it restores: libseccomp 2.6 restores the rules
-    # and architectures, this (rule_log, arch_tokens, held rules, followed conditions, given,
+    # and architectures, this (rule_log, arch_tokens, held rules, the guard's trees,
     # attributes) the rest; on 2.5 the journal's length then.
     cdef list _saved
     # libseccomp 2.5 has no transactions: every change is journaled there, so that rejecting
@@ -786,8 +788,7 @@ cdef class Filter:
         self._journal = None
         self._changes += 1
         self._held_rules = None  # (both made on first use: most filters never need them)
-        self._followed_conditions = None
-        self._given = 0
+        self._trees = None
 
     cdef void _enable_tsync(self):
         # Caller holds the context. A library or kernel without TSYNC leaves a single-thread
@@ -844,7 +845,6 @@ cdef class Filter:
             if rc < 0:
                 break
             i += 1
-        self._given += i
         self._n_deferred = n - i
         if i and i < n:
             memmove(self._deferred, &self._deferred[i], (n - i) * sizeof(_Deferred))
@@ -1037,15 +1037,12 @@ cdef class Filter:
         self.has_rules |= that.has_rules
         if self.removed_after_rules is None:
             self.removed_after_rules = that.removed_after_rules
+        self._trees = _merged_trees(self, that)
         for entry in that._rule_log:
             self._log_rule(entry)
         self._arch_tokens += that._arch_tokens
         if that._held_rules:
             self._held_rules = (self._held_rules or []) + that._held_rules
-        if that._followed_conditions:
-            self._followed_conditions = (self._followed_conditions or set()) | \
-                that._followed_conditions
-        self._given += that._given
 
     # -- architectures -----------------------------------------------------------------------
 
@@ -1102,6 +1099,8 @@ cdef class Filter:
             self.removed_after_rules = arch_name(tok)
         tok = tok or seccomp_arch_native()
         self._arch_tokens = tuple(t for t in self._arch_tokens if t != tok)
+        if self._trees is not None:
+            self._trees.forget_arch(tok)
         self._rule_log = [r[:4] + (tuple(t for t in r[4] if t != tok),) for r in self._rule_log]
         self._changed(("arch_remove", tok, missing_ok))
         return True
@@ -1220,14 +1219,16 @@ cdef class Filter:
             else:
                 if self._n_deferred:
                     self._give_deferred()
-                if n >= 2 and _libseccomp_would_loop(self, act, syscall, nr, cmps, n, exact):
+                if (n >= 2 or self._trees is not None) and _guard_holds(self, act, syscall, nr,
+                                                                        cmps, n):
                     rc = 1  # held back (the guard decides under the lock, with the add)
                 else:
                     if exact:
                         rc = seccomp_rule_add_exact_array(self.ctx, act, nr, n, cmps)
                     else:
                         rc = seccomp_rule_add_array(self.ctx, act, nr, n, cmps)
-                    self._given += rc == 0
+                    if self._trees is not None:
+                        _guard_settle(self, rc)
             self._mark_ruled(nr)
         finally:
             self._unlock()
@@ -1371,8 +1372,7 @@ cdef class Filter:
             fail(rc, "cannot start transaction")
         self._saved.append((list(self._rule_log), self._arch_tokens,
                             self._held_rules and list(self._held_rules),
-                            self._followed_conditions and set(self._followed_conditions),
-                            self._given, attrs))
+                            self._trees and self._trees.copy(), attrs))
 
     def _transaction_commit(self):
         """Keep the changes of the innermost transaction."""
@@ -1403,8 +1403,7 @@ cdef class Filter:
         if not _HAVE_2_6:
             self._rewind(saved)
             return
-        (self._rule_log, self._arch_tokens, self._held_rules, self._followed_conditions,
-         self._given, attrs) = saved
+        (self._rule_log, self._arch_tokens, self._held_rules, self._trees, attrs) = saved
         for attr, value in attrs.items():
             self._attr_set(attr, value)
         self._changes += 1

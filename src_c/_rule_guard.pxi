@@ -1,265 +1,985 @@
 # Included by _core.pyx: the guard against libseccomp's seccomp_rule_add() never returning.
 #
-# The cause (libseccomp's src/db.c; identical in 2.4.0 through 2.6.1 and its main branch as of
-# 2026-07; 2.5.4 and 2.6.0 checked by an exhaustive sweep): on a 64-bit architecture a range
-# (LT, LE, GT, GE) or NE condition becomes two or three nodes, two of which both lead to the
-# first node of the next condition; the new rule is a graph in which that node has two parents.
-# _db_tree_add() merges it into the syscall's tree one parent at a time. When an earlier rule
-# has the same condition (same argument, operator and value) followed by another one, both
-# parents match existing nodes, and the shared node is inserted into the same level twice:
-# the first time before the level's head, which moves only the first parent's pointer, the
-# second time again before the old head, which leaves the node its own predecessor. The next
-# walk to the start of that level (_db_level_clean(), right after the add) never ends.
-# 32-bit architectures make one node per condition (no shared node): they are not affected.
+# libseccomp keeps, per architecture and syscall, a tree of argument comparisons (src/db.c;
+# identical in 2.4.0 through 2.6.0, 2.6.1 fixes one action assignment in _db_tree_add()).
+# db_rule_add() turns the new rule into a small graph (_db_rule_gen_64/_32), walks the tree
+# with it to drop what the rule makes redundant (_db_tree_prune) and merges it in
+# (_db_tree_add). Two ways it never returns:
+# - on 64-bit architectures a range (LT, LE, GT, GE) or NE condition becomes two or three
+#   nodes, two of which lead to the next condition's first node. _db_tree_add() merges the
+#   rule one parent at a time and can insert that shared node into the same level twice,
+#   leaving it its own predecessor: the next walk to the start of that level never ends
+#   (`(arg0 <= 5, arg1 <= 7)` then `(arg0 <= 5, arg1 == 2)`).
+# - _db_tree_prune() walks the tree without memory of what it saw, once per path of the new
+#   rule's graph and of the tree's; for each node of a level that sorts after the rule's node
+#   it walks the whole level again with the rule's next node, so its work grows as a power of
+#   the nodes on a level (a policy lowered to 372 masked and range rules of getpgid: no end
+#   at the 371st; `arg0..arg4 <= 7` after three one-condition rules on arg5 with different
+#   high words: 45 million calls).
 #
-# That is not the only way: _db_tree_prune(), run before the insert, walks the syscall's tree
-# without memory of what it saw, once per path of the new rule's graph and of the tree's, and
-# on some long histories its work grows as a power of the number of nodes on a level; it then
-# never returns in practice (found with 122 masked one-condition rules and 123 two-condition
-# ones on getpgid, then `arg0 < 2**64-2 && arg1 <= 7 && arg2 != 2**64-2`: 26 calls with 28 of
-# the two-condition rules, 16202 with 32, no end with all; and already 45 million calls for
-# `arg0..arg4 <= 7` after three one-condition rules on arg5 with different high words).
-#
-# The guard: a rule that would loop is not given to libseccomp. It is kept in `_rule_log` and
-# in `_held_rules`, and the filter's program is then made by seccomp.bpf.codegen from the
-# rules (checked like any other), so the filter is exactly as asked. Two tests decide:
-# the known pattern of the shared node, exactly for two rules (below); for any other rule of
-# two conditions or more on a syscall that already has rules, libseccomp itself, in a forked
-# copy of this process (the child adds the rule to its copy of the filter and reports the
-# return code), within _PROBE_MS. A rule whose add does not end in time (or whose probe cannot
-# run) is held, and so is every later rule of two conditions or more for that syscall.
+# The guard is a model of that part of db.c: for every syscall that has had a rule of two
+# conditions or more, it keeps the trees libseccomp holds (per architecture: nodes with
+# argument, word, operator, mask, datum, true/false links, actions, level links and
+# reference counts, changed exactly as db.c changes them) and, before a rule goes to
+# libseccomp, runs db_rule_add() on them counting steps (a call, a node visited on a level).
+# First without changing the tree, the prune walk alone; then for real. A rule whose add
+# takes more than _STEP_BUDGET steps, or whose add leaves a level that does not end, is held:
+# kept out of libseccomp in `_held_rules` (after libseccomp's own checks of it on a scratch
+# filter); the program is then made by seccomp.bpf.codegen from the rules and checked, so the
+# filter is exactly as asked. Everything given to libseccomp ends within the budget (and the
+# same again on the copy libseccomp keeps for its transactions). The budget, 10^5 steps, is
+# about a millisecond of libseccomp's time; ordinary rules take tens of steps.
+# Where the model cannot know a tree, rules of two conditions or more are held: socket and
+# IPC calls on architectures that multiplex them (libseccomp then rewrites them into the
+# socketcall/ipc tree, shared by several syscalls), and after a merge of filters that both
+# held rules. Nothing is modelled for syscalls that have had only rules of fewer conditions.
 
-from posix.types cimport pid_t
-from posix.unistd cimport fork, close, read, write, _exit
-from posix.fcntl cimport O_CLOEXEC
-from posix.signal cimport kill
-from posix.wait cimport waitpid
-from libc.errno cimport errno, EINTR
-from libc.signal cimport SIGKILL
-
-cdef extern from "<unistd.h>" nogil:
-    int pipe2(int *fds, int flags)
-
-cdef extern from "<poll.h>" nogil:
-    struct pollfd:
-        int fd
-        short events
-        short revents
-    int poll(pollfd *fds, unsigned long nfds, int timeout)
-    enum: POLLIN
-
-cdef extern from "<time.h>" nogil:
-    struct timespec:
-        long tv_sec
-        long tv_nsec
-    int clock_gettime(int clk, timespec *tp)
-    enum: CLOCK_MONOTONIC
+from libc.stdlib cimport calloc
 
 cdef bint _LOOP_PRONE = LIBRARY_VERSION >= (2, 4, 0)  # no fixed release is known yet
-# How long a probe's add may take (a normal add takes microseconds; a rule whose add runs
-# longer is held, which changes nothing in what the filter does).
-cdef int _PROBE_MS = 1000
+# 2.6.1 corrected _db_tree_add()'s action for a false branch (act_f, not act_t).
+cdef bint _ACT_F_FIXED = LIBRARY_VERSION >= (2, 6, 1)
+# The steps an add may take in the model before its rule is held.
+cdef long long _STEP_BUDGET = 100000
 # Architectures libseccomp builds 64-bit (two-word) argument trees for.
 cdef frozenset _WIDE_TOKENS = frozenset([
     SCMP_ARCH_X86_64, SCMP_ARCH_AARCH64, SCMP_ARCH_LOONGARCH64, SCMP_ARCH_MIPS64,
     SCMP_ARCH_MIPSEL64, SCMP_ARCH_PPC64, SCMP_ARCH_PPC64LE, SCMP_ARCH_S390X,
     SCMP_ARCH_PARISC64, SCMP_ARCH_RISCV64])
-# 64-bit architectures where socket and IPC calls also reach a multiplexer (socketcall, ipc):
-# rules of different syscalls then share a tree, so only the conservative test applies.
-cdef frozenset _MUX_WIDE_TOKENS = frozenset([SCMP_ARCH_PPC64, SCMP_ARCH_PPC64LE,
-                                             SCMP_ARCH_S390X])
+# Architectures whose socket and IPC calls libseccomp also adds to a multiplexer's tree
+# (abi_rule_add in src/syscalls.c), and those calls.
+cdef frozenset _MUX_TOKENS = frozenset([
+    SCMP_ARCH_X86, SCMP_ARCH_PPC, SCMP_ARCH_PPC64, SCMP_ARCH_PPC64LE, SCMP_ARCH_S390,
+    SCMP_ARCH_S390X, SCMP_ARCH_MIPS, SCMP_ARCH_MIPSEL, SCMP_ARCH_SH, SCMP_ARCH_SHEB,
+    SCMP_ARCH_M68K])
+cdef frozenset _MUX_NAMES = frozenset("""socketcall ipc socket bind connect listen accept
+    getsockname getpeername socketpair send recv sendto recvfrom shutdown setsockopt
+    getsockopt sendmsg recvmsg accept4 recvmmsg sendmmsg semop semget semctl semtimedop msgsnd
+    msgrcv msgget msgctl shmat shmdt shmget shmctl""".split())
+
+# db_iter_state flags (db.c)
+DEF _MATCH = 0x1
+DEF _MATCH_ONCE = 0x2
+DEF _X_FINISHED = 0x10
+DEF _N_FINISHED = 0x20
+DEF _X_PREFIX = 0x100
+DEF _N_PREFIX = 0x200
+DEF _MATCHSET = 0x3
+DEF _REDUNDANT = 0x211
+DEF _MAX_DEPTH = 400  # far beyond any tree's (12 levels) plus a rule's (18 nodes)
 
 
-cdef list _tree_conditions(scmp_arg_cmp *cmps, unsigned int n):
-    """The conditions as libseccomp's 64-bit tree holds them, in its order (by argument):
-    (arg, op, mask, datum) with the datum masked; MASKED_EQ with a zero mask makes no node.
-    None when an argument repeats (libseccomp refuses the rule before building anything)."""
-    cdef unsigned int i
-    cdef list out = []
-    cdef uint64_t mask, datum
-    seen = 0
-    for i in range(n):
-        if seen & (1 << cmps[i].arg):
-            return None
-        seen |= 1 << cmps[i].arg
-        if cmps[i].op == SCMP_CMP_MASKED_EQ:
-            mask, datum = cmps[i].datum_a, cmps[i].datum_b & cmps[i].datum_a
-            if mask == 0:
-                continue
+cdef struct _Node:
+    # a db_arg_chain_tree
+    unsigned int arg
+    bint hi
+    int op
+    int op_orig
+    uint32_t mask
+    uint32_t datum
+    uint64_t datum_full
+    bint act_t_flg
+    bint act_f_flg
+    uint32_t act_t
+    uint32_t act_f
+    _Node *lvl_prv
+    _Node *lvl_nxt
+    _Node *nxt_t
+    _Node *nxt_f
+    unsigned int refcnt
+    # the model's own: every node of a tree is on its arena's list until the tree goes
+    _Node *arena
+    bint freed
+
+
+cdef struct _Run:
+    long long steps
+    long long budget
+    bint stop  # over budget (or a walk that never ends): unwind
+    bint dry  # count the prune walk without changing anything
+    uint32_t action  # the new rule's
+    int depth
+    _Node **chains  # the syscall's tree (state->sx->chains)
+    _Node **arena
+    _Node *inserted[64]  # nodes put into a level by this add (checked to end afterwards)
+    int n_inserted
+
+
+cdef inline bint _tick(_Run *r) noexcept nogil:
+    r.steps += 1
+    if r.steps > r.budget:
+        r.stop = True
+    return r.stop
+
+
+cdef inline unsigned int _arg_rank(const _Node *a) noexcept nogil:
+    return (a.arg << 1) + (1 if a.hi else 0)
+
+
+cdef inline unsigned int _op_rank(int op) noexcept nogil:
+    if op == SCMP_CMP_MASKED_EQ or op == SCMP_CMP_EQ or op == SCMP_CMP_NE:
+        return 3
+    if op == SCMP_CMP_LE or op == SCMP_CMP_LT:
+        return 2
+    if op == SCMP_CMP_GE or op == SCMP_CMP_GT:
+        return 1
+    return 0
+
+
+cdef bint _lt(const _Node *a, const _Node *b) noexcept nogil:
+    """_db_chain_lt: whether *a* comes before *b* on a level."""
+    if _arg_rank(a) != _arg_rank(b):
+        return _arg_rank(a) < _arg_rank(b)
+    if _op_rank(a.op_orig) != _op_rank(b.op_orig):
+        return _op_rank(a.op_orig) < _op_rank(b.op_orig)
+    if a.op_orig == SCMP_CMP_LE or a.op_orig == SCMP_CMP_LT:
+        return a.datum > b.datum
+    return a.datum < b.datum
+
+
+cdef inline bint _eq(const _Node *a, const _Node *b) noexcept nogil:
+    return (_arg_rank(a) == _arg_rank(b) and a.op == b.op and a.datum == b.datum
+            and a.mask == b.mask)
+
+
+cdef inline bint _leaf(const _Node *n) noexcept nogil:
+    return n.nxt_t == NULL and n.nxt_f == NULL
+
+
+cdef inline _Node *_get(_Node *n) noexcept nogil:
+    if n != NULL:
+        n.refcnt += 1
+    return n
+
+
+cdef _Node *_new_node(_Run *r) noexcept nogil:
+    cdef _Node *n = <_Node *>calloc(1, sizeof(_Node))
+    if n == NULL:
+        r.stop = True
+        return NULL
+    n.arena = r.arena[0]
+    r.arena[0] = n
+    return n
+
+
+cdef unsigned int _put(_Run *r, _Node **node) noexcept nogil:
+    """_db_node_put: drop a reference; the last one frees the node and what hangs from it."""
+    cdef _Node *n = node[0]
+    cdef _Node *lp
+    cdef _Node *ln
+    cdef _Node *nt
+    cdef _Node *nf
+    cdef unsigned int cnt = 0
+    if n == NULL or _tick(r):
+        return 0
+    n.refcnt -= 1
+    if n.refcnt == 0:
+        lp, ln, nt, nf = n.lvl_prv, n.lvl_nxt, n.nxt_t, n.nxt_f
+        if lp != NULL:
+            lp.lvl_nxt = NULL
+        if ln != NULL:
+            ln.lvl_prv = NULL
+        if lp != NULL:
+            cnt += _put(r, &lp)
+        if ln != NULL:
+            cnt += _put(r, &ln)
+        if lp != NULL:
+            lp.lvl_nxt = _get(ln)
+        if ln != NULL:
+            ln.lvl_prv = _get(lp)
+        node[0] = lp if lp != NULL else ln
+        cnt += _tree_put(r, &nt)
+        cnt += _tree_put(r, &nf)
+        n.freed = True  # (memory kept until the tree goes, like a use-after-free would see it)
+        cnt += 1
+    return cnt
+
+
+cdef unsigned int _level_clean(_Run *r, _Node *node) noexcept nogil:
+    """_db_level_clean: free a level nothing else points to."""
+    cdef unsigned int cnt = 0, links
+    cdef _Node *n = node
+    cdef _Node *start
+    while n.lvl_prv != NULL:
+        if _tick(r):
+            return 0
+        n = n.lvl_prv
+    start = n
+    while n != NULL:
+        if _tick(r):
+            return 0
+        links = (n.lvl_prv != NULL) + (n.lvl_nxt != NULL)
+        if n.refcnt > links:
+            return cnt
+        n = n.lvl_nxt
+    n = start
+    while n != NULL and not r.stop:
+        cnt += _put(r, &n)
+    return cnt
+
+
+cdef unsigned int _tree_put(_Run *r, _Node **tree) noexcept nogil:
+    cdef unsigned int cnt = _put(r, tree)
+    if tree[0] != NULL and not r.stop:
+        cnt += _level_clean(r, tree[0])
+    return cnt
+
+
+cdef unsigned int _tree_remove(_Run *r, _Node **tree, _Node *node) noexcept nogil:
+    """_db_tree_remove: unlink *node* (found anywhere below *tree*) and drop it."""
+    cdef unsigned int cnt = 0
+    cdef _Node *c
+    cdef bint found = False
+    if tree == NULL or tree[0] == NULL or node == NULL or r.stop:
+        return 0
+    r.depth += 1
+    if r.depth > _MAX_DEPTH:
+        r.stop = True
+    c = tree[0]
+    while c.lvl_prv != NULL and not _tick(r):
+        c = c.lvl_prv
+    while not r.stop:
+        _tick(r)
+        if c == node:
+            found = True
+            break
+        cnt += _tree_remove(r, &c.nxt_t, node)
+        cnt += _tree_remove(r, &c.nxt_f, node)
+        if _leaf(c) and not c.act_t_flg and not c.act_f_flg:  # a zombie
+            found = True
+            break
+        c = c.lvl_nxt
+        if c == NULL or cnt != 0:
+            break
+    r.depth -= 1
+    if not found or r.stop:
+        return cnt
+    if c == tree[0]:
+        tree[0] = c.lvl_prv if c.lvl_prv != NULL else c.lvl_nxt
+    if c.lvl_prv != NULL:
+        c.lvl_prv.lvl_nxt = c.lvl_nxt
+    if c.lvl_nxt != NULL:
+        c.lvl_nxt.lvl_prv = c.lvl_prv
+    c.lvl_prv = NULL
+    c.lvl_nxt = NULL
+    return cnt + _put(r, &c)
+
+
+cdef bint _act_differs(_Run *r, _Node *tree, uint32_t action) noexcept nogil:
+    """_db_tree_act_check: whether an action below *tree* is not *action*."""
+    cdef _Node *c = tree
+    if c == NULL or r.stop:
+        return False
+    r.depth += 1
+    if r.depth > _MAX_DEPTH:
+        r.stop = True
+    while c.lvl_prv != NULL and not _tick(r):
+        c = c.lvl_prv
+    cdef bint differs = False
+    while c != NULL and not _tick(r):
+        if (c.act_t_flg and c.act_t != action) or (c.act_f_flg and c.act_f != action):
+            differs = True
+            break
+        if _act_differs(r, c.nxt_t, action) or _act_differs(r, c.nxt_f, action):
+            differs = True
+            break
+        c = c.lvl_nxt
+    r.depth -= 1
+    return differs
+
+
+cdef inline void _prune_return(unsigned int *state, unsigned int flags) noexcept nogil:
+    if flags & _MATCH:
+        state[0] |= flags
+    else:
+        state[0] &= ~_MATCH
+
+
+cdef unsigned int _prune(_Run *r, _Node **existing, _Node *new,
+                         unsigned int *state) noexcept nogil:
+    """_db_tree_prune: drop what the new rule makes redundant. *state* is the flags word of
+    db.c's db_iter_state (its action and syscall are in the run)."""
+    cdef unsigned int cnt = 0, nxt
+    cdef unsigned int flags = state[0]  # state_new
+    cdef _Node *x = existing[0]
+    cdef _Node *x_next
+    cdef _Node *n = new
+    cdef bint fell_through = True
+    if n == NULL or x == NULL or (state[0] & _MATCHSET) == _MATCH_ONCE or r.stop:
+        _prune_return(state, flags)
+        return 0
+    r.depth += 1
+    if r.depth > _MAX_DEPTH:
+        r.stop = True
+    while x.lvl_prv != NULL and not _tick(r):
+        x = x.lvl_prv
+    while not r.stop:
+        _tick(r)
+        x_next = x.lvl_nxt
+        if _eq(x, n):
+            flags |= _MATCHSET
+            if _leaf(n):
+                flags |= _N_FINISHED
+            if _leaf(x):
+                flags |= _X_FINISHED
+            if ((x.act_t_flg or x.nxt_t != NULL) and not (n.act_t_flg or n.nxt_t != NULL)) or \
+                    ((x.act_f_flg or x.nxt_f != NULL) and not (n.act_f_flg or n.nxt_f != NULL)):
+                fell_through = False
+                break
+            if (flags & _N_FINISHED) and (flags & _X_FINISHED) and (
+                    n.act_t_flg != x.act_t_flg or n.act_t != x.act_t
+                    or n.act_f_flg != x.act_f_flg or n.act_f != x.act_f):
+                fell_through = False
+                break
+            if n.nxt_t != NULL:
+                if not r.dry:
+                    _get(x)
+                nxt = state[0] | _MATCHSET
+                cnt += _prune(r, &x.nxt_t, n.nxt_t, &nxt)
+                if not r.dry:
+                    cnt += _put(r, &x)
+                if nxt & _MATCH:
+                    flags |= nxt
+                if x == NULL:
+                    x = x_next
+                    if x == NULL:
+                        break
+                    continue
+            if n.nxt_f != NULL:
+                if not r.dry:
+                    _get(x)
+                nxt = state[0] | _MATCHSET
+                cnt += _prune(r, &x.nxt_f, n.nxt_f, &nxt)
+                if not r.dry:
+                    cnt += _put(r, &x)
+                if nxt & _MATCH:
+                    flags |= nxt
+                if x == NULL:
+                    x = x_next
+                    if x == NULL:
+                        break
+                    continue
+            if (not _act_differs(r, x, r.action) and (flags & _MATCH)
+                    and (flags & _N_FINISHED) and (flags & _X_PREFIX)):
+                # the new tree is "shorter": remove the existing node
+                if not r.dry:
+                    cnt += _tree_remove(r, r.chains, x)
+                    if r.chains[0] == NULL:
+                        fell_through = False
+                        break
+            elif (not _act_differs(r, x, r.action) and (flags & _MATCH)
+                    and (flags & _X_FINISHED) and (flags & _N_PREFIX)):
+                fell_through = False  # the new tree is "longer"
+                break
+        elif _lt(x, n):
+            if state[0] & _N_PREFIX:
+                fell_through = False
+                break
+            if x.nxt_t != NULL:
+                if not r.dry:
+                    _get(x)
+                nxt = (state[0] & ~_MATCH) | _X_PREFIX
+                cnt += _prune(r, &x.nxt_t, n, &nxt)
+                if not r.dry:
+                    cnt += _put(r, &x)
+                if nxt & _MATCH:
+                    flags |= nxt
+                    fell_through = False
+                    break
+                if x == NULL:
+                    x = x_next
+                    if x == NULL:
+                        break
+                    continue
+            if x.nxt_f != NULL:
+                if not r.dry:
+                    _get(x)
+                nxt = (state[0] & ~_MATCH) | _X_PREFIX
+                cnt += _prune(r, &x.nxt_f, n, &nxt)
+                if not r.dry:
+                    cnt += _put(r, &x)
+                if nxt & _MATCH:
+                    flags |= nxt
+                    fell_through = False
+                    break
+                if x == NULL:
+                    x = x_next
+                    if x == NULL:
+                        break
+                    continue
         else:
-            mask, datum = 0xFFFFFFFFFFFFFFFF, cmps[i].datum_a
-        out.append((cmps[i].arg, <int>cmps[i].op, mask, datum))
-    out.sort()
+            if state[0] & _X_PREFIX:
+                fell_through = False
+                break
+            if n.nxt_t != NULL:
+                if not r.dry:
+                    _get(x)
+                nxt = (state[0] & ~_MATCH) | _N_PREFIX
+                cnt += _prune(r, &x, n.nxt_t, &nxt)
+                if not r.dry:
+                    cnt += _put(r, &x)
+                if nxt & _MATCH:
+                    flags |= nxt
+                    fell_through = False
+                    break
+                if x == NULL:
+                    x = x_next
+                    if x == NULL:
+                        break
+                    continue
+            if n.nxt_f != NULL:
+                if not r.dry:
+                    _get(x)
+                nxt = (state[0] & ~_MATCH) | _N_PREFIX
+                cnt += _prune(r, &x, n.nxt_f, &nxt)
+                if not r.dry:
+                    cnt += _put(r, &x)
+                if nxt & _MATCH:
+                    flags |= nxt
+                    fell_through = False
+                    break
+                if x == NULL:
+                    x = x_next
+                    if x == NULL:
+                        break
+                    continue
+        x = x_next
+        if x == NULL:
+            break
+    r.depth -= 1
+    if fell_through:
+        flags &= ~_MATCH  # nothing on this level matched
+    _prune_return(state, flags)
+    return cnt
+
+
+cdef void _note_insert(_Run *r, _Node *n) noexcept nogil:
+    if r.n_inserted < 64:
+        r.inserted[r.n_inserted] = n
+    r.n_inserted += 1
+
+
+cdef int _tree_add(_Run *r, _Node **existing, _Node *new) noexcept nogil:
+    """_db_tree_add: merge the new rule's graph into the tree. 0 or -EEXIST."""
+    cdef int rc
+    cdef _Node *x = existing[0]
+    cdef _Node *n = new
+    if r.stop:
+        return 0
+    r.depth += 1
+    if r.depth > _MAX_DEPTH:
+        r.stop = True
+    rc = 0
+    while x != NULL and not _tick(r):
+        if _eq(x, n):
+            rc = _merge_node(r, x, n)
+            break
+        elif not _lt(x, n):
+            if x.lvl_nxt == NULL:  # add to the end of this level
+                n.lvl_prv = _get(x)
+                x.lvl_nxt = _get(n)
+                _note_insert(r, n)
+                break
+            x = x.lvl_nxt
+        else:  # add before the existing node on this level
+            if x.lvl_prv != NULL:
+                x.lvl_prv.lvl_nxt = _get(n)
+                n.lvl_prv = x.lvl_prv
+                x.lvl_prv = _get(n)
+                n.lvl_nxt = x
+            else:
+                x.lvl_prv = _get(n)
+                n.lvl_nxt = _get(x)
+            _note_insert(r, n)
+            if existing[0] == x:
+                existing[0] = _get(n)
+                _put(r, &x)
+            break
+    r.depth -= 1
+    return rc
+
+
+cdef int _merge_node(_Run *r, _Node *x, _Node *n) noexcept nogil:
+    """The part of _db_tree_add for a node equal to the new one."""
+    cdef int rc
+    if n.act_t_flg:
+        if not x.act_t_flg:
+            if _act_differs(r, x.nxt_t, n.act_t):
+                return -EEXIST
+            _put(r, &x.nxt_t)
+            x.nxt_t = NULL
+            x.act_t = n.act_t
+            x.act_t_flg = True
+        elif n.act_t != x.act_t:
+            if n.hi and n.datum_full > x.datum_full:
+                x.act_t = n.act_t
+            if _leaf(x) or _leaf(n):
+                return -EEXIST
+    if n.act_f_flg:
+        if not x.act_f_flg:
+            if _act_differs(r, x.nxt_f, n.act_f):
+                return -EEXIST
+            _put(r, &x.nxt_f)
+            x.nxt_f = NULL
+            x.act_f = n.act_f
+            x.act_f_flg = True
+        elif n.act_f != x.act_f:
+            if n.hi and n.datum_full < x.datum_full:
+                if _ACT_F_FIXED:
+                    x.act_f = n.act_f
+                else:
+                    x.act_t = n.act_t
+            if _leaf(x) or _leaf(n):
+                return -EEXIST
+    if n.nxt_t != NULL:
+        if x.nxt_t != NULL:
+            rc = _tree_add(r, &x.nxt_t, n.nxt_t)
+            if rc != 0:
+                return rc
+        elif not x.act_t_flg:
+            x.nxt_t = _get(n.nxt_t)
+        else:
+            return 0  # the existing tree is "shorter"
+    if n.nxt_f != NULL:
+        if x.nxt_f != NULL:
+            rc = _tree_add(r, &x.nxt_f, n.nxt_f)
+            if rc != 0:
+                return rc
+        elif not x.act_f_flg:
+            x.nxt_f = _get(n.nxt_f)
+        else:
+            return 0
+    return 0
+
+
+cdef void _set_node(_Node *c, unsigned int arg, bint hi, uint32_t mask, uint32_t datum,
+                    uint64_t full, int op, int op_orig) noexcept nogil:
+    c.arg = arg
+    c.hi = hi
+    c.mask = mask
+    c.datum = datum & mask
+    c.datum_full = full
+    c.op = op
+    c.op_orig = op_orig
+
+
+cdef class _Chain:
+    """A rule's conditions as db_col_rule_add() holds them, by argument (see _chain_of)."""
+    cdef int n
+    cdef unsigned int arg[6]
+    cdef int op[6]
+    cdef uint64_t mask[6]
+    cdef uint64_t datum[6]
+
+
+cdef _Node *_gen(_Run *r, _Chain chain, uint32_t action, bint wide) noexcept:
+    """_db_rule_gen_64 / _db_rule_gen_32: the new rule's graph, one reference held by the
+    caller (NULL for a rule without conditions). *chain* holds (arg, op, mask, datum) rows by
+    argument, as db_col_rule_add() orders them."""
+    cdef _Node *c[3]
+    cdef _Node *p[3]
+    cdef _Node *first = NULL
+    cdef Py_ssize_t i
+    cdef int op, op_prev = 0
+    cdef unsigned int arg
+    cdef uint64_t mask, datum
+    cdef bint tf = True
+    p[0] = p[1] = p[2] = c[0] = c[1] = c[2] = NULL
+    for i in range(chain.n):
+        arg = chain.arg[i]
+        op = chain.op[i]
+        mask = chain.mask[i]
+        datum = chain.datum[i]
+        if not wide:
+            if op == SCMP_CMP_MASKED_EQ and (mask & 0xFFFFFFFF) == 0:
+                continue
+            c[0] = _new_node(r)
+            if c[0] == NULL:
+                return first
+            _set_node(c[0], arg, False, <uint32_t>mask, <uint32_t>datum, datum, op, op)
+            if p[0] != NULL:
+                if tf:
+                    p[0].nxt_t = _get(c[0])
+                else:
+                    p[0].nxt_f = _get(c[0])
+            else:
+                first = _get(c[0])
+            tf = False
+            if op == SCMP_CMP_NE:
+                c[0].op = SCMP_CMP_EQ
+            elif op == SCMP_CMP_LT:
+                c[0].op = SCMP_CMP_GE
+            elif op == SCMP_CMP_LE:
+                c[0].op = SCMP_CMP_GT
+            else:
+                tf = True
+            p[0] = c[0]
+            continue
+        if op == SCMP_CMP_MASKED_EQ and mask == 0:
+            continue
+        c[0] = _new_node(r)
+        c[1] = _new_node(r)
+        c[2] = NULL
+        if c[0] == NULL or c[1] == NULL:
+            return first
+        if op == SCMP_CMP_GT or op == SCMP_CMP_GE or op == SCMP_CMP_LE or op == SCMP_CMP_LT:
+            c[2] = _new_node(r)
+            if c[2] == NULL:
+                return first
+            _set_node(c[0], arg, True, mask >> 32, datum >> 32, datum, SCMP_CMP_GT, op)
+            _set_node(c[1], arg, True, mask >> 32, datum >> 32, datum, SCMP_CMP_EQ, op)
+            _set_node(c[2], arg, False, <uint32_t>mask, <uint32_t>datum, datum,
+                      SCMP_CMP_GT if op == SCMP_CMP_GT or op == SCMP_CMP_LE else SCMP_CMP_GE,
+                      op)
+            c[0].nxt_f = _get(c[1])
+            c[1].nxt_t = _get(c[2])
+        else:
+            _set_node(c[0], arg, True, mask >> 32, datum >> 32, datum,
+                      op if op == SCMP_CMP_MASKED_EQ else SCMP_CMP_EQ, op)
+            _set_node(c[1], arg, False, <uint32_t>mask, <uint32_t>datum, datum,
+                      op if op == SCMP_CMP_MASKED_EQ else SCMP_CMP_EQ, op)
+            c[0].nxt_t = _get(c[1])
+        if p[0] != NULL:
+            if op_prev == SCMP_CMP_GT or op_prev == SCMP_CMP_GE:
+                p[0].nxt_t = _get(c[0])
+                p[2].nxt_t = _get(c[0])
+            elif op_prev == SCMP_CMP_EQ or op_prev == SCMP_CMP_MASKED_EQ:
+                p[1].nxt_t = _get(c[0])
+            elif op_prev == SCMP_CMP_LE or op_prev == SCMP_CMP_LT:
+                p[1].nxt_f = _get(c[0])
+                p[2].nxt_f = _get(c[0])
+            else:  # NE
+                p[0].nxt_f = _get(c[0])
+                p[1].nxt_f = _get(c[0])
+        else:
+            first = _get(c[0])
+        p[0], p[1], p[2] = c[0], c[1], c[2]
+        op_prev = op
+    if first == NULL:
+        return NULL
+    if not wide:
+        if tf:
+            p[0].act_t_flg = True
+            p[0].act_t = action
+        else:
+            p[0].act_f_flg = True
+            p[0].act_f = action
+    elif op_prev == SCMP_CMP_GT or op_prev == SCMP_CMP_GE:
+        p[0].act_t_flg = p[2].act_t_flg = True
+        p[0].act_t = p[2].act_t = action
+    elif op_prev == SCMP_CMP_LE or op_prev == SCMP_CMP_LT:
+        p[1].act_f_flg = p[2].act_f_flg = True
+        p[1].act_f = p[2].act_f = action
+    elif op_prev == SCMP_CMP_EQ or op_prev == SCMP_CMP_MASKED_EQ:
+        p[1].act_t_flg = True
+        p[1].act_t = action
+    else:
+        p[0].act_f_flg = p[1].act_f_flg = True
+        p[0].act_f = p[1].act_f = action
+    return first
+
+
+cdef bint _levels_end(_Run *r, long long limit) noexcept nogil:
+    """Whether the levels this add inserted into end both ways within *limit* nodes."""
+    cdef int i
+    cdef long long k
+    cdef _Node *n
+    if r.n_inserted > 64:
+        return False  # (more than any rule's graph has nodes: not a tree libseccomp keeps)
+    for i in range(r.n_inserted):
+        n = r.inserted[i]
+        k = 0
+        while n != NULL and k <= limit:
+            n = n.lvl_prv
+            k += 1
+        if n != NULL:
+            return False
+        n = r.inserted[i]
+        k = 0
+        while n != NULL and k <= limit:
+            n = n.lvl_nxt
+            k += 1
+        if n != NULL:
+            return False
+    return True
+
+
+# What adding a rule to a syscall's tree comes to (_rule_add's result).
+DEF _ADDED = 0
+DEF _REFUSED = 1  # libseccomp refuses it (-EEXIST): nothing changes there
+DEF _TOO_DEAR = 2  # over the budget, or a level that never ends: the rule is to be held
+
+
+cdef class _Tree:
+    """The model of one syscall's entry in one architecture's filter (db_sys_list): its
+    tree, whether the syscall has an entry, and every node allocated for it."""
+    cdef _Node *chains
+    cdef bint present
+    cdef _Node *arena
+    cdef long long nodes
+
+    def __dealloc__(self):
+        cdef _Node *n = self.arena
+        cdef _Node *nxt
+        while n != NULL:
+            nxt = n.arena
+            free(n)
+            n = nxt
+
+    cdef int add(self, _Chain chain, uint32_t action, bint wide,
+                 long long budget, bint dry) noexcept:
+        """db_rule_add() on this entry (dry: its prune walk only, changing nothing)."""
+        cdef _Run r
+        cdef _Node *new
+        cdef unsigned int flags = 0, removed
+        cdef int rc
+        r.steps = 0
+        r.budget = budget
+        r.stop = False
+        r.dry = dry
+        r.depth = 0
+        r.action = action
+        r.chains = &self.chains
+        r.arena = &self.arena
+        r.n_inserted = 0
+        if dry and (not self.present or self.chains == NULL or chain.n == 0):
+            return _ADDED  # no walk
+        new = _gen(&r, chain, action, wide)
+        if r.stop:
+            return _TOO_DEAR
+        if new != NULL:
+            self.nodes += 18
+        if not self.present:
+            self.chains = new
+            self.present = True
+            return _ADDED
+        if self.chains == NULL:
+            _tree_put(&r, &new)  # the syscall is allowed whatever its arguments already
+            return _TOO_DEAR if r.stop else _ADDED
+        if new == NULL:
+            _tree_put(&r, &self.chains)  # a rule without conditions replaces the tree
+            self.chains = NULL
+            return _TOO_DEAR if r.stop else _ADDED
+        removed = _prune(&r, &self.chains, new, &flags)
+        if r.stop:
+            return _TOO_DEAR
+        if dry:
+            return _ADDED
+        if removed > 0:
+            if self.chains == NULL:
+                self.chains = new
+                return _ADDED
+        elif (flags & _REDUNDANT) == _REDUNDANT:
+            _tree_put(&r, &new)
+            return _TOO_DEAR if r.stop else _ADDED
+        rc = _tree_add(&r, &self.chains, new)
+        _tree_put(&r, &new)
+        if r.stop or not _levels_end(&r, self.nodes):
+            return _TOO_DEAR
+        return _REFUSED if rc < 0 else _ADDED
+
+
+cdef class _Trees:
+    """What the guard knows of a filter's trees in libseccomp (see the top of this file).
+    Made on the first rule of two conditions or more."""
+    # Per syscall number modelled: every rule libseccomp took for it, in order, as
+    # (action, chain, architecture tokens present then); the trees are made from these.
+    cdef dict given
+    cdef dict trees  # (token, nr) -> _Tree, made on first use
+    cdef set unknown  # syscall numbers whose trees cannot be known: their rules of 2+
+    #                   conditions are held
+    cdef object pending  # (nr, entry) of the rule being given to libseccomp
+
+    def __cinit__(self):
+        self.given = {}
+        self.trees = {}
+        self.unknown = set()
+
+    cdef _Trees copy(self):
+        """What a transaction restores (the trees are made again from the rules)."""
+        cdef _Trees out = _Trees()
+        out.given = {nr: list(rules) for nr, rules in self.given.items()}
+        out.unknown = set(self.unknown)
+        return out
+
+    cdef int forget_arch(self, uint32_t token) except -1:
+        for nr, rules in self.given.items():
+            self.given[nr] = [(a, c, tuple(t for t in tokens if t != token))
+                              for a, c, tokens in rules]
+        self.trees = {key: t for key, t in self.trees.items() if key[0] != token}
+        return 0
+
+    cdef int forget_trees(self, int nr) except -1:
+        for key in [key for key in self.trees if key[1] == nr]:
+            del self.trees[key]
+        return 0
+
+    cdef _Tree tree(self, uint32_t token, int nr):
+        """The tree of syscall *nr* in architecture *token* (None when it cannot be made)."""
+        key = (token, nr)
+        cdef _Tree t = self.trees.get(key)
+        if t is not None:
+            return t
+        t = _Tree()
+        wide = token in _WIDE_TOKENS
+        for action, chain, tokens in self.given[nr]:
+            if token in tokens and t.add(chain, action, wide, _STEP_BUDGET, False) != _ADDED:
+                return None  # libseccomp took it: the model is not libseccomp
+        self.trees[key] = t
+        return t
+
+
+cdef _Chain _chain_of(scmp_arg_cmp *cmps, unsigned int n):
+    """A rule's conditions as db_col_rule_add() holds them, ordered by argument: (arg, op,
+    mask, datum). None when libseccomp refuses them (an argument twice, ...)."""
+    cdef unsigned int i, a
+    cdef int seen = 0
+    cdef _Chain out = _Chain.__new__(_Chain)
+    cdef int at[6]
+    for i in range(n):
+        a = cmps[i].arg
+        if a >= 6 or seen & (1 << a) or not SCMP_CMP_NE <= cmps[i].op <= SCMP_CMP_MASKED_EQ:
+            return None
+        seen |= 1 << a
+        at[a] = i
+    for a in range(6):
+        if seen & (1 << a):
+            i = at[a]
+            out.arg[out.n] = a
+            out.op[out.n] = cmps[i].op
+            if cmps[i].op == SCMP_CMP_MASKED_EQ:
+                out.mask[out.n] = cmps[i].datum_a
+                out.datum[out.n] = cmps[i].datum_b
+            else:
+                out.mask[out.n] = 0xFFFFFFFFFFFFFFFF
+                out.datum[out.n] = cmps[i].datum_a
+            out.n += 1
     return out
 
 
-cdef inline bint _two_ways(int op):
-    """Whether the next condition's first node is reached from two nodes of this one."""
-    return op != SCMP_CMP_EQ and op != SCMP_CMP_MASKED_EQ
+cdef bint _multiplexed(Filter self, int nr) except -1:
+    """Whether libseccomp may add this syscall's rules to a multiplexer's tree too."""
+    if not _MUX_TOKENS.intersection(self._arch_tokens):
+        return False
+    cdef char *name = seccomp_syscall_resolve_num_arch(seccomp_arch_native(), nr)
+    if name == NULL:
+        return True
+    try:
+        return (<bytes>name).decode() in _MUX_NAMES
+    finally:
+        free(name)
 
 
-cdef tuple _first_node(tuple c):
-    """The first (high-word) node of a condition: (arg, node operator, datum, mask)."""
-    arg, op, mask, datum = c
-    node_op = (SCMP_CMP_MASKED_EQ if op == SCMP_CMP_MASKED_EQ else
-               SCMP_CMP_EQ if op == SCMP_CMP_EQ or op == SCMP_CMP_NE else SCMP_CMP_GT)
-    return (arg, node_op, (datum >> 32) & (mask >> 32), mask >> 32)
-
-
-cdef int _op_rank(int op):
-    # libseccomp orders a level's nodes by argument, then EQ/NE/MASKED_EQ, LT/LE, GT/GE
-    if op == SCMP_CMP_LT or op == SCMP_CMP_LE:
-        return 2
-    if op == SCMP_CMP_GT or op == SCMP_CMP_GE:
-        return 1
-    return 3
-
-
-cdef bint _goes_before(tuple old, tuple new):
-    """Whether libseccomp inserts condition *new*'s first node before *old*'s in a level."""
-    if old[0] != new[0]:
-        return old[0] < new[0]
-    if _op_rank(old[1]) != _op_rank(new[1]):
-        return _op_rank(old[1]) < _op_rank(new[1])
-    old_hi, new_hi = _first_node(old)[2], _first_node(new)[2]
-    if old[1] == SCMP_CMP_LT or old[1] == SCMP_CMP_LE:
-        return old_hi > new_hi
-    return old_hi < new_hi
-
-
-cdef bint _pair_loops(list old, list new):
-    """Whether adding rule *new* to a syscall whose tree holds only rule *old* loops."""
-    cdef Py_ssize_t k
-    for k in range(min(len(old), len(new)) - 1):
-        if old[k] != new[k]:
-            return False  # the paths part here: the rest of *new* is linked in once
-        if not _two_ways(new[k][1]):
-            continue
-        if _first_node(old[k + 1]) == _first_node(new[k + 1]):
-            continue  # the shared node matches an existing one both times
-        return _goes_before(old[k + 1], new[k + 1])
-    return False
-
-
-cdef bint _libseccomp_would_loop(Filter self, uint32_t act, object syscall, int nr,
-                                 scmp_arg_cmp *cmps, unsigned int n, bint exact) except -1:
-    """Whether seccomp_rule_add() might not return for this rule (see the top of this file).
-    Otherwise records what the rule adds to libseccomp's trees, for the rules after it.
-    Called, holding the filter's lock, only for rules of two conditions or more."""
+cdef bint _guard_holds(Filter self, uint32_t act, object syscall, int nr, scmp_arg_cmp *cmps,
+                       unsigned int n) except -1:
+    """Whether this rule is to be kept out of libseccomp (see the top of this file). Called
+    holding the filter's lock, for every rule of two conditions or more and, once there are
+    trees, every rule; when it returns False the caller gives the rule to libseccomp and
+    then calls _guard_settle() with libseccomp's answer."""
+    cdef _Trees trees = self._trees
+    cdef _Tree t
     if not _LOOP_PRONE:
         return False
-    conds = _tree_conditions(cmps, n)
-    if conds is None or len(conds) < 2:
-        return False
-    cdef Py_ssize_t k, last = len(conds) - 1
-    followed = self._followed_conditions
-    if followed is None:
-        followed = self._followed_conditions = set()
-    risky = False
-    for k in range(last):
-        if _two_ways(conds[k][1]) and conds[k] in followed:
-            risky = True
-            break
-    wide = _WIDE_TOKENS.intersection(self._arch_tokens)
-    if risky and wide:
-        risky = _loops_here(self, syscall, nr, conds)
-    if risky:
-        return True
-    if wide and self._given:
-        if ("slow", nr) in followed:
-            return True
-        if (_has_given_rule(self, syscall, nr)
-                and not _add_ends_in_time(self, act, nr, cmps, n, exact)):
-            followed.add(("slow", nr))
-            return True
-    for k in range(last):
-        if _two_ways(conds[k][1]):
-            followed.add(conds[k])
-    return False
-
-
-cdef bint _loops_here(Filter self, object syscall, int nr, list conds) except -1:
-    """The exact answer where the syscall's tree is known: it holds one earlier rule (or an
-    unconditional one, after which libseccomp drops conditional rules). Otherwise True: an
-    earlier rule has the same condition, followed, so the tree may lead there (conservative)."""
-    if _MUX_WIDE_TOKENS.intersection(self._arch_tokens):
-        return True
-    if self._given != self._rule_count() - len(self._held_rules or ()):
-        return True  # another thread's rule is in libseccomp but not yet in _rule_log
-    earlier = []
-    for entry in self._rule_log:
-        if entry[1] == syscall or _syscall_nr(entry[1]) == nr:
-            earlier.append(entry)
-    for entry in earlier:
-        if not entry[2]:
+    if trees is None:
+        trees = self._trees = _Trees()
+    trees.pending = None
+    chain = _chain_of(cmps, n)
+    if chain is None:
+        return False  # libseccomp refuses it before it builds anything
+    if nr in trees.unknown:
+        return n >= 2
+    if nr not in trees.given:
+        if n < 2:
             return False
-    if len(earlier) != 1 or self._held_rules:
-        return True
-    cdef scmp_arg_cmp old[6]
-    _fill_cmps(earlier[0][2], old)
-    old_conds = _tree_conditions(old, <unsigned int>len(earlier[0][2]))
-    return old_conds is None or _pair_loops(old_conds, conds)
-
-
-cdef bint _has_given_rule(Filter self, object syscall, int nr) except -1:
-    """Whether libseccomp may hold a rule for this syscall (a held one counts too)."""
-    for entry in self._rule_log:
-        if entry[1] == syscall or _syscall_nr(entry[1]) == nr:
+        if _multiplexed(self, nr):
+            trees.unknown.add(nr)
             return True
+        trees.given[nr] = _given_rules(self, syscall, nr)
+    elif _multiplexed(self, nr):
+        del trees.given[nr]
+        trees.forget_trees(nr)
+        trees.unknown.add(nr)
+        return n >= 2
+    tokens = self._arch_tokens
+    made = []
+    for token in tokens:
+        t = trees.tree(token, nr)
+        if t is None:
+            del trees.given[nr]
+            trees.forget_trees(nr)
+            trees.unknown.add(nr)
+            return n >= 2
+        made.append(t)
+    for t, token in zip(made, tokens):
+        if t.add(chain, act, token in _WIDE_TOKENS, _STEP_BUDGET, True) == _TOO_DEAR:
+            return True
+    for t, token in zip(made, tokens):
+        if t.add(chain, act, token in _WIDE_TOKENS, _STEP_BUDGET, False) == _TOO_DEAR:
+            trees.forget_trees(nr)  # (made again from the rules given, without this one)
+            return True
+    trees.pending = (nr, (act, chain, tokens))
     return False
 
 
-cdef long _now_ms() noexcept nogil:
-    cdef timespec t
-    clock_gettime(CLOCK_MONOTONIC, &t)
-    return t.tv_sec * 1000 + t.tv_nsec // 1000000
+cdef int _guard_settle(Filter self, int rc) except -1:
+    """After libseccomp's answer to the rule _guard_holds() let through: keep it in the
+    model, or (refused: libseccomp restored its trees) make the trees again."""
+    cdef _Trees trees = self._trees
+    if trees.pending is None:
+        return 0
+    nr, entry = trees.pending
+    trees.pending = None
+    if rc == 0:
+        trees.given[nr].append(entry)
+    else:
+        trees.forget_trees(nr)
+    return 0
 
 
-cdef bint _add_ends_in_time(Filter self, uint32_t act, int nr, scmp_arg_cmp *cmps,
-                            unsigned int n, bint exact) noexcept:
-    """Whether libseccomp adds this rule to the filter within _PROBE_MS: tried in a forked
-    child, on its copy of the filter (the child runs only libseccomp, then _exit). Called
-    holding the filter's lock, so the child's copy is this filter as it is. False when the
-    probe cannot run."""
-    cdef int fds[2]
-    cdef int rc = 0, status
-    cdef pid_t pid
-    cdef pollfd pfd
-    cdef long deadline, left
-    cdef bint ended = False
-    if pipe2(fds, O_CLOEXEC) != 0:  # not inherited by another thread's exec
-        return False
-    pid = fork()
-    if pid == 0:
-        if exact:
-            rc = seccomp_rule_add_exact_array(self.ctx, act, nr, n, cmps)
-        else:
-            rc = seccomp_rule_add_array(self.ctx, act, nr, n, cmps)
-        write(fds[1], &rc, sizeof(rc))
-        _exit(0)
-    close(fds[1])
-    if pid < 0:
-        close(fds[0])
-        return False
-    pfd.fd = fds[0]
-    pfd.events = POLLIN
-    deadline = _now_ms() + _PROBE_MS
-    while True:
-        left = deadline - _now_ms()
-        if left <= 0:
-            break
-        status = poll(&pfd, 1, <int>left)
-        if status > 0:
-            ended = read(fds[0], &rc, sizeof(rc)) == sizeof(rc)
-            break
-        if status < 0 and errno != EINTR:
-            break
-    close(fds[0])
-    if not ended:
-        kill(pid, SIGKILL)
-    while waitpid(pid, &status, 0) < 0 and errno == EINTR:
-        pass
-    return ended
+cdef list _given_rules(Filter self, object syscall, int nr):
+    """The rules of the syscall in the rule log (all given to libseccomp: nothing is held for
+    a syscall before its first rule of two conditions or more), as _Trees.given holds them."""
+    cdef scmp_arg_cmp cmps[6]
+    out = []
+    for entry in self._rule_log:
+        if entry[1] == syscall or _syscall_nr(entry[1]) == nr:
+            _fill_cmps(entry[2], cmps)
+            out.append((_action(entry[0]), _chain_of(cmps, len(entry[2])), entry[4]))
+    return out
+
+
+cdef _Trees _merged_trees(Filter self, Filter that):
+    """The guard's knowledge after merging *that* into *self* (their architectures differ)."""
+    if self._trees is None and that._trees is None:
+        return None
+    cdef _Trees out = _Trees()
+    cdef _Trees side
+    for f in (self, that):
+        side = (<Filter>f)._trees
+        if side is not None:
+            out.unknown |= side.unknown
+    for f in (self, that):
+        side = (<Filter>f)._trees
+        if side is None:
+            continue
+        for nr in side.given:
+            if nr in out.given or nr in out.unknown:
+                continue
+            rules = []
+            for g in (self, that):
+                other = (<Filter>g)._trees
+                if other is not None and nr in other.given:
+                    rules += other.given[nr]
+                elif any(_syscall_nr(h[1]) == nr for h in (<Filter>g)._held_rules or ()):
+                    rules = None
+                    break
+                else:
+                    rules += _given_rules(<Filter>g, nr, nr)
+            if rules is None:
+                out.unknown.add(nr)
+            else:
+                out.given[nr] = rules
+    return out
 
 
 cdef int _hold_rule(Filter self, uint32_t act, object syscall, int nr, scmp_arg_cmp *cmps,
