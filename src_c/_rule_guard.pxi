@@ -708,6 +708,7 @@ cdef bint _levels_end(_Run *r, long long limit) noexcept nogil:
 DEF _ADDED = 0
 DEF _REFUSED = 1  # libseccomp refuses it (-EEXIST): nothing changes there
 DEF _TOO_DEAR = 2  # over the budget, or a level that never ends: the rule is to be held
+DEF _TOO_DEAR_UNCHANGED = 3  # the same, found before the tree changed
 
 
 cdef class _Tree:
@@ -726,27 +727,26 @@ cdef class _Tree:
             free(n)
             n = nxt
 
-    cdef int add(self, _Chain chain, uint32_t action, bint wide,
-                 long long budget, bint dry) noexcept:
-        """db_rule_add() on this entry (dry: its prune walk only, changing nothing)."""
+    cdef int add(self, _Chain chain, uint32_t action, bint wide, bint check_first) noexcept:
+        """db_rule_add() on this entry, within _STEP_BUDGET steps. With *check_first*, the
+        prune walk is first counted alone, changing nothing: a rule found too dear there
+        leaves the tree as it was (_TOO_DEAR_UNCHANGED)."""
         cdef _Run r
         cdef _Node *new
         cdef unsigned int flags = 0, removed
         cdef int rc
         r.steps = 0
-        r.budget = budget
+        r.budget = _STEP_BUDGET
         r.stop = False
-        r.dry = dry
+        r.dry = False
         r.depth = 0
         r.action = action
         r.chains = &self.chains
         r.arena = &self.arena
         r.n_inserted = 0
-        if dry and (not self.present or self.chains == NULL or chain.n == 0):
-            return _ADDED  # no walk
         new = _gen(&r, chain, action, wide)
         if r.stop:
-            return _TOO_DEAR
+            return _TOO_DEAR_UNCHANGED
         if new != NULL:
             self.nodes += 18
         if not self.present:
@@ -760,11 +760,18 @@ cdef class _Tree:
             _tree_put(&r, &self.chains)  # a rule without conditions replaces the tree
             self.chains = NULL
             return _TOO_DEAR if r.stop else _ADDED
+        if check_first:
+            r.dry = True
+            _prune(&r, &self.chains, new, &flags)
+            if r.stop:
+                return _TOO_DEAR_UNCHANGED
+            r.dry = False
+            r.steps = 0
+            r.depth = 0
+            flags = 0
         removed = _prune(&r, &self.chains, new, &flags)
         if r.stop:
             return _TOO_DEAR
-        if dry:
-            return _ADDED
         if removed > 0:
             if self.chains == NULL:
                 self.chains = new
@@ -823,7 +830,7 @@ cdef class _Trees:
         t = _Tree()
         wide = token in _WIDE_TOKENS
         for action, chain, tokens in self.given[nr]:
-            if token in tokens and t.add(chain, action, wide, _STEP_BUDGET, False) != _ADDED:
+            if token in tokens and t.add(chain, action, wide, False) != _ADDED:
                 return None  # libseccomp took it: the model is not libseccomp
         self.trees[key] = t
         return t
@@ -859,7 +866,10 @@ cdef _Chain _chain_of(scmp_arg_cmp *cmps, unsigned int n):
 
 cdef bint _multiplexed(Filter self, int nr) except -1:
     """Whether libseccomp may add this syscall's rules to a multiplexer's tree too."""
-    if not _MUX_TOKENS.intersection(self._arch_tokens):
+    for token in self._arch_tokens:
+        if token in _MUX_TOKENS:
+            break
+    else:
         return False
     cdef char *name = seccomp_syscall_resolve_num_arch(seccomp_arch_native(), nr)
     if name == NULL:
@@ -901,21 +911,19 @@ cdef bint _guard_holds(Filter self, uint32_t act, object syscall, int nr, scmp_a
         trees.unknown.add(nr)
         return n >= 2
     tokens = self._arch_tokens
-    made = []
-    for token in tokens:
-        t = trees.tree(token, nr)
+    cdef Py_ssize_t i
+    cdef int outcome
+    for i in range(len(tokens)):
+        t = trees.tree(tokens[i], nr)
         if t is None:
             del trees.given[nr]
             trees.forget_trees(nr)
             trees.unknown.add(nr)
             return n >= 2
-        made.append(t)
-    for t, token in zip(made, tokens):
-        if t.add(chain, act, token in _WIDE_TOKENS, _STEP_BUDGET, True) == _TOO_DEAR:
-            return True
-    for t, token in zip(made, tokens):
-        if t.add(chain, act, token in _WIDE_TOKENS, _STEP_BUDGET, False) == _TOO_DEAR:
-            trees.forget_trees(nr)  # (made again from the rules given, without this one)
+        outcome = t.add(chain, act, tokens[i] in _WIDE_TOKENS, True)
+        if outcome == _TOO_DEAR or outcome == _TOO_DEAR_UNCHANGED:
+            if outcome == _TOO_DEAR or i > 0:
+                trees.forget_trees(nr)  # (made again from the rules given, without this one)
             return True
     trees.pending = (nr, (act, chain, tokens))
     return False
