@@ -188,3 +188,60 @@ def test_deferred_rules_reach_the_kernel():
     result = in_child(_load_deferred_and_call).unwrap()
     assert result[0] == (3 if DEFERS else 0) and result[1] == 0
     assert result[2:] == [errno.EPERM, errno.EACCES, errno.ENOTTY, "allowed"]
+
+
+def _refused_flush():
+    """Deferred rules given to libseccomp while malloc fails (address space limited, the free
+    heap taken): the error, the rules still deferred, and the BPF once memory is back."""
+    import ctypes
+    import resource
+    libc = ctypes.CDLL(None)
+    libc.malloc.restype = ctypes.c_void_p
+    libc.free.argtypes = [ctypes.c_void_p]
+    names = []
+    for nr in range(200):
+        try:
+            names.append(seccomp.syscall_name(nr))
+        except seccomp.SeccompError:
+            continue
+    names = names[:40]
+    eager, f = Filter(Action.ERRNO(1)), Filter(Action.ERRNO(1))
+    eager._never_defer()
+    for name in names:
+        eager.add_rule(Action.ALLOW, name)
+        f.add_rule(Action.ALLOW, name)
+    want, deferred = eager._export_bpf_bytes(), f._deferred_count
+    held = (ctypes.c_void_p * 1000000)()  # (made before the squeeze, as everything below)
+    n, result = 0, None
+    vm = [int(line.split()[1]) for line in open("/proc/self/status")
+          if line.startswith("VmSize:")][0] * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (vm + (1 << 20), resource.RLIM_INFINITY))
+    for size in (1 << 16, 1 << 12, 1 << 8, 32):
+        while n < len(held):
+            held[n] = libc.malloc(size)
+            if not held[n]:
+                break
+            n += 1
+    try:
+        f._export_bpf_bytes()
+    except BaseException as exc:
+        result = exc
+    left = f._deferred_count
+    for i in range(n):
+        libc.free(held[i])
+    resource.setrlimit(resource.RLIMIT_AS, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+    error = None if result is None else (type(result).__name__, getattr(result, "errno", None),
+                                         str(result))
+    return deferred, error, left, f._export_bpf_bytes() == want, f._deferred_count
+
+
+@needs_deferral
+def test_a_refused_deferred_rule_is_loud_and_kept():
+    deferred, error, left, same, after = in_child(_refused_flush).unwrap()
+    assert deferred == 40
+    if error is None:
+        pytest.skip("could not make malloc fail in the child")
+    assert error[:2] == ("SeccompError", errno.ENOMEM), error
+    assert "libseccomp refused rule ALLOW for syscall" in error[2]
+    assert left == 40  # nothing lost: the first rule failed, every rule is still kept
+    assert same and after == 0  # given once memory is back: the program an eager filter has
