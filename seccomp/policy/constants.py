@@ -3,7 +3,10 @@
 The values are the Linux kernel's ABI as a syscall sees it (not a C library's view: for example
 ``O_LARGEFILE`` is 0o100000, which glibc spells 0 on 64-bit machines). Where architectures
 differ, the table gives x86/x86_64 and riscv64 (asm-generic) values and `ARCH_OVERRIDES` the
-others' (arm and aarch64 for ``open`` flags). Errno names come from `errno`.
+others' (arm and aarch64 for ``open`` flags). Beyond this curated table, the ~2000 names
+minijail's policy compiler knows (ioctl numbers, ``PR_*``, ``MADV_*``, ...) on x86_64, aarch64
+and riscv64 come from minijail_constants.json (tools/gen_policy_constants.py). Errno names
+come from `errno`.
 """
 from __future__ import annotations
 
@@ -156,12 +159,33 @@ ARCH_OVERRIDES: Dict[str, Dict[str, int]] = {
 }
 
 
+_generated: Dict[str, Dict[str, Optional[int]]] = {}
+
+
+def _minijail_table(arch: str) -> Dict[str, Optional[int]]:
+    """minijail's constants on *arch* (minijail_constants.json, made by
+    tools/gen_policy_constants.py; read on first use), empty for an architecture it lacks."""
+    if not _generated:
+        import json
+        import os
+        with open(os.path.join(os.path.dirname(__file__), "minijail_constants.json")) as fh:
+            doc = json.load(fh)
+        base = doc["arches"][doc["base"]]
+        for a, values in doc["arches"].items():
+            _generated[a] = base if a == doc["base"] else {**base, **values}
+    return _generated.get(arch, {})
+
+
 def lookup(name: str, arch: Optional[str] = None) -> Optional[int]:
     """The value of constant *name* (64-bit unsigned: negative values wrap) on *arch* (a
-    libseccomp architecture name, default the table's), an errno name's number, else None."""
+    libseccomp architecture name, default x86_64): the curated table's, else minijail's (the
+    kernel and C library headers' defines, for x86_64, aarch64 and riscv64), else an errno
+    name's number, else None."""
     value = ARCH_OVERRIDES.get(arch or "", {}).get(name)
     if value is None:
         value = CONSTANTS.get(name)
+    if value is None:
+        value = _minijail_table(arch or "x86_64").get(name)
     if value is None:
         value = errno_number(name)
     if value is None:

@@ -32,7 +32,7 @@ from . import constants
 from .model import (TRUE, And, Arg, Atom, BinOp, Cmp, Expr, Num, Or, Place, Policy,
                     PolicyError, Rule, U64, _bits, scan_tokens)
 
-__all__ = ["parse", "load", "dump", "looks_like"]
+__all__ = ["parse", "load", "dump", "looks_like", "IncludeFallbackWarning"]
 
 # One token after optional blanks; "bad" is a character that starts no token.
 _TOKEN = re.compile(r"""
@@ -47,6 +47,7 @@ _ARG = re.compile(r"arg([0-9]+)\Z")
 _ARGS = [Arg(i) for i in range(6)]
 
 _MAX_SIZE = 16 << 20
+_MAX_INCLUDE_DEPTH = 10  # minijail's policy compiler's limit (its C parser allows one level)
 
 _ACTIONS = {"allow": Action.ALLOW, "kill-process": Action.KILL_PROCESS,
             "kill-thread": Action.KILL_THREAD, "kill": Action.KILL_PROCESS, "trap": Action.TRAP,
@@ -117,7 +118,7 @@ class _Parser:
         self.default: Action = Action.KILL_PROCESS
         self.denylist = False
         self.rules: List[Rule] = []
-        self.defined: Dict[str, Place] = {}
+        self.final: Dict[str, Place] = {}  # where each syscall got its unconditional action
 
     # -- values ---------------------------------------------------------------------------
 
@@ -308,12 +309,17 @@ class _Parser:
         if ln.i < ln.n:
             raise ln.error("unexpected %r after the rule" % ln.peek())
         for name, place in names:
-            if name in self.defined:
-                raise PolicyError(place, "syscall %s redefined (first defined at %s)"
-                                  % (name, self.defined[name]))
-            self.defined[name] = place
+            # minijail's policy compiler (the one crosvm and Chrome OS build with) joins the
+            # statements of a syscall in order; only filters after an unconditional action
+            # (which would never decide) are an error
+            final = self.final.get(name)
+            if final is not None:
+                raise PolicyError(place, "syscall %s already had an unconditional action "
+                                         "applied (at %s)" % (name, final))
             for expr, action, pos in filters:
                 self.rules.append(Rule(name, expr, action, pos))
+                if expr is TRUE:
+                    self.final[name] = pos
 
     def parse_text(self, text: str, file: str, depth: int = 0) -> None:
         for ln in _logical_lines(text, file):
@@ -324,10 +330,10 @@ class _Parser:
                 path = ln.take("a path")
                 if not path.startswith(("/", "./")):
                     raise ln.error("@include needs an absolute path or one starting with ./", i)
-                if depth >= 1:
-                    raise ln.error("@include statement nested too deep (included files "
-                                   "cannot @include)", i - 1)
-                full = _resolve(path, file)
+                if depth >= _MAX_INCLUDE_DEPTH:
+                    raise ln.error("@include statement nested too deep (more than %d levels)"
+                                   % _MAX_INCLUDE_DEPTH, i - 1)
+                full = _resolve(path, file, ln.place(i))
                 try:
                     with open(full, "rb") as fh:
                         included = fh.read(_MAX_SIZE + 1).decode("utf-8", errors="replace")
@@ -340,7 +346,7 @@ class _Parser:
                 ln.take()
                 i = ln.i
                 path = ln.take("a path")
-                if not os.path.isfile(_resolve(path, file)):
+                if not os.path.isfile(_resolve(path, file, ln.place(i))):
                     raise ln.error("cannot open frequency file %s" % path, i)
             elif head == "@default":
                 ln.take()
@@ -368,16 +374,33 @@ def _same_arch(name: str, arch: Arch) -> bool:
         return False
 
 
-def _resolve(path: str, including: str) -> str:
-    """An @include path: absolute, else relative to the including file's directory when the
-    file is there, else to the working directory (minijail0(5): "relative to CWD")."""
+def _resolve(path: str, including: str, place: Place) -> str:
+    """An @include path: relative to the including file's directory when the file is there,
+    else to the working directory (minijail0(5): "relative to CWD"). An absolute path that
+    does not exist, where the including file's directory has a file of the same name, is read
+    from there with a warning: policies name their installed place (crosvm's
+    ``/usr/share/policy/crosvm/common_device.policy``), which their build rewrites to ``./``."""
+    beside = ""
+    if including and not including.startswith("<"):
+        beside = os.path.join(os.path.dirname(including), os.path.basename(path))
     if os.path.isabs(path):
+        if not os.path.exists(path) and beside and os.path.isfile(beside):
+            import warnings
+            warnings.warn("%s: @include %s: no such file; reading %s beside the including "
+                          "file instead" % (place, path, os.path.normpath(beside)),
+                          IncludeFallbackWarning, stacklevel=2)
+            return os.path.normpath(beside)
         return path
     if including and not including.startswith("<"):
         beside = os.path.join(os.path.dirname(including), path)
         if os.path.exists(beside):
             return os.path.normpath(beside)
     return os.path.normpath(path)
+
+
+class IncludeFallbackWarning(UserWarning):
+    """An @include of an absolute path that does not exist was read from beside the including
+    file instead."""
 
 
 def parse(text: str, *, file: str = "<policy>", arch: Optional[Arch] = None) -> Policy:
