@@ -9,7 +9,7 @@ import re
 from collections.abc import Mapping
 
 from .._core import InvalidArgumentError
-from .._enums import Action, Arch
+from .._enums import MAX_ERRNO, Action, Arch
 from .errors import _U64, ProfileError, _join, _json_type, _list, _string, _uint
 from .host import CAPABILITIES, _kernel_version, unknown_capability
 from .model import ACTIONS, _OPS, FLAGS, Arg, Match, Profile, Rule
@@ -182,17 +182,18 @@ def _object(value: Any, place: str, keys: Optional[Set[str]]) -> Mapping[str, An
 
 
 
-def parse_errno(value: Union[int, str], place: str = "errno") -> int:
-    """An errno given as a number or a name (``"EPERM"``), checked to be 0-65535."""
+def parse_errno(value: Union[int, str], place: str = "errno", limit: int = MAX_ERRNO) -> int:
+    """An errno given as a number or a name (``"EPERM"``), checked to be 0-*limit* (the most
+    libseccomp accepts in an ERRNO action; TRACE's message may take 16 bits)."""
     if isinstance(value, str):
         name = value.strip()
         if name.isascii() and name.isdigit():
-            return _uint(int(name), place, 0xFFFF)
+            return _uint(int(name), place, limit)
         code = getattr(_errno, name.upper(), None)
         if not isinstance(code, int) or not name.upper().startswith("E"):
             raise ProfileError(place, "unknown errno name %r" % value)
         return code
-    return _uint(value, place, 0xFFFF)
+    return _uint(value, place, limit)
 
 
 _ARCH_CACHE: Dict[str, Arch] = {}
@@ -228,15 +229,18 @@ def _action(obj: Mapping[str, Any], place: str, action_key: str, ret_key: str,
     if ret is None and by_name is None:
         return action
     if ret is not None:
-        code = parse_errno(ret, _join(place, ret_key))
+        code = parse_errno(ret, _join(place, ret_key), 0xFFFF)  # checked below for ERRNO
     if by_name is not None:
         where = _join(place, name_key)
-        named = parse_errno(_string(by_name, where), where)
+        named = parse_errno(_string(by_name, where), where, 0xFFFF)
         if code is not None and code != named:
             raise ProfileError(where, "%s (%d) contradicts %s %d" % (by_name, named, ret_key, code))
         code = named
     assert code is not None
     if action.kind == "ERRNO":
+        if code > MAX_ERRNO:  # libseccomp refuses it (runc and crun fail to start the container)
+            raise ProfileError(_join(place, ret_key if ret is not None else name_key),
+                               "errno %d is out of range 0-%d" % (code, MAX_ERRNO))
         return Action.ERRNO(code)
     if action.kind == "TRACE":
         return Action.TRACE(code)
