@@ -31,9 +31,9 @@ X32_SYSCALL_BIT = 0x40000000
 #: The bits of an action value that say which action it is (the kernel's
 #: SECCOMP_RET_ACTION_FULL); the low 16 bits are ERRNO's errno or TRACE's message.
 ACTION_KIND_MASK = 0xFFFF0000
-#: The largest errno an ERRNO action may return: the kernel's MAX_ERRNO, the most libseccomp
-#: accepts (a larger value would not even read as an error: -5000 is a valid result).
-MAX_ERRNO = 4095
+#: The largest errno libseccomp accepts in an ERRNO action: it wants less than the kernel's
+#: MAX_ERRNO (4095); a larger value would not even read as an error (-5000 is a valid result).
+LARGEST_ERRNO = 4094
 
 
 def precedence(action: int) -> int:

@@ -237,7 +237,7 @@ cdef object _mj_action(Text *t, uint64_t mask, dict actions, dict errnos, by_val
                 return None
             t.i = end
         else:
-            if _mj_number(t, mask, &v) < 0 or v > 4095:  # MAX_ERRNO; else the reader says
+            if _mj_number(t, mask, &v) < 0 or v > 4094:  # LARGEST_ERRNO; else the reader says
                 return None
             code = <long>v
         result = by_value[0x00050000 | code]  # SCMP_ACT_ERRNO(code)

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from .._core import InvalidArgumentError, syscall_resolve_name
-from .._enums import MAX_ERRNO, Action
+from .._enums import LARGEST_ERRNO, Action
 from . import constants
 from .model import (FALSE, TRUE, And, Arg, Atom, BinOp, Bool, Cmp, Expr, Inv, Not, Num, Or,
                     Place, Policy, PolicyError, Rule, U32, U64, _atom, _BeyondLibseccomp,
@@ -91,7 +91,8 @@ class _Expr:
     """A recursive-descent parser for one expression (the document's precedence table)."""
 
     def __init__(self, text: str, file: str, line: int, offset: int) -> None:
-        kinds, texts, cols = scan_tokens(_TOKEN, text, file, line, offset)
+        # blanks at the end of the line end no token (Subgraph's OZ profiles have them)
+        kinds, texts, cols = scan_tokens(_TOKEN, text.rstrip(" \t"), file, line, offset)
         self.n = len(texts) - 1  # without the end marker
         self.kinds, self.texts, self.cols = kinds, texts, cols
         self.file, self.line = file, line
@@ -279,7 +280,15 @@ class _Resolver:
             left, right = self.numeric(e.left, env), self.numeric(e.right, env)
             if e.op == "&?":
                 if _full_arg(left) or _full_arg(right):
-                    raise PolicyError(e.pos, "&? on a 64-bit argument: use its halves argL/argH")
+                    # the document extends a comparison of an argument with a number to its
+                    # 64 bits: "any of these bits set" in either half (Subgraph OZ's
+                    # ``arg1 &? FUTEX_WAKE``); with anything else the halves are the user's
+                    arg, other = (left, right) if _full_arg(left) else (right, left)
+                    other = fold(other)
+                    if not isinstance(other, Num) or _full_arg(other):
+                        raise PolicyError(e.pos, "&? between a 64-bit argument and a computed "
+                                                 "value: use its halves argL/argH")
+                    return Cmp("!=", BinOp("&", arg, other, e.pos), Num(0), e.pos)
                 return Cmp("!=", BinOp("&", left, right, e.pos), Num(0), e.pos)
             return Cmp(e.op, left, right, e.pos)
         if isinstance(e, _In):
@@ -373,8 +382,8 @@ def action(text: str, place: Optional[Place] = None) -> Action:
         if code is None:
             raise PolicyError(place, "invalid action %r (expected allow, kill, trap, trace, an "
                                      "errno number or name)" % word) from None
-    if not 0 <= code <= MAX_ERRNO:
-        raise PolicyError(place, "errno %s is out of range 0-%d" % (word, MAX_ERRNO))
+    if not 0 <= code <= LARGEST_ERRNO:
+        raise PolicyError(place, "errno %s is out of range 0-%d" % (word, LARGEST_ERRNO))
     return Action.ERRNO(code)
 
 
@@ -386,8 +395,8 @@ def _errno_value(text: str, place: Place) -> int:
         if c is None:
             raise PolicyError(place, "unknown errno %r" % text) from None
         code = c
-    if not 0 <= code <= MAX_ERRNO:
-        raise PolicyError(place, "errno %s is out of range 0-%d" % (text, MAX_ERRNO))
+    if not 0 <= code <= LARGEST_ERRNO:
+        raise PolicyError(place, "errno %s is out of range 0-%d" % (text, LARGEST_ERRNO))
     return code
 
 

@@ -27,7 +27,7 @@ import os
 import re
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from .._enums import AUDIT_ARCH_64BIT, MAX_ERRNO, Action, Arch
+from .._enums import AUDIT_ARCH_64BIT, LARGEST_ERRNO, Action, Arch
 from . import constants
 from .model import (TRUE, And, Arg, Atom, BinOp, Cmp, Expr, Num, Or, Place, Policy,
                     PolicyError, Rule, U64, _bits, scan_tokens)
@@ -223,8 +223,8 @@ class _Parser:
                 code = self._number(val)
             else:
                 raise ln.error("expected an errno after return, found %r" % val, j)
-            if not 0 <= code <= MAX_ERRNO:
-                raise ln.error("errno %s is out of range 0-%d" % (val, MAX_ERRNO), j)
+            if not 0 <= code <= LARGEST_ERRNO:
+                raise ln.error("errno %s is out of range 0-%d" % (val, LARGEST_ERRNO), j)
             return Action.ERRNO(code)
         if self.denylist:
             raise ln.error("a @denylist policy must give 'return ERRNO' on every line", i)

@@ -26,7 +26,7 @@ import re
 from typing import Any, Dict, List, Mapping, Optional, Set, Tuple
 
 from .._errors import SeccompError, ThreadSyncError
-from .._enums import MAX_ERRNO, Action
+from .._enums import LARGEST_ERRNO, Action
 from .model import (TRUE, U32, U64, And, Arg, Atom, BinOp, Cmp, Expr, Num, Place, Policy,
                     PolicyError, Rule)
 
@@ -93,7 +93,8 @@ def _action(v: Any, file: str, path: str) -> Action:
         (k, data), = v.items()
         kind = str(k).lower()
         if kind in ("errno", "trace"):
-            code = _uint(data, file, "%s.%s" % (path, k), MAX_ERRNO if kind == "errno" else 0xFFFF)
+            limit = LARGEST_ERRNO if kind == "errno" else 0xFFFF
+            code = _uint(data, file, "%s.%s" % (path, k), limit)
             return Action.ERRNO(code) if kind == "errno" else Action.TRACE(code)
     raise _err(file, path, "invalid action %s" % json.dumps(v))
 

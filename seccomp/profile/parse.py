@@ -9,7 +9,7 @@ import re
 from collections.abc import Mapping
 
 from .._core import InvalidArgumentError
-from .._enums import MAX_ERRNO, Action, Arch
+from .._enums import LARGEST_ERRNO, Action, Arch
 from .errors import _U64, ProfileError, _join, _json_type, _list, _string, _uint
 from .host import CAPABILITIES, _kernel_version, unknown_capability
 from .model import ACTIONS, _OPS, FLAGS, Arg, Match, Profile, Rule
@@ -182,9 +182,9 @@ def _object(value: Any, place: str, keys: Optional[Set[str]]) -> Mapping[str, An
 
 
 
-def parse_errno(value: Union[int, str], place: str = "errno", limit: int = MAX_ERRNO) -> int:
+def parse_errno(value: Union[int, str], place: str = "errno", limit: int = LARGEST_ERRNO) -> int:
     """An errno given as a number or a name (``"EPERM"``), checked to be 0-*limit* (the most
-    libseccomp accepts in an ERRNO action; TRACE's message may take 16 bits)."""
+    libseccomp accepts in an ERRNO action, 4094; TRACE's message may take 16 bits)."""
     if isinstance(value, str):
         name = value.strip()
         if name.isascii() and name.isdigit():
@@ -238,9 +238,9 @@ def _action(obj: Mapping[str, Any], place: str, action_key: str, ret_key: str,
         code = named
     assert code is not None
     if action.kind == "ERRNO":
-        if code > MAX_ERRNO:  # libseccomp refuses it (runc and crun fail to start the container)
+        if code > LARGEST_ERRNO:  # libseccomp refuses it (runc and crun cannot start the container)
             raise ProfileError(_join(place, ret_key if ret is not None else name_key),
-                               "errno %d is out of range 0-%d" % (code, MAX_ERRNO))
+                               "errno %d is out of range 0-%d" % (code, LARGEST_ERRNO))
         return Action.ERRNO(code)
     if action.kind == "TRACE":
         return Action.TRACE(code)
