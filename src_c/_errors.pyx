@@ -113,6 +113,11 @@ class RuntimeFieldWarning(UserWarning):
     """A profile field was left out because the target runtime rejects it."""
 
 
+class IncludeFallbackWarning(UserWarning):
+    """A minijail ``@include`` of an absolute path that does not exist was read from beside
+    the including file instead (policies name their installed place)."""
+
+
 # ---------------------------------------------------------------------------------------------
 # Return codes
 # ---------------------------------------------------------------------------------------------

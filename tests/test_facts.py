@@ -246,6 +246,7 @@ PUBLIC_EXCEPTIONS = [
     ("seccomp.policy.model", "PolicyError"), ("seccomp.policy.seccompiler", "ThreadSyncError"),
     ("seccomp.bpf", "FilterMismatchError"), ("seccomp.bpf.model", "FilterMismatchError"),
     ("seccomp.record", "RecordError"), ("seccomp.dump", "DumpError"),
+    ("seccomp.policy.minijail", "IncludeFallbackWarning"),
 ]
 
 # Exceptions that never leave the package: control flow inside one module.
@@ -286,7 +287,7 @@ def test_exception_behaviour_kept():
     assert t.tid == 42 and t.errno == 3 and str(t) == "thread 42 could not be synchronised"
     for name in ("FilterMismatchError", "RecordError", "DumpError"):
         assert issubclass(getattr(_errors, name), seccomp.SeccompError)
-    for name in ("SkippedSyscallWarning", "RuntimeFieldWarning"):
+    for name in ("SkippedSyscallWarning", "RuntimeFieldWarning", "IncludeFallbackWarning"):
         assert issubclass(getattr(_errors, name), UserWarning)
 
 

@@ -28,6 +28,7 @@ import re
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from .._enums import AUDIT_ARCH_64BIT, LARGEST_ERRNO, Action, Arch
+from .._errors import IncludeFallbackWarning
 from . import constants
 from .model import (TRUE, And, Arg, Atom, BinOp, Cmp, Expr, Num, Or, Place, Policy,
                     PolicyError, Rule, U64, _bits, scan_tokens)
@@ -396,11 +397,6 @@ def _resolve(path: str, including: str, place: Place) -> str:
         if os.path.exists(beside):
             return os.path.normpath(beside)
     return os.path.normpath(path)
-
-
-class IncludeFallbackWarning(UserWarning):
-    """An @include of an absolute path that does not exist was read from beside the including
-    file instead."""
 
 
 def parse(text: str, *, file: str = "<policy>", arch: Optional[Arch] = None) -> Policy:
