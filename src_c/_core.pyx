@@ -1265,7 +1265,10 @@ cdef class Filter:
 
     def add_rule(self, action, syscall, *conditions):
         """Add a rule: *action* for *syscall* (a name or number) when every condition holds.
-        libseccomp adapts the rule to each architecture as needed."""
+        libseccomp adapts the rule to each architecture as needed.
+
+        A rule libseccomp is certain to accept may reach it later, with the filter's next
+        use of libseccomp (export, load, ...); any error is raised here all the same."""
         self._add(action, syscall, conditions, False)
 
     def add_rule_exact(self, action, syscall, *conditions):
