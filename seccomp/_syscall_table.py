@@ -7,9 +7,9 @@ kernel sees it and the Linux version that added it. Two views of it:
 - `kernel_numbers(arch, kernel)`: the numbers Linux *kernel* has on an architecture, for the
   ENOSYS stub (`seccomp.bpf.enosys.kernel_syscalls`).
 
-The first, with `table_arches()`, comes from syscall_newer.json, the small view the generator
+The first, with `table_arches()`, comes from _syscall_newer.py, the small view the generator
 writes beside the table, so that building a profile does not parse the whole table (only the
-ENOSYS stub for a given kernel needs it). Each file is read once, on first use.
+ENOSYS stub for a given kernel needs it) and needs no json. Each is read once, on first use.
 """
 from __future__ import annotations
 
@@ -47,7 +47,9 @@ def _doc() -> Dict[str, Dict[str, object]]:
 def _view() -> Dict[str, object]:
     global _VIEW
     if _VIEW is None:
-        _VIEW = _read("syscall_newer.json")
+        from ._syscall_newer import VIEW
+
+        _VIEW = VIEW
     return _VIEW
 
 

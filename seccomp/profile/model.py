@@ -3,11 +3,11 @@ Docker's `Match` (``includes``/``excludes``); resolving for a target and writing
 from __future__ import annotations
 
 import errno as _errno
-import json
 
 from .._core import Cond, InvalidArgumentError
 from .._enums import Action, Arch, Op
 from .._fields import Frozen
+from .._jsontext import dumps
 from .groups import expand
 from .host import CONTAINER_CAPS, _kernel_version, host_kernel, parse_caps
 
@@ -311,8 +311,8 @@ class Profile(Frozen):
         return out
 
     def to_json(self, oci: bool = False, indent: Optional[int] = 2) -> str:
-        """The profile as JSON text (see `to_dict`)."""
-        return json.dumps(self.to_dict(oci=oci), indent=indent) + "\n"
+        """The profile as JSON text (see `to_dict`), as ``json.dumps`` writes it."""
+        return dumps(self.to_dict(oci=oci), indent=indent) + "\n"
 
 
 def _target(arch: Union[Arch, str, int, None]) -> Arch:

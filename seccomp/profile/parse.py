@@ -3,9 +3,7 @@ field into a `Profile`."""
 from __future__ import annotations
 
 import errno as _errno
-import json
 import os
-import re
 from collections.abc import Mapping
 
 from .._core import InvalidArgumentError
@@ -17,7 +15,9 @@ from .model import ACTIONS, _OPS, FLAGS, Arg, Match, Profile, Rule
 __all__ = ["load", "builtin_profiles", "parse_errno"]
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
-_NAME_MATCH = re.compile(r"[A-Za-z0-9_]+(?:,[A-Za-z0-9_]+)*\Z").match
+# json and re load when a profile is read (most of a profile's import cost otherwise; building
+# one, as `seccomp record` does, needs neither)
+_NAME_MATCH: Any = None
 
 _NO_MATCH = Match()
 _CAP_SET = frozenset(CAPABILITIES)
@@ -99,7 +99,19 @@ def _read(path: str) -> str:
     return data.decode("utf-8", errors="replace")
 
 
+def _names_match(text: str) -> bool:
+    """Whether *text* is syscall names ([A-Za-z0-9_]+), comma-separated."""
+    global _NAME_MATCH
+    if _NAME_MATCH is None:
+        import re
+
+        _NAME_MATCH = re.compile(r"[A-Za-z0-9_]+(?:,[A-Za-z0-9_]+)*\Z").match
+    return _NAME_MATCH(text) is not None
+
+
 def _decode(text: str, origin: str) -> Any:
+    import json
+
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
@@ -223,7 +235,7 @@ def _action(obj: Mapping[str, Any], place: str, action_key: str, ret_key: str,
             raise ProfileError(where, "missing (an action such as SCMP_ACT_ALLOW)")
         _string(name, where)
         raise ProfileError(where, "unknown action %s (expected one of %s)"
-                           % (json.dumps(name), ", ".join(sorted(ACTIONS))))
+                           % (_quoted(name), ", ".join(sorted(ACTIONS))))
     code: Optional[int] = None
     ret, by_name = obj.get(ret_key), obj.get(name_key)
     if ret is None and by_name is None:
@@ -281,7 +293,7 @@ def _parse_arg(value: Any, place: str) -> Arg:
     op_name = _string(obj["op"], _join(place, "op"))
     if op_name not in _OPS:
         raise ProfileError(_join(place, "op"), "unknown operator %s (expected one of %s)"
-                           % (json.dumps(op_name), ", ".join(_OPS)))
+                           % (_quoted(op_name), ", ".join(_OPS)))
     value_ = _uint(_or(obj.get("value"), 0), _join(place, "value"))
     value_two = _uint(_or(obj.get("valueTwo"), 0), _join(place, "valueTwo"))
     return Arg(index, value_, _OPS[op_name], value_two)
@@ -304,12 +316,12 @@ def _parse_rule(value: Any, place: str, index: int) -> Rule:
     if not names:
         raise ProfileError(_join(place, "names"), "no syscall names")
     try:
-        valid = _NAME_MATCH(",".join(names)) is not None  # one check for the whole list
+        valid = _names_match(",".join(names))  # one check for the whole list
     except TypeError:
         valid = False
     if not valid:
         for i, n in enumerate(names):
-            if type(n) is not str or not _NAME_MATCH(n) or "," in n:  # noqa: E721
+            if type(n) is not str or not _names_match(n) or "," in n:  # noqa: E721
                 where = _join(place, key if key == "name" else "names[%d]" % i)
                 raise ProfileError(where, "invalid syscall name %r" % _string(n, where))
     action = _action(obj, place, "action", "errnoRet", "errno")
@@ -362,7 +374,7 @@ def _parse(data: Any, place: str) -> Profile:
         fl = _string(fl, "%s[%d]" % (p_flags, i))
         if fl not in FLAGS:
             raise ProfileError("%s[%d]" % (p_flags, i), "unknown flag %s (expected one of %s)"
-                               % (json.dumps(fl), ", ".join(FLAGS)))
+                               % (_quoted(fl), ", ".join(FLAGS)))
         flags.append(fl)
     p_sys = _join(place, "syscalls")
     rules = tuple(_parse_rule(r, "%s[%d]" % (p_sys, i), i)
@@ -375,3 +387,10 @@ def _parse(data: Any, place: str) -> Profile:
     return Profile(default, rules, arches, tuple(arch_map), tuple(flags), listener, metadata,
                    comment)
 
+
+
+def _quoted(text: str) -> str:
+    """*text* as a JSON string, for messages."""
+    from .._jsontext import dumps
+
+    return dumps(text)
