@@ -37,16 +37,22 @@ __all__ = ["evaluate", "evaluate_many", "check", "disassemble", "assemble", "exp
            "FilterMismatchError"]
 
 
-def __getattr__(name: str) -> object:
-    import importlib
+def _submodule(name: str) -> object:
+    """``seccomp.bpf.<name>``, imported (without importlib, whose own import costs more)."""
+    import sys
 
+    __import__(__name__ + "." + name)
+    return sys.modules[__name__ + "." + name]
+
+
+def __getattr__(name: str) -> object:
     home = _HOMES.get(name)
     if home is not None:
-        value = getattr(importlib.import_module("." + home, __name__), name)
+        value = getattr(_submodule(home), name)
         globals()[name] = value  # found directly from now on
         return value
     if name in _SUBMODULES:
-        return importlib.import_module("." + name, __name__)
+        return _submodule(name)
     raise AttributeError("module 'seccomp.bpf' has no attribute %r" % (name,))
 
 
