@@ -389,7 +389,7 @@ def _parse(data: Any, place: str) -> Profile:
 
 
 
-def _quoted(text: str) -> str:
+def _quoted(text: object) -> str:
     """*text* as a JSON string, for messages."""
     from .._jsontext import dumps
 
