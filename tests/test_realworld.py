@@ -213,6 +213,20 @@ def test_oz_gosecco_profile():
     _round_trips(policy, "x86_64", ("gosecco", "oci", "seccompiler"))
 
 
+@pytest.mark.parametrize("name, value", [
+    ("IPV6_V6ONLY", 26), ("ETH_P_IP", 0x800), ("RTM_NEWLINK", 16), ("WALL", 0x40000000),
+    ("SOL_SOCKET", 1), ("FUTEX_WAKE", 1), ("FS_IOC_GETFLAGS", 0x80086601),
+])
+def test_gosecco_knows_gos_syscall_constants(name, value):
+    # gosecco takes its names from Go's syscall package (Subgraph OZ's coyim profile has
+    # "arg1 == SOL_IPV6 && arg2 == IPV6_V6ONLY")
+    assert constants.gosecco_lookup(name) == value
+    p = gosecco.parse("setsockopt: arg2 == %s\n" % name)
+    assert p.decide("setsockopt", [0, 0, value]) == ALLOW
+    with pytest.raises(PolicyError, match="variable 'IPV6_V6ONL' is not defined"):
+        gosecco.parse("setsockopt: arg2 == IPV6_V6ONL\n")
+
+
 def test_gosecco_and_on_a_whole_argument_needs_a_number():
     with pytest.raises(PolicyError, match=r"t.seccomp:1:12: &\? between a 64-bit argument "
                                           r"and a computed value"):

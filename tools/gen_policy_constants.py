@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Generate seccomp/policy/minijail_constants.json: the named constants minijail's policy
-compiler knows (every all-caps ``#define`` of the kernel and C library headers minijail's
+compiler and gosecco know (every all-caps ``#define`` of the kernel and C library headers minijail's
 ``gen_constants.sh`` reads: ioctl numbers such as ``FS_IOC_GETFLAGS`` and ``TCGETS2``, ``PR_*``,
 ``MADV_*``, ``SO_*``, ...), per architecture, for the minijail reader
 (`seccomp.policy.constants`). The curated table in constants.py wins where both have a name.
@@ -12,19 +12,31 @@ architectures it runs on, generated from recent kernel headers::
     git -C CROSVM show HEAD:jail/seccomp/x86_64/constants.json > x86_64.json
     git -C CROSVM show HEAD:jail/seccomp/aarch64/constants.json > aarch64.json
     git -C CROSVM show HEAD:jail/seccomp/riscv64/constants.json > riscv64.json
+    git -C GOSECCO show HEAD:constants/go_constants.go > go_constants.go
     python3 tools/gen_policy_constants.py x86_64.json aarch64.json riscv64.json \\
-        seccomp/policy/minijail_constants.json
+        --gosecco go_constants.go seccomp/policy/minijail_constants.json
 
 The output holds the first file's architecture in full ("base") and, for each other one, the
 names whose value differs or that only it has. Values are 64-bit unsigned, as minijail stores
 them. Architectures without a file get no generated constants (32-bit ones spell many ioctl
 numbers differently), only the curated table.
+
+With ``--gosecco constants/go_constants.go`` (github.com/twtiger/gosecco), the names gosecco
+registers from Go's ``syscall`` package (``IPV6_V6ONLY``, ``ETH_P_*``, ``RTM_*``, ...) that the
+minijail table lacks are added under "gosecco", their values from this machine's C headers
+(run it on x86_64: gosecco's values are its build machine's, and its users' are amd64). The
+Go-only spellings ``WALL``/``WCLONE``/``WNOTHREAD`` are the headers' ``__WALL``...; names no
+header here defines are left out.
 """
 from __future__ import annotations
 
 import json
+import os
+import re
+import subprocess
 import sys
-from typing import Dict
+import tempfile
+from typing import Dict, List
 
 _ARCH_NAMES = {"arm64": "aarch64"}  # minijail's names -> libseccomp's
 _SKIP_PREFIXES = ("MINIJAIL_",)     # minijail's own, not the kernel's
@@ -39,11 +51,86 @@ def read(path: str) -> "tuple[str, Dict[str, int]]":
     return arch, values
 
 
+_HEADERS = """#define _GNU_SOURCE
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <netinet/ip.h>
+#include <netinet/icmp6.h>
+#include <net/if.h>
+#include <net/if_arp.h>
+#include <net/route.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <linux/if_tun.h>
+#include <linux/in_route.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/filter.h>
+#include <linux/reboot.h>
+#include <linux/sched.h>
+#include <linux/sockios.h>
+#include <sys/inotify.h>
+#include <sys/ptrace.h>
+#include <asm/ptrace-abi.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <sys/prctl.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/time.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <termios.h>
+#define WALL __WALL
+#define WCLONE __WCLONE
+#define WNOTHREAD __WNOTHREAD
+"""
+
+
+def c_values(names: List[str]) -> Dict[str, int]:
+    """The values of *names* by this machine's C compiler and headers (names they lack are
+    dropped, after the compiler says which)."""
+    missing: set = set()
+    with tempfile.TemporaryDirectory() as tmp:
+        src, exe = os.path.join(tmp, "p.c"), os.path.join(tmp, "p")
+        for _ in range(10):
+            todo = [n for n in names if n not in missing]
+            with open(src, "w") as fh:
+                fh.write(_HEADERS + "int main(void) {\n")
+                for n in todo:
+                    fh.write('printf("%%s %%lld\\n", "%s", (long long)(%s));\n' % (n, n))
+                fh.write("return 0; }\n")
+            r = subprocess.run(["cc", "-w", src, "-o", exe], capture_output=True, text=True)
+            if r.returncode == 0:
+                out = subprocess.run([exe], capture_output=True, text=True, check=True).stdout
+                return {k: int(v) & 0xFFFFFFFFFFFFFFFF
+                        for k, v in (line.split() for line in out.splitlines())}
+            new = set(re.findall(r"[\u2018']([A-Za-z0-9_]+)[\u2019'] undeclared", r.stderr))
+            if not new:
+                raise SystemExit(r.stderr)
+            missing |= new
+    raise SystemExit("too many rounds of undeclared names")
+
+
 def main(argv: "list[str]") -> int:
-    if len(argv) < 3:
+    args = argv[1:]
+    gosecco = None
+    if "--gosecco" in args:
+        i = args.index("--gosecco")
+        gosecco = args[i + 1]
+        del args[i:i + 2]
+    if len(args) < 2:
         print(__doc__, file=sys.stderr)
         return 2
-    *inputs, out = argv[1:]
+    *inputs, out = args
     base_arch, base = read(inputs[0])
     doc: Dict[str, object] = {"base": base_arch, "arches": {base_arch: dict(sorted(base.items()))}}
     arches = doc["arches"]
@@ -53,6 +140,11 @@ def main(argv: "list[str]") -> int:
         arches[arch] = {k: v for k, v in sorted(values.items()) if base.get(k) != v}
         # a name the base has but this architecture lacks: None (unknown there)
         arches[arch].update({k: None for k in sorted(base) if k not in values})
+    if gosecco:
+        with open(gosecco) as fh:
+            names = re.findall(r'RegisterConstant\("([A-Za-z0-9_]+)", syscall\.', fh.read())
+        values = c_values(sorted(set(names) - set(base)))
+        doc["gosecco"] = dict(sorted(values.items()))
     with open(out, "w") as fh:
         json.dump(doc, fh, indent=0, sort_keys=False)
         fh.write("\n")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import errno as _errno
 from typing import Dict, Optional
 
-__all__ = ["CONSTANTS", "ARCH_OVERRIDES", "lookup", "errno_number"]
+__all__ = ["CONSTANTS", "ARCH_OVERRIDES", "lookup", "gosecco_lookup", "errno_number"]
 
 
 def _table(text: str) -> Dict[str, int]:
@@ -164,7 +164,8 @@ _generated: Dict[str, Dict[str, Optional[int]]] = {}
 
 def _minijail_table(arch: str) -> Dict[str, Optional[int]]:
     """minijail's constants on *arch* (minijail_constants.json, made by
-    tools/gen_policy_constants.py; read on first use), empty for an architecture it lacks."""
+    tools/gen_policy_constants.py; read on first use), empty for an architecture it lacks;
+    gosecco's further names under "gosecco"."""
     if not _generated:
         import json
         import os
@@ -173,7 +174,16 @@ def _minijail_table(arch: str) -> Dict[str, Optional[int]]:
         base = doc["arches"][doc["base"]]
         for a, values in doc["arches"].items():
             _generated[a] = base if a == doc["base"] else {**base, **values}
+        _generated["gosecco"] = doc["gosecco"]
     return _generated.get(arch, {})
+
+
+def gosecco_lookup(name: str) -> Optional[int]:
+    """The value of constant *name* in gosecco's language: `lookup`'s on x86_64, else one of
+    the further names gosecco takes from Go's ``syscall`` package (``IPV6_V6ONLY``,
+    ``ETH_P_IP``, ``RTM_NEWLINK``, ...), else None."""
+    value = lookup(name, "x86_64")
+    return value if value is not None else _minijail_table("gosecco").get(name)
 
 
 def lookup(name: str, arch: Optional[str] = None) -> Optional[int]:

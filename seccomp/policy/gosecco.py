@@ -20,7 +20,8 @@ ERRNO``. A rule's positive action applies when its expression holds, its negativ
 not, the policy action to syscalls without a rule. Actions: ``allow``, ``kill``, ``trap``,
 ``trace``, an errno number or name. Expressions: ``arg0``-``arg5`` (64 bits), ``argL0``/
 ``argH0`` (their low and high 32 bits), numbers (decimal, 0x hex, 0 octal, 0b binary), named
-constants, ``+ - * / % & | ^ ~ << >>``, ``== != < <= > >=``, ``&?`` (any bit set),
+constants (`seccomp.policy.constants.gosecco_lookup`: those gosecco takes from Go's ``syscall``
+package, x86_64 values), ``+ - * / % & | ^ ~ << >>``, ``== != < <= > >=``, ``&?`` (any bit set),
 ``in(x, a, b)``/``notIn(x, ...)``, ``&& || !``, ``true``/``false``, with the document's
 precedence (operators of one level group left to right, as in C). Constants are folded at
 compile time. Where gosecco's own code departs from its document, this follows the document
@@ -309,7 +310,7 @@ class _Resolver:
         m = self.macros.get(name)
         if m is None:
             if isinstance(e, _Var):
-                value = constants.lookup(name)
+                value = constants.gosecco_lookup(name)
                 if value is not None:
                     return Num(value)
                 raise PolicyError(e.pos, "variable %r is not defined" % name)
