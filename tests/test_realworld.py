@@ -147,20 +147,40 @@ def test_minijail_absolute_include_missing_everywhere_names_it(tmp_path):
     ("O_DIRECTORY", "aarch64", 0o40000),            # differs by architecture
     ("O_DIRECTORY", "x86_64", 0o200000),
     ("AT_FDCWD", "x86_64", (1 << 64) - 100),
+    # 32-bit ones (ChromeOS's *-arm.policy files): a long is 4 bytes in ioctl numbers
+    ("FS_IOC_GETFLAGS", "arm", 0x80046601), ("BLKGETSIZE64", "x86", 0x80041272),
+    ("TCGETS2", "arm", 0x802C542A), ("MADV_GUARD_INSTALL", "arm", 102),
+    ("AT_FDCWD", "arm", (1 << 64) - 100),  # the reader wraps it at 32 bits: 0xffffff9c
 ])
 def test_minijail_knows_minijails_constants(name, arch, value):
     assert constants.lookup(name, arch) == value
     p = minijail.parse("ioctl: arg1 == %s\n" % name, arch=arch)
-    assert p.decide("ioctl", [0, value]) == ALLOW
+    bits = 32 if arch in ("arm", "x86") else 64  # a 32-bit architecture's arguments
+    assert p.decide("ioctl", [0, value & ((1 << bits) - 1)]) == ALLOW
 
 
 def test_constants_of_one_architecture_are_unknown_on_another():
     assert constants.lookup("ARCH_SET_FS", "x86_64") == 0x1002
     with pytest.raises(PolicyError, match=r"t.policy:1:21: unknown constant 'ARCH_SET_FS'"):
         minijail.parse("arch_prctl: arg0 == ARCH_SET_FS\n", file="t.policy", arch="aarch64")
+    # a 64-bit flag has no 32-bit value: unknown there, not 0
+    assert constants.lookup("CLONE_INTO_CGROUP", "x86_64") == 0x200000000
+    assert constants.lookup("CLONE_INTO_CGROUP", "arm") is None
     # architectures without minijail's table keep the curated one only
-    assert constants.lookup("FS_IOC_GETFLAGS", "arm") is None
-    assert constants.lookup("O_CLOEXEC", "arm") == 0o2000000
+    assert constants.lookup("FS_IOC_GETFLAGS", "s390x") is None
+    assert constants.lookup("O_CLOEXEC", "s390x") == 0o2000000
+
+
+def test_a_32_bit_arm_policy_compiles_with_its_own_values():
+    # as ChromeOS's platform2 *-seccomp-arm.policy files write them
+    text = ("ioctl: arg1 == TCGETS2 || arg1 == BLKGETSIZE64 || arg1 == FS_IOC_GETFLAGS\n"
+            "madvise: arg2 == MADV_GUARD_INSTALL\nopenat: arg2 in O_RDONLY|O_DIRECTORY\n")
+    prog = _program(minijail.parse(text, arch="arm"), "arm")
+    assert _decide(prog, "arm", "ioctl", 3, 0x80041272) == ALLOW
+    assert _decide(prog, "arm", "ioctl", 3, 0x80081272) == KILL  # the 64-bit number
+    assert _decide(prog, "arm", "ioctl", 3, 0x80046601) == ALLOW
+    assert _decide(prog, "arm", "openat", 0, 0, 0o40000) == ALLOW  # arm's O_DIRECTORY
+    assert _decide(prog, "arm", "openat", 0, 0, 0o200000) == KILL
 
 
 # -- Firecracker: seccompiler JSON per thread category ---------------------------------------

@@ -4,8 +4,8 @@ The values are the Linux kernel's ABI as a syscall sees it (not a C library's vi
 ``O_LARGEFILE`` is 0o100000, which glibc spells 0 on 64-bit machines). Where architectures
 differ, the table gives x86/x86_64 and riscv64 (asm-generic) values and `ARCH_OVERRIDES` the
 others' (arm and aarch64 for ``open`` flags). Beyond this curated table, the ~2000 names
-minijail's policy compiler knows (ioctl numbers, ``PR_*``, ``MADV_*``, ...) on x86_64, aarch64
-and riscv64 come from minijail_constants.json (tools/gen_policy_constants.py). Errno names
+minijail's policy compiler knows (ioctl numbers, ``PR_*``, ``MADV_*``, ...) on x86_64, aarch64,
+riscv64, arm and x86 come from minijail_constants.json (tools/gen_policy_constants.py). Errno names
 come from `errno`.
 """
 from __future__ import annotations
@@ -189,8 +189,8 @@ def gosecco_lookup(name: str) -> Optional[int]:
 def lookup(name: str, arch: Optional[str] = None) -> Optional[int]:
     """The value of constant *name* (64-bit unsigned: negative values wrap) on *arch* (a
     libseccomp architecture name, default x86_64): the curated table's, else minijail's (the
-    kernel and C library headers' defines, for x86_64, aarch64 and riscv64), else an errno
-    name's number, else None."""
+    kernel and C library headers' defines, for x86_64, aarch64, riscv64, arm and x86), else an
+    errno name's number, else None."""
     value = ARCH_OVERRIDES.get(arch or "", {}).get(name)
     if value is None:
         value = CONSTANTS.get(name)
