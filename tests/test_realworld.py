@@ -283,6 +283,54 @@ def test_oci_errno_ret_above_max_errno_is_refused_where_written():
     profile.load(json.dumps(doc)).compile().release()
 
 
+# -- Kubernetes: the Security Profiles Operator's SeccompProfile resources, in YAML -------------
+
+# as in kubernetes-sigs/security-profiles-operator's examples/baseprofile-runc.yaml
+SPO_YAML = """---
+apiVersion: security-profiles-operator.x-k8s.io/v1alpha1
+kind: SeccompProfile
+metadata:
+  name: runc-v1.0.0-rc92
+spec:
+  defaultAction: SCMP_ACT_ERRNO
+  architectures:
+  - SCMP_ARCH_X86_64
+  syscalls:
+  - action: SCMP_ACT_ALLOW
+    names:
+    - execve
+    - write
+  - action: SCMP_ACT_ERRNO
+    errnoRet: 38
+    names: [clone3]
+"""
+
+
+def test_seccompprofile_resource_in_yaml(tmp_path):
+    pytest.importorskip("yaml", reason="reading YAML needs PyYAML")
+    path = tmp_path / "profile.yaml"
+    path.write_text(SPO_YAML)
+    p = profile.load(str(path))
+    assert p.default_action == Action.ERRNO(errno.EPERM)
+    out = subprocess.run([sys.executable, "-m", "seccomp", "check", "--profile", str(path),
+                          "clone3"], capture_output=True, text=True)
+    assert out.stdout.strip() == "ERRNO(38)", out.stderr
+    assert sp.load(str(path)).decide("write") == ALLOW  # detected as a profile, not minijail
+    # examples/seccompprofile.yaml holds three resources: which one is meant is not said
+    path.write_text(SPO_YAML + SPO_YAML.replace("runc-v1.0.0-rc92", "other"))
+    with pytest.raises(profile.ProfileError, match=r"2 SeccompProfile resources in one YAML "
+                                                   r"file \(runc-v1.0.0-rc92, other\)"):
+        profile.load(str(path))
+
+
+def test_yaml_without_pyyaml_says_what_is_needed(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "yaml", None)  # import yaml raises ImportError
+    path = tmp_path / "profile.yaml"
+    path.write_text(SPO_YAML)
+    with pytest.raises(profile.ProfileError, match="reading YAML needs PyYAML"):
+        profile.load(str(path))
+
+
 @pytest.mark.skipif(shutil.which("busybox") is None, reason="needs busybox")
 def test_docker_and_podman_defaults_run_busybox():
     profiles = os.path.join(os.path.dirname(HERE), "profiles")

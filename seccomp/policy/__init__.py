@@ -44,6 +44,9 @@ def detect(text: str, path: str = "") -> str:
         except (ValueError, RecursionError):
             return "oci"  # the profile reader says what is wrong with it
         return "seccompiler" if seccompiler.looks_like(data) else "oci"
+    from ..profile.parse import looks_like_yaml
+    if looks_like_yaml(text):
+        return "oci"  # a Kubernetes SeccompProfile resource
     from . import gosecco, minijail
     if gosecco.looks_like(text) and not minijail.looks_like(text):
         return "gosecco"

@@ -14,7 +14,6 @@ fields in its ``spec``, and the operator installs it on each node as
 """
 from __future__ import annotations
 
-import json
 import os
 import re
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
@@ -136,25 +135,23 @@ def to_resource(profile: Profile, name: str, *, namespace: Optional[str] = None,
 def _document(source: Union[str, bytes, Mapping[str, Any]]) -> Mapping[str, Any]:
     if isinstance(source, Mapping):
         return source
+    from .parse import _decode, looks_like_yaml
     text = source.decode("utf-8", errors="replace") if isinstance(source, bytes) else source
-    if not text.lstrip().startswith("{"):
+    if not text.lstrip().startswith("{") and not looks_like_yaml(text):
         try:
             with open(text, encoding="utf-8") as fh:
                 text = fh.read()
         except OSError as exc:
             raise ProfileError("", "cannot read %r: %s" % (source, exc.strerror)) from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ProfileError("", "invalid JSON at line %d column %d: %s"
-                               % (exc.lineno, exc.colno, exc.msg)) from None
+    data = _decode(text, "")  # JSON, or YAML as Kubernetes manifests are written
     if not isinstance(data, Mapping):
         raise ProfileError("", "a SeccompProfile resource is a JSON object")
     return data
 
 
 def from_resource(source: Union[str, bytes, Mapping[str, Any]]) -> Profile:
-    """The profile in a ``SeccompProfile`` resource (JSON data, JSON text, or a file's path).
+    """The profile in a ``SeccompProfile`` resource (data, JSON or YAML text, or a file's path;
+    YAML needs PyYAML).
     A resource that builds on a base profile (``spec.baseProfileName``) or is disabled is
     refused with ProfileError: what it means depends on other objects in the cluster."""
     from .parse import _parse

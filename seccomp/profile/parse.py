@@ -115,12 +115,47 @@ def _decode(text: str, origin: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
+        if looks_like_yaml(text):
+            return _yaml_document(text, origin)
         raise ProfileError(origin, "invalid JSON at line %d column %d: %s"
                            % (exc.lineno, exc.colno, exc.msg)) from None
     except RecursionError:
         raise ProfileError(origin, "invalid profile: JSON nested too deeply") from None
     except ValueError as exc:  # e.g. an integer of more digits than Python converts
         raise ProfileError(origin, "invalid JSON: %s" % exc) from None
+
+
+def looks_like_yaml(text: str) -> bool:
+    """Whether *text* is a YAML document rather than JSON (Kubernetes manifests such as the
+    Security Profiles Operator's ``SeccompProfile``: ``---`` or ``key: value`` first)."""
+    for line in text.splitlines():
+        s = line.strip()
+        if not s or s.startswith("#"):
+            continue
+        return s == "---" or s.startswith("apiVersion:") or s.startswith("kind:")
+    return False
+
+
+def _yaml_document(text: str, origin: str) -> Any:
+    """The one document (or the one ``SeccompProfile`` among several) of YAML *text*."""
+    try:
+        import yaml
+    except ImportError:
+        raise ProfileError(origin, "a YAML document (a Kubernetes SeccompProfile resource?): "
+                                   "reading YAML needs PyYAML (pip install pyyaml); or give "
+                                   "it as JSON") from None
+    try:
+        docs = [d for d in yaml.safe_load_all(text) if d is not None]
+    except yaml.YAMLError as exc:
+        raise ProfileError(origin, "invalid YAML: %s" % " ".join(str(exc).split())) from None
+    profiles = [d for d in docs if isinstance(d, Mapping) and d.get("kind") == "SeccompProfile"]
+    if len(docs) == 1:
+        return docs[0]
+    if len(profiles) == 1:
+        return profiles[0]
+    names = ", ".join(str((d.get("metadata") or {}).get("name")) for d in profiles)
+    raise ProfileError(origin, "%d SeccompProfile resources in one YAML file (%s): give the "
+                               "file one" % (len(profiles), names or "none"))
 
 
 # The fields that mark a whole OCI config.json (as opposed to a profile).
