@@ -57,16 +57,20 @@ cdef frozenset _MUX_NAMES = frozenset("""socketcall ipc socket bind connect list
     getsockopt sendmsg recvmsg accept4 recvmmsg sendmmsg semop semget semctl semtimedop msgsnd
     msgrcv msgget msgctl shmat shmdt shmget shmctl""".split())
 
-# db_iter_state flags (db.c)
-DEF _MATCH = 0x1
-DEF _MATCH_ONCE = 0x2
-DEF _X_FINISHED = 0x10
-DEF _N_FINISHED = 0x20
-DEF _X_PREFIX = 0x100
-DEF _N_PREFIX = 0x200
-DEF _MATCHSET = 0x3
-DEF _REDUNDANT = 0x211
-DEF _MAX_DEPTH = 400  # far beyond any tree's (12 levels) plus a rule's (18 nodes)
+cdef enum:
+    # db_iter_state flags (db.c)
+    _MATCH = 0x1
+    _MATCH_ONCE = 0x2
+    _X_FINISHED = 0x10
+    _N_FINISHED = 0x20
+    _X_PREFIX = 0x100
+    _N_PREFIX = 0x200
+    _MATCHSET = 0x3
+    _REDUNDANT = 0x211
+    _MAX_DEPTH = 400  # far beyond any tree's (12 levels) plus a rule's (18 nodes)
+    # Below this many nodes a tree's add is run for real at once: a rule found too dear
+    # there costs the tree, made again from the rules given (cheap while it is small).
+    _CHECK_FIRST_NODES = 2000
 
 
 cdef struct _Node:
@@ -87,9 +91,14 @@ cdef struct _Node:
     _Node *nxt_t
     _Node *nxt_f
     unsigned int refcnt
-    # the model's own: every node of a tree is on its arena's list until the tree goes
-    _Node *arena
-    bint freed
+    bint freed  # (the model's own: its memory is kept until the tree goes, in a _Block)
+
+
+cdef struct _Block:
+    # nodes are allocated _BLOCK at a time and freed with their tree
+    _Node nodes[32]
+    int used
+    _Block *next
 
 
 cdef struct _Run:
@@ -100,7 +109,7 @@ cdef struct _Run:
     uint32_t action  # the new rule's
     int depth
     _Node **chains  # the syscall's tree (state->sx->chains)
-    _Node **arena
+    _Block **blocks
     _Node *inserted[64]  # nodes put into a level by this add (checked to end afterwards)
     int n_inserted
 
@@ -153,13 +162,16 @@ cdef inline _Node *_get(_Node *n) noexcept nogil:
 
 
 cdef _Node *_new_node(_Run *r) noexcept nogil:
-    cdef _Node *n = <_Node *>calloc(1, sizeof(_Node))
-    if n == NULL:
-        r.stop = True
-        return NULL
-    n.arena = r.arena[0]
-    r.arena[0] = n
-    return n
+    cdef _Block *b = r.blocks[0]
+    if b == NULL or b.used == 32:
+        b = <_Block *>calloc(1, sizeof(_Block))
+        if b == NULL:
+            r.stop = True
+            return NULL
+        b.next = r.blocks[0]
+        r.blocks[0] = b
+    b.used += 1
+    return &b.nodes[b.used - 1]
 
 
 cdef unsigned int _put(_Run *r, _Node **node) noexcept nogil:
@@ -704,11 +716,12 @@ cdef bint _levels_end(_Run *r, long long limit) noexcept nogil:
     return True
 
 
-# What adding a rule to a syscall's tree comes to (_rule_add's result).
-DEF _ADDED = 0
-DEF _REFUSED = 1  # libseccomp refuses it (-EEXIST): nothing changes there
-DEF _TOO_DEAR = 2  # over the budget, or a level that never ends: the rule is to be held
-DEF _TOO_DEAR_UNCHANGED = 3  # the same, found before the tree changed
+cdef enum:
+    # What adding a rule to a syscall's tree comes to (_Tree.add's result).
+    _ADDED = 0
+    _REFUSED = 1  # libseccomp refuses it (-EEXIST): nothing changes there
+    _TOO_DEAR = 2  # over the budget, or a level that never ends: the rule is to be held
+    _TOO_DEAR_UNCHANGED = 3  # the same, found before the tree changed
 
 
 cdef class _Tree:
@@ -716,22 +729,23 @@ cdef class _Tree:
     tree, whether the syscall has an entry, and every node allocated for it."""
     cdef _Node *chains
     cdef bint present
-    cdef _Node *arena
+    cdef _Block *blocks
     cdef long long nodes
+    cdef _Run run  # the last add's (its steps: _model_steps)
 
     def __dealloc__(self):
-        cdef _Node *n = self.arena
-        cdef _Node *nxt
-        while n != NULL:
-            nxt = n.arena
-            free(n)
-            n = nxt
+        cdef _Block *b = self.blocks
+        cdef _Block *nxt
+        while b != NULL:
+            nxt = b.next
+            free(b)
+            b = nxt
 
     cdef int add(self, _Chain chain, uint32_t action, bint wide, bint check_first) noexcept:
         """db_rule_add() on this entry, within _STEP_BUDGET steps. With *check_first*, the
         prune walk is first counted alone, changing nothing: a rule found too dear there
         leaves the tree as it was (_TOO_DEAR_UNCHANGED)."""
-        cdef _Run r
+        cdef _Run *r = &self.run
         cdef _Node *new
         cdef unsigned int flags = 0, removed
         cdef int rc
@@ -742,9 +756,9 @@ cdef class _Tree:
         r.depth = 0
         r.action = action
         r.chains = &self.chains
-        r.arena = &self.arena
+        r.blocks = &self.blocks
         r.n_inserted = 0
-        new = _gen(&r, chain, action, wide)
+        new = _gen(r, chain, action, wide)
         if r.stop:
             return _TOO_DEAR_UNCHANGED
         if new != NULL:
@@ -754,22 +768,22 @@ cdef class _Tree:
             self.present = True
             return _ADDED
         if self.chains == NULL:
-            _tree_put(&r, &new)  # the syscall is allowed whatever its arguments already
+            _tree_put(r, &new)  # the syscall is allowed whatever its arguments already
             return _TOO_DEAR if r.stop else _ADDED
         if new == NULL:
-            _tree_put(&r, &self.chains)  # a rule without conditions replaces the tree
+            _tree_put(r, &self.chains)  # a rule without conditions replaces the tree
             self.chains = NULL
             return _TOO_DEAR if r.stop else _ADDED
-        if check_first:
+        if check_first and self.nodes > _CHECK_FIRST_NODES:
             r.dry = True
-            _prune(&r, &self.chains, new, &flags)
+            _prune(r, &self.chains, new, &flags)
             if r.stop:
                 return _TOO_DEAR_UNCHANGED
             r.dry = False
             r.steps = 0
             r.depth = 0
             flags = 0
-        removed = _prune(&r, &self.chains, new, &flags)
+        removed = _prune(r, &self.chains, new, &flags)
         if r.stop:
             return _TOO_DEAR
         if removed > 0:
@@ -777,11 +791,11 @@ cdef class _Tree:
                 self.chains = new
                 return _ADDED
         elif (flags & _REDUNDANT) == _REDUNDANT:
-            _tree_put(&r, &new)
+            _tree_put(r, &new)
             return _TOO_DEAR if r.stop else _ADDED
-        rc = _tree_add(&r, &self.chains, new)
-        _tree_put(&r, &new)
-        if r.stop or not _levels_end(&r, self.nodes):
+        rc = _tree_add(r, &self.chains, new)
+        _tree_put(r, &new)
+        if r.stop or not _levels_end(r, self.nodes):
             return _TOO_DEAR
         return _REFUSED if rc < 0 else _ADDED
 
@@ -1030,3 +1044,21 @@ cdef int _hold_rule(Filter self, uint32_t act, object syscall, int nr, scmp_arg_
             self._held_rules = []
         self._held_rules.append((act, syscall, conds, exact))
     return rc
+
+
+def _model_steps(rules, arch=None):
+    """The steps the guard's model counts for adding each of *rules* ((action, conditions)
+    pairs of one syscall) in turn to one architecture's tree (*arch*: 64-bit unless a
+    32-bit token), None for a rule found too dear (then not added). For tests and
+    measurement."""
+    cdef _Tree t = _Tree()
+    cdef scmp_arg_cmp cmps[6]
+    wide = arch is None or _arch_token(arch) in _WIDE_TOKENS
+    out = []
+    for action, conds in rules:
+        _fill_cmps(tuple(conds), cmps)
+        outcome = t.add(_chain_of(cmps, len(conds)), _action(action), wide, False)
+        out.append(None if outcome == _TOO_DEAR else t.run.steps)
+        if outcome == _TOO_DEAR:
+            return out
+    return out

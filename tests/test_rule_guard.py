@@ -448,3 +448,16 @@ def test_socket_rules_on_a_multiplexing_architecture_are_held_and_exact():
     held, got = in_child(build, timeout=20).unwrap()
     assert held == 1
     assert got == [Action.ERRNO(1), Action.ALLOW, Action.ERRNO(2)]
+
+
+def test_the_models_step_counts():
+    ioctl = [(Action.ALLOW, (Cond(0, Op.EQ, 3), Cond(1, Op.EQ, 0x5400 + i))) for i in range(50)]
+    steps = _core._model_steps(ioctl)
+    assert steps[0] == 0 and all(0 < s < 1000 for s in steps[1:])  # tens of steps a rule
+    assert steps == sorted(steps)  # the walk grows with the level the rule joins
+    # three one-condition rules on arg5 with different high words, then arg0..arg4 <= 7:
+    # 45 million of libseccomp's prune calls, found too dear (None) and not added
+    dear = [(Action.ERRNO(1), (Cond(5, Op.EQ, k << 32),)) for k in (1, 2, 3)]
+    dear.append((Action.ERRNO(1), tuple(Cond(a, Op.LE, 7) for a in range(5))))
+    assert _core._model_steps(dear)[-1] is None
+    assert _core._model_steps(dear, "x86")[-1] is not None  # one node a condition on 32-bit
