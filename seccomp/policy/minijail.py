@@ -253,6 +253,8 @@ class _Parser:
                     raise ln.error("no syscall number %s on %s" % (tok, self.arch), i) from None
             elif kind != "word" or tok.startswith("@"):
                 raise ln.error("invalid syscall name %r" % tok, i)
+            elif tok.startswith("ARM_"):
+                tok = _arm_private(tok, self.arch)
             keep = True
             if ln.peek() == "[":
                 keep = self._metadata(ln)
@@ -366,6 +368,19 @@ class _Parser:
                 continue
             if ln.i < ln.n:
                 raise ln.error("unexpected %r" % ln.peek())
+
+
+def _arm_private(name: str, arch: Arch) -> str:
+    """libseccomp's name for minijail's ``ARM_set_tls`` (ARM's private syscalls,
+    ``__ARM_NR_set_tls``, as ChromeOS's arm policies allow them): ``set_tls``."""
+    if arch != Arch.ARM:
+        return name
+    from .._core import syscall_resolve_name
+    try:
+        syscall_resolve_name(name[4:], arch)
+    except Exception:
+        return name
+    return name[4:]
 
 
 def _same_arch(name: str, arch: Arch) -> bool:

@@ -961,7 +961,12 @@ class Policy:
         if rule_count(lowered) >= 32:
             f.optimize = 2
         skipped: List[str] = []
-        for name, exc in add_rules(f.add_rule, lowered, backwards):
+        numbers = _newer_numbers(lowered, f.arches)
+        add = f.add_rule
+        if numbers:  # by number: libseccomp takes them for a filter of the native arch alone
+            def add(action: Action, name: str, *conds: Cond) -> None:
+                f.add_rule(action, numbers.get(name, name), *conds)
+        for name, exc in add_rules(add, lowered, backwards):
             if not syscall_known(name):
                 skipped.append(name)
                 continue
@@ -998,21 +1003,25 @@ class Policy:
 
         target = Arch.native() if arch is None else Arch(arch).resolved
         skipped = set(skip)
-        calls: List[Tuple[str, Tuple[int, ...]]] = []
+        calls: List[Tuple[Union[str, int], Tuple[int, ...]]] = []
+        names: List[str] = []
+        numbers = _newer_numbers(dict.fromkeys(self.syscalls()), (target,))
         for name in self.syscalls():
             if name in skipped:
                 continue
+            call: Union[str, int] = numbers.get(name, name)
             try:
-                bpf.evaluate(program, name, arch=target)
+                bpf.evaluate(program, call, arch=target)
             except SeccompError:
                 continue  # not a syscall of this architecture
             for args in self._vectors(name):
-                calls.append((name, args))
+                calls.append((call, args))
+                names.append(name)
         if not calls:
             return 0
         got = bpf.evaluate_many(program, calls, arch=target)
         wide = bpf.emulator._target(target).wide  # 32-bit architectures pass 32-bit arguments
-        for (name, args), actual in zip(calls, got):
+        for name, (_, args), actual in zip(names, calls, got):
             expected = self.decide(name, args if wide else tuple(a & U32 for a in args))
             if int(actual) != int(expected):
                 raise PolicyError(self._place(name), "the compiled filter does not do what the "
@@ -1105,6 +1114,20 @@ Policy.rules = _Rules()  # type: ignore[assignment]
 
 
 _RANGE_OPS = {Op.LT: "<", Op.LE: "<=", Op.GT: ">", Op.GE: ">="}
+
+
+def _newer_numbers(names: Iterable[str], arches: Sequence[Arch]) -> Dict[str, int]:
+    """The numbers of the syscalls among *names* that libseccomp does not know (``mseal`` on
+    2.5.4, which ChromeOS's policies allow) from the package's syscall table, where *arches*
+    is the native architecture alone: libseccomp takes raw numbers only for it."""
+    if len(arches) != 1 or arches[0] != Arch.native():
+        return {}
+    from .._syscall_table import newer_syscalls
+
+    newer = newer_syscalls()
+    arch = str(arches[0])
+    return {n: newer[n][arch] for n in names
+            if n in newer and arch in newer[n] and not syscall_known(n)}
 
 
 def _without_ranges(rules: List[Tuple[Cond, ...]]) -> List[Tuple[Cond, ...]]:
