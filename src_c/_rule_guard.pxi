@@ -845,7 +845,7 @@ cdef class _Trees:
         t = _Tree()
         wide = token in _WIDE_TOKENS
         for action, chain, tokens in self.given[nr]:
-            if token in tokens and t.add(chain, action, wide, False) != _ADDED:
+            if token in tokens and (chain is None or t.add(chain, action, wide, False) != _ADDED):
                 return None  # libseccomp took it: the model is not libseccomp
         self.trees[key] = t
         return t
