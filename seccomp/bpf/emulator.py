@@ -1,9 +1,9 @@
 """Run, check and disassemble classic BPF programs as the kernel would (see `seccomp.bpf`)."""
 from __future__ import annotations
 
-import functools
 
 from .. import _bpf, _core
+from .._memo import memo
 from .._core import InvalidArgumentError, SeccompError
 from .._enums import (ACTION_KIND_MASK, AUDIT_ARCH_64BIT, AUDIT_ARCH_LE, X32_SYSCALL_BIT, Action,
                       Arch)
@@ -37,7 +37,7 @@ def _target(arch: ArchLike) -> "_bpf.Target":
             token = int(Arch.X86_64)
         t = _TARGETS[key] = _bpf.Target(token, not token & AUDIT_ARCH_LE,
                                         bool(token & AUDIT_ARCH_64BIT), _ACTIONS, decode_action,
-                                        functools.partial(_number, arch=a))
+                                        lambda name: _number(name, arch=a))
         _ARCH_OF[id(t)] = a
     return t
 
@@ -60,7 +60,7 @@ def _number(syscall: Syscall, arch: Arch) -> int:
     return syscall
 
 
-@functools.lru_cache(maxsize=1024)
+@memo(1024)
 def _real_number(name: str, arch: Arch) -> int:
     nr = _core.syscall_resolve_name(name, arch)
     if nr >= 0:
@@ -80,7 +80,7 @@ def _real_number(name: str, arch: Arch) -> int:
 TABLE_SPAN = 1100
 
 
-@functools.lru_cache(maxsize=None)
+@memo(None)
 def syscall_table(arch: Arch, base: int) -> Dict[str, int]:
     """Name -> lowest number in ``base .. base + TABLE_SPAN - 1`` that libseccomp names so on
     *arch*: the reverse of its table, read once per architecture and base (the emulator and

@@ -24,10 +24,10 @@ LOG, TRACE) or already answers ENOSYS is left as it is.
 from __future__ import annotations
 
 import errno as _errno
-import functools
 import struct
 
 from .. import _bpf, _core, _syscall_table
+from .._memo import memo
 from .._core import InvalidArgumentError, SeccompError
 from .._enums import AUDIT_ARCH_LE, X32_SYSCALL_BIT, Action, Arch
 from .._fields import Frozen
@@ -125,7 +125,7 @@ def plan(names: Iterable[str], arches: Iterable[ArchLike],
     return EnosysPlan(named, None if kernel is None else (kernel[0], kernel[1]))
 
 
-@functools.lru_cache(maxsize=8192)
+@memo(8192)
 def _numbers(name: str, arch: Arch) -> FrozenSet[int]:
     """The numbers the kernel sees for syscall *name* on *arch* (cached: libseccomp's tables
     do not change)."""

@@ -34,13 +34,13 @@ from syscall number to rules, each a return value and a conjunction of `Conditio
 from __future__ import annotations
 
 import errno
-import functools
 import itertools
 import os
 import sys
 from array import array
 from collections import namedtuple
 
+from .._memo import memo
 from .. import _bpf, _core
 from .._errors import FilterMismatchError, SeccompError
 from .._enums import X32_SYSCALL_BIT, Arch, precedence
@@ -229,7 +229,7 @@ class Mismatch(namedtuple("Mismatch", "arch nr args expected actual")):
             decode_action(self.expected), decode_action(self.actual))
 
 
-@functools.lru_cache(maxsize=4096)
+@memo(4096)
 def _native_name(nr: int) -> Optional[str]:
     try:
         return _core.syscall_resolve_num(nr, Arch.native())
@@ -237,7 +237,7 @@ def _native_name(nr: int) -> Optional[str]:
         return None
 
 
-@functools.lru_cache(maxsize=16384)
+@memo(16384)
 def _forms(syscall: Union[int, str], token: int) -> Tuple[Tuple[int, Optional[int]], ...]:
     """Where a rule for *syscall* (as given to add_rule) lands on architecture *token*:
     (syscall number, multiplexer sub-call or None) pairs; empty where it does not exist."""
