@@ -720,15 +720,16 @@ cdef class Filter:
     # None until the first.
     cdef readonly list _held_rules
     cdef _Trees _trees  # libseccomp's argument trees, for the guard (_rule_guard.pxi)
-    # Per open transaction, what rejecting it restores: libseccomp 2.6 restores the rules
-    # and architectures, this (rule_log, arch_tokens, held rules, the guard's trees,
-    # attributes) the rest; on 2.5 the journal's length then.
+    # Per open transaction, the journal's length at its start: rejecting it replays the
+    # journal up to there on a reset context (_rewind). libseccomp 2.6's own transactions are
+    # not used: their snapshots hold rules only (a syscall priority is lost) and may be stale
+    # (libseccomp keeps a copy made at its last rule, which an architecture change, merge or
+    # priority since leaves behind: 2.6.0 then drops them on reject).
     cdef list _saved
-    # libseccomp 2.5 has no transactions: every change is journaled there, so that rejecting
-    # one replays the journal up to its start on a reset context. A rule's entry is its
-    # rule_log tuple; other changes are (what, arguments...). While every change has been a
-    # rule, the journal is the rule log itself and this is None (_journal_items()); the first
-    # other change starts it (_journal_started()). Always None on libseccomp 2.6.
+    # Every change, so that a context can be made again: a rule's entry is its rule_log
+    # tuple; other changes are (what, arguments...). While every change has been a rule, the
+    # journal is the rule log itself and this is None (_journal_items()); the first other
+    # change starts it (_journal_started()).
     cdef _Log _journal
     cdef uint32_t initial_default  # the default action given at creation or to reset()
     # How many changes the filter has had: a program made from it is current while this
@@ -917,8 +918,7 @@ cdef class Filter:
 
     @_rule_log.setter
     def _rule_log(self, list entries):
-        if not _HAVE_2_6:
-            self._journal_started()  # it no longer is the rule log
+        self._journal_started()  # it no longer is the rule log
         self._rules = _log_of(entries) if entries else None
 
     cdef inline Py_ssize_t _rule_count(self):
@@ -931,7 +931,7 @@ cdef class Filter:
         return self._rules.append(entry)
 
     cdef _Log _journal_started(self):
-        """The journal as a log of its own (libseccomp 2.5), started from the rule log."""
+        """The journal as a log of its own, started from the rule log."""
         if self._journal is None:
             self._journal = _log_of(self._rule_log)
         return self._journal
@@ -1167,10 +1167,9 @@ cdef class Filter:
         self._changed(("priority", syscall, priority))
 
     cdef int _changed(self, tuple entry) except -1:
-        """Count a change other than a rule, and journal it on libseccomp 2.5."""
+        """Count and journal a change other than a rule."""
         self._changes += 1
-        if not _HAVE_2_6:
-            self._journal_started().append(entry)
+        self._journal_started().append(entry)
         return 0
 
     cdef int _apply(self, tuple entry) except -1:
@@ -1234,6 +1233,11 @@ cdef class Filter:
             self._unlock()
         if rc == 1:
             rc = _hold_rule(self, act, syscall, nr, cmps, n, conds, exact)
+        elif rc < 0 and self._journal is not None:
+            # libseccomp (2.5 and 2.6) undoes a refused rule by going back to its copy of
+            # the rules (see _saved): without priorities, and without the architectures and
+            # merges since its last rule. Made again from the journal, which lacks the rule.
+            self._rewind(self._journal_length())
         if rc < 0:
             self._rule_error(rc, act, syscall, nr, conds, exact)
         self.has_rules = True
@@ -1355,41 +1359,20 @@ cdef class Filter:
 
     def _transaction_start(self):
         """Start a transaction: the changes made until the matching `_transaction_reject()`
-        are undone by it (rules, architectures, attributes, priorities); transactions nest.
-        libseccomp 2.6 has them; on 2.5 the journal is replayed up to the start."""
-        cdef int rc
+        are undone by it (rules, architectures, attributes, priorities, merges); transactions
+        nest. Rejecting replays the journal up to the start (see _saved), with any libseccomp."""
+        self._lock()  # a clear error if the filter is gone
+        self._unlock()
         if self._saved is None:
             self._saved = []
-        if not _HAVE_2_6:
-            self._lock()  # a clear error if the filter is gone
-            self._unlock()
-            self._saved.append(self._journal_length())
-            return
-        attrs = {a: self._attr_get(a) for a in _ATTR_NAMES if a != SCMP_FLTATR_ACT_DEFAULT}
-        self._lock()
-        try:
-            rc = seccomp_transaction_start(self.ctx)
-        finally:
-            self._unlock()
-        if rc < 0:
-            fail(rc, "cannot start transaction")
-        self._saved.append((list(self._rule_log), self._arch_tokens,
-                            self._held_rules and list(self._held_rules),
-                            self._trees and self._trees.copy(), attrs))
+        self._saved.append(self._journal_length())
 
     def _transaction_commit(self):
         """Keep the changes of the innermost transaction."""
-        cdef int rc = 0
         if not self._saved:
             invalid("no transaction is open")
         self._lock()
-        try:
-            if _HAVE_2_6:
-                rc = seccomp_transaction_commit(self.ctx)
-        finally:
-            self._unlock()
-        if rc < 0:
-            fail(rc, "cannot commit transaction")
+        self._unlock()
         self._saved.pop()
 
     def _transaction_reject(self):
@@ -1397,25 +1380,15 @@ cdef class Filter:
         if not self._saved:
             invalid("no transaction is open")
         self._lock()
-        try:
-            if _HAVE_2_6:
-                seccomp_transaction_reject(self.ctx)
-        finally:
-            self._unlock()
-        saved = self._saved.pop()
-        if not _HAVE_2_6:
-            self._rewind(saved)
-            return
-        (self._rule_log, self._arch_tokens, self._held_rules, self._trees, attrs) = saved
-        for attr, value in attrs.items():
-            self._attr_set(attr, value)
-        self._changes += 1
+        self._unlock()
+        self._rewind(self._saved.pop())
 
     cdef int _rewind(self, Py_ssize_t length) except -1:
-        """Back to the state after the journal's first *length* changes (libseccomp 2.5)."""
+        """Back to the state after the journal's first *length* changes: a reset context
+        that is given them again."""
         kept = self._journal_items()[:length]
         outer = self._saved
-        self.reset(self.initial_default)
+        Filter.reset(self, self.initial_default)  # (not a subclass's)
         for change in kept:
             self._apply(change)
         self._saved = outer
