@@ -2,8 +2,9 @@
 syscalls.csv by tools/gen_syscall_table.py): per architecture, each syscall's number as the
 kernel sees it and the Linux version that added it. Two views of it:
 
-- `newer_syscalls()`: the numbers of syscalls libseccomp 2.5.4 (the oldest supported) does
-  not know, name -> {architecture: number}, for profiles (`seccomp.profile.newer_syscalls`);
+- `newer_syscalls()`: the numbers of syscalls the oldest supported libseccomp with an
+  architecture (2.5.4; 2.6.0 for loongarch64, m68k, sh) does not know there, name ->
+  {architecture: number}, for profiles (`seccomp.profile.newer_syscalls`);
 - `kernel_numbers(arch, kernel)`: the numbers Linux *kernel* has on an architecture, for the
   ENOSYS stub (`seccomp.bpf.enosys.kernel_syscalls`).
 
@@ -67,7 +68,8 @@ def table_arches() -> Tuple[str, ...]:
 
 
 def newer_syscalls() -> Dict[str, Dict[str, int]]:
-    """Syscalls libseccomp 2.5.4 does not know: name -> {architecture: number}, names and
+    """Syscalls the oldest supported libseccomp with an architecture (2.5.4; 2.6.0 for the
+    architectures it added) does not know: name -> {architecture: number}, names and
     architectures in sorted order. The same dict on every call: do not change it."""
     return _view()["newer"]  # type: ignore[return-value]
 

@@ -150,7 +150,8 @@ def test_transactions_commit_and_reject():
 
 
 def test_rejecting_undoes_every_kind_of_change_and_keeps_what_came_before():
-    # libseccomp 2.5: the core replays its journal; 2.6: libseccomp's transactions + attributes
+    # the core replays its journal (libseccomp 2.6's own transactions lose priorities, and
+    # architectures and merges since its last rule)
     f = SyscallFilter(seccomp.ALLOW)
     g = SyscallFilter(seccomp.ALLOW)
     g.remove_arch(seccomp.Arch.NATIVE)
@@ -177,6 +178,33 @@ def test_rejecting_undoes_every_kind_of_change_and_keeps_what_came_before():
     assert "ERRNO(3)" in f.export_pfc()
     with pytest.raises(TypeError):
         f.merge(None)
+
+
+def test_a_refused_rule_keeps_every_change_before_it():
+    # libseccomp (2.5 and 2.6) undoes a refused rule from its copy of the rules, which lacks
+    # priorities, and architectures and merges since the last rule: the core makes it again
+    f = SyscallFilter(seccomp.ALLOW)
+    f.syscall_priority("close", 150)            # no rule yet: a placeholder in libseccomp
+    f.add_rule(seccomp.ERRNO(1), "read", seccomp.Arg(0, seccomp.EQ, 3))
+    f.syscall_priority("read", 200)
+    f.add_arch(seccomp.Arch.X86)
+    g = SyscallFilter(seccomp.ALLOW)
+    g.remove_arch(seccomp.Arch.NATIVE)
+    g.add_arch(seccomp.Arch.ARM)
+    g.add_rule(seccomp.ERRNO(5), "getpid")
+    f.merge(g)
+    before = (f.export_pfc(), f.export_bpf_mem(), f._rule_log)
+    assert "priority: 13" in before[0]          # read's 200, in the high bits
+    with pytest.raises(seccomp.SeccompError, match="conflicts"):
+        f.add_rule(seccomp.ERRNO(2), "read", seccomp.Arg(0, seccomp.EQ, 3))
+    assert (f.export_pfc(), f.export_bpf_mem(), f._rule_log) == before
+    assert f.exist_arch(seccomp.Arch.X86) and f.exist_arch(seccomp.Arch.ARM)
+    f.add_rule(seccomp.ERRNO(3), "close")       # close's priority was kept too
+    reference = SyscallFilter(seccomp.ALLOW)
+    reference.syscall_priority("close", 150)
+    reference.add_rule(seccomp.ERRNO(3), "close")
+    line = [ln for ln in reference.export_pfc().splitlines() if '"close"' in ln][0]
+    assert line in f.export_pfc()
 
 
 def _names(count):

@@ -1,22 +1,24 @@
 #!/usr/bin/env python3
 """Generate seccomp/syscall_table.json, the package's one table of syscall numbers: for each
 architecture, each syscall's number and the Linux version that added it, and which of them
-libseccomp 2.5.4 (the oldest libseccomp this package supports) does not know. It serves the
-profile builder (numbers of syscalls libseccomp 2.5.4 cannot resolve, `NEWER_SYSCALLS`) and
+the oldest libseccomp this package supports with that architecture does not know (2.5.4;
+2.6.0 for the architectures it added: loongarch64, m68k, sh). It serves the profile builder
+(numbers of syscalls such a libseccomp cannot resolve, `NEWER_SYSCALLS`) and
 the ENOSYS stub (which numbers each kernel version has, `seccomp.bpf.enosys`), through
 seccomp/_syscall_table.py. Beside it, seccomp/_syscall_newer.py: the part every profile
-build reads (the numbers of the syscalls 2.5.4 lacks, the architectures with a table), a
+build reads (the numbers of the syscalls those lack, the architectures with a table), a
 view derived from the same document (`newer_view`) so that a build need not parse the
 whole table (a sixth of `seccomp run`'s start-up when it builds its filter), written as a
 Python module so that reading it needs no json (whose import, with re and enum, costs more
 than building a recorded profile).
 
-Source: libseccomp's src/syscalls.csv at three commits:
+Source: libseccomp's src/syscalls.csv at four commits:
 
     git -C LIBSECCOMP show v2.5.4:src/syscalls.csv > oldest.csv     # what 2.5.4 knows
+    git -C LIBSECCOMP show v2.6.0:src/syscalls.csv > oldest26.csv   # 2.6.0: its new arches
     git -C LIBSECCOMP show 031024a:src/syscalls.csv > versions.csv  # versions, Linux 6.16
     git -C LIBSECCOMP show origin/release-2.6:src/syscalls.csv > newest.csv  # Linux 7.1
-    python3 tools/gen_syscall_table.py oldest.csv versions.csv newest.csv seccomp/
+    python3 tools/gen_syscall_table.py oldest.csv oldest26.csv versions.csv newest.csv seccomp/
 
 Commit 031024a ("Populate the kernel versions for all arches") records the version that added
 each syscall; later commits add syscalls without versions, which come from the kernel's release
@@ -70,14 +72,19 @@ def _read(path: str) -> Tuple[str, List[str], Dict[str, Dict[str, Tuple[str, str
     return header[0].lstrip("#").strip(), arches, table
 
 
-def main(oldest_csv: str, versions_csv: str, newest_csv: str, outdir: str) -> None:
-    _, oldest_arches, oldest = _read(oldest_csv)
+def main(oldest_csvs: List[str], versions_csv: str, newest_csv: str, outdir: str) -> None:
+    """*oldest_csvs*: what each supported libseccomp release that added architectures
+    knows, oldest first; an architecture's syscalls are checked against the first that has
+    it."""
+    oldest_known = [_read(path)[1:] for path in oldest_csvs]
     _, _, versioned = _read(versions_csv)
     title, arches, newest = _read(newest_csv)
     tables: Dict[str, Dict[str, Dict[str, int]]] = {}
     unknown: Dict[str, List[str]] = {}
     for arch in arches:
         per_version: Dict[str, Dict[str, int]] = {}
+        # (an architecture no supported libseccomp has is refused: none of them is known)
+        oldest = next((known for arches_, known in oldest_known if arch in arches_), None)
         for name, cols in sorted(newest.items()):
             text = cols[arch][0]
             if not text.isdigit():
@@ -97,8 +104,7 @@ def main(oldest_csv: str, versions_csv: str, newest_csv: str, outdir: str) -> No
                 version = None
             key = UNVERSIONED if version is None else "%d.%d" % version
             per_version.setdefault(key, {})[name] = number
-            # an architecture 2.5.4 lacks altogether is refused there: it knows none of them
-            if arch in oldest_arches and not oldest.get(name, {}).get(arch, ("PNR",))[0].isdigit():
+            if oldest is not None and not oldest.get(name, {}).get(arch, ("PNR",))[0].isdigit():
                 unknown.setdefault(name, []).append(arch)
         order = sorted(per_version, key=lambda k: (k == UNVERSIONED, k != UNVERSIONED
                                                    and tuple(map(int, k.split(".")))))
@@ -109,7 +115,7 @@ def main(oldest_csv: str, versions_csv: str, newest_csv: str, outdir: str) -> No
                    "libseccomp's syscalls.csv (%s; versions as of Linux 6.16 plus release "
                    "notes)." % title,
         "variants": VARIANTS,
-        "unknown_to_libseccomp_2_5_4": {name: sorted(a) for name, a in sorted(unknown.items())},
+        "unknown_to_oldest_libseccomp": {name: sorted(a) for name, a in sorted(unknown.items())},
         "tables": tables,
     }
     with open(os.path.join(outdir, "syscall_table.json"), "w", encoding="utf-8") as fh:
@@ -120,11 +126,12 @@ def main(oldest_csv: str, versions_csv: str, newest_csv: str, outdir: str) -> No
 
 def newer_view(doc: Dict[str, Any]) -> Dict[str, Any]:
     """The part of the table document every profile build needs: the architectures with a
-    table (variants included), and for each syscall libseccomp 2.5.4 does not know its number
+    table (variants included), and for each syscall the oldest supported libseccomp with an
+    architecture does not know its number
     per architecture (variants included; names and architectures in sorted order)."""
     tables: Dict[str, Dict[str, Dict[str, int]]] = doc["tables"]
     variants: Dict[str, str] = doc["variants"]
-    unknown: Dict[str, List[str]] = doc["unknown_to_libseccomp_2_5_4"]
+    unknown: Dict[str, List[str]] = doc["unknown_to_oldest_libseccomp"]
     newer: Dict[str, Dict[str, int]] = {}
     for name, columns in unknown.items():
         per_arch = {}
@@ -136,7 +143,8 @@ def newer_view(doc: Dict[str, Any]) -> Dict[str, Any]:
                     per_arch[variant] = number
         newer[name] = dict(sorted(per_arch.items()))
     return {
-        "comment": "The numbers of the syscalls libseccomp 2.5.4 does not know, and the "
+        "comment": "The numbers of the syscalls the oldest supported libseccomp with an "
+                   "architecture (2.5.4; 2.6.0 for loongarch64, m68k, sh) does not know, and the "
                    "architectures syscall_table.json has: a view of it, generated with it by "
                    "tools/gen_syscall_table.py.",
         "table_arches": [name for column in tables for name in
@@ -166,10 +174,13 @@ def _layout(doc: Dict[str, Any], parts: Optional[Dict[str, int]] = None) -> str:
                            for k, v in value.items())
         return "{\n%s\n%s}" % (items, " " * depth)
     if parts is None:
-        parts = {"comment": 1, "variants": 1, "unknown_to_libseccomp_2_5_4": 2, "tables": 3}
+        parts = {"comment": 1, "variants": 1, "unknown_to_oldest_libseccomp": 2, "tables": 3}
     return "{\n%s\n}" % ",\n".join(
         " %s: %s" % (json.dumps(k), nested(doc[k], 1, parts[k])) for k in parts)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4])
+    if len(sys.argv) < 5:
+        sys.exit("usage: gen_syscall_table.py OLDEST.csv [OLDER_WITH_NEW_ARCHES.csv...] "
+                 "VERSIONS.csv NEWEST.csv OUTDIR")
+    main(sys.argv[1:-3], sys.argv[-3], sys.argv[-2], sys.argv[-1])
