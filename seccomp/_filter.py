@@ -6,7 +6,7 @@ import os  # (always loaded by the interpreter: no import cost)
 
 from . import _core
 from ._core import Program
-from ._errors import SeccompError, UnsupportedError, require
+from ._errors import SeccompError, UnsupportedError
 from ._enums import Action, Arch, Attr
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
@@ -218,9 +218,8 @@ class Filter(_core.Filter):
 
     def transaction(self) -> "_Transaction":
         """``with f.transaction():`` commits the changes made in the block, or rejects them
-        all if it raises (libseccomp >= 2.6)."""
-        if not _core.HAVE_LIBSECCOMP_2_6:
-            require("transactions")
+        all if it raises: rules, architectures, attributes, priorities, merges (with any
+        libseccomp: the filter replays its journal of changes)."""
         return _Transaction(self)
 
     # -- architectures -------------------------------------------------------------------

@@ -52,8 +52,8 @@ def version():
     return LIBRARY_VERSION
 
 
-#: True where the libseccomp 2.6 calls (export_bpf_mem, transactions, precompute) exist.
-HAVE_LIBSECCOMP_2_6 = supported("transactions")
+#: True where the libseccomp 2.6 calls (export_bpf_mem, precompute) exist.
+HAVE_LIBSECCOMP_2_6 = supported("precompute")
 cdef bint _HAVE_2_6 = HAVE_LIBSECCOMP_2_6
 
 

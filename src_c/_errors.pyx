@@ -175,7 +175,6 @@ COMPILED_VERSION = (SCMP_VER_MAJOR, SCMP_VER_MINOR, SCMP_VER_MICRO)
 
 #: The oldest libseccomp each feature needs; what is not listed works with every supported one.
 MIN_VERSION = {
-    "transactions": (2, 6, 0),
     "precompute": (2, 6, 0),
     "attribute CTL_WAITKILL": (2, 6, 0),
     # 2.5.4 corrupts its memory when a rule is added after an architecture was removed from a
@@ -199,7 +198,7 @@ def supported(str feature):
 
 
 def require(str feature):
-    """Raise UnsupportedError ("transactions needs libseccomp >= 2.6.0 (this is 2.5.4)")
+    """Raise UnsupportedError ("precompute needs libseccomp >= 2.6.0 (this is 2.5.4)")
     unless `supported(feature)`."""
     if supported(feature):
         return
