@@ -55,14 +55,10 @@ def slow_prune():
     `arg1 <= 2**64-2: ERRNO(1)` with ranges written as masked patterns (372 rules; the same
     as tests/test_rule_guard.py's slow_prune_rules)."""
     S = seccomp
-    top, x = (1 << 64) - 1, (1 << 64) - 2
-    blocks, lo, hi = [], 8, x - 1
-    while lo <= hi:
-        size = lo & -lo if lo else 1 << 63
-        while lo + size - 1 > hi:
-            size >>= 1
-        blocks.append((top & ~(size - 1), lo))
-        lo += size
+    from seccomp.policy.model import _prefixes  # [lo, hi] as MASKED_EQ blocks
+
+    x = (1 << 64) - 2
+    blocks = _prefixes(8, x - 1, 64)
     arg1 = [S.Cond(1, S.Op.MASKED_EQ, m, v) for m, v in blocks] + [S.Cond(1, S.Op.EQ, x)]
     rules = ([(S.Action.ERRNO(1), (c,)) for c in arg1]
              + [(S.Action.ERRNO(1), (S.Cond(0, S.Op.GE, x), c)) for c in arg1]

@@ -20,6 +20,7 @@ import seccomp
 from childproc import in_child
 from seccomp import Action, Cond, Filter, Op
 from seccomp import _core
+from seccomp.policy.model import _prefixes  # [lo, hi] as MASKED_EQ blocks
 
 from kernel import syscall
 from test_rules_check import kernel_errnos
@@ -210,25 +211,13 @@ def test_every_path_that_adds_rules_is_guarded():
 U64 = (1 << 64) - 1
 
 
-def _blocks(lo, hi):
-    """[lo, hi] as aligned power-of-two blocks: (mask, value) pairs for MASKED_EQ."""
-    out = []
-    while lo <= hi:
-        size = lo & -lo if lo else 1 << 63
-        while lo + size - 1 > hi:
-            size >>= 1
-        out.append((U64 & ~(size - 1), lo))
-        lo += size
-    return out
-
-
 def slow_prune_rules():
     """The rules a policy compiler made of getpgid's ``arg1 <= 7 && arg2 == 2**64-2: TRAP``,
     ``arg1 <= 7 && arg0 < 2**64-2: KILL_PROCESS``, ``arg1 <= 2**64-2: ERRNO(1)`` (default
     ALLOW) when it wrote ranges as masked patterns: 372 rules, libseccomp 2.5.4 never returns
     from the 371st (its _db_tree_prune walk), which the shared-node pattern does not predict."""
     x = U64 - 1
-    arg1 = [Cond(1, Op.MASKED_EQ, m, v) for m, v in _blocks(8, x - 1)] + [Cond(1, Op.EQ, x)]
+    arg1 = [Cond(1, Op.MASKED_EQ, m, v) for m, v in _prefixes(8, x - 1, 64)] + [Cond(1, Op.EQ, x)]
     errno1 = ([(c,) for c in arg1] + [(Cond(0, Op.GE, x), c) for c in arg1]
               + [(c, Cond(2, Op.NE, x)) for c in arg1]
               + [(Cond(0, Op.GE, x), Cond(1, Op.LE, x), Cond(2, Op.NE, x))])
