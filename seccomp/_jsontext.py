@@ -13,7 +13,7 @@ except ImportError:  # an interpreter without the accelerator
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
 if TYPE_CHECKING:
-    from typing import Any, List, Optional
+    from typing import Any, Collection, Iterable, List, Optional
 
 __all__ = ["dumps"]
 
@@ -39,34 +39,34 @@ def _write(value: Any, out: List[str], step: Optional[str], newline: str) -> Non
     elif isinstance(value, float):
         out.append(_float(value))
     elif isinstance(value, dict):
-        if not value:
-            out.append("{}")
-            return
-        inner = newline + step if step is not None else ""
-        out.append("{" + inner)
-        comma = "," + inner if step is not None else ", "
-        for i, (key, item) in enumerate(value.items()):
-            if not isinstance(key, str):
-                raise TypeError("keys must be str, not %s" % type(key).__name__)
-            if i:
-                out.append(comma)
-            out.append(_quote(key) + ": ")
-            _write(item, out, step, inner or newline)
-        out.append(newline + "}" if step is not None else "}")
+        _write_items((_key(k) for k in value), value.values(), "{}", out, step, newline)
     elif isinstance(value, (list, tuple)):
-        if not value:
-            out.append("[]")
-            return
-        inner = newline + step if step is not None else ""
-        out.append("[" + inner)
-        comma = "," + inner if step is not None else ", "
-        for i, item in enumerate(value):
-            if i:
-                out.append(comma)
-            _write(item, out, step, inner or newline)
-        out.append(newline + "]" if step is not None else "]")
+        _write_items(("" for _ in value), value, "[]", out, step, newline)
     else:
         raise TypeError("Object of type %s is not JSON serializable" % type(value).__name__)
+
+
+def _write_items(heads: Iterable[str], items: Collection[Any], brackets: str,
+                 out: List[str], step: Optional[str], newline: str) -> None:
+    """An object or array: each of *items* after its head (``"key": `` or nothing)."""
+    if not items:
+        out.append(brackets)
+        return
+    inner = newline + step if step is not None else ""
+    out.append(brackets[0] + inner)
+    comma = "," + inner if step is not None else ", "
+    for i, (head, item) in enumerate(zip(heads, items)):
+        if i:
+            out.append(comma)
+        out.append(head)
+        _write(item, out, step, inner or newline)
+    out.append(newline + brackets[1] if step is not None else brackets[1])
+
+
+def _key(key: Any) -> str:
+    if not isinstance(key, str):
+        raise TypeError("keys must be str, not %s" % type(key).__name__)
+    return _quote(key) + ": "
 
 
 def _float(value: float) -> str:
