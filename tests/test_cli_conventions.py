@@ -217,7 +217,7 @@ def _bad_inputs(tmp):
                   (["--bpf", tmp, "read"], 1), (["--bpf", odd, "read"], 1),
                   (["--bpf", "/dev/zero", "read"], 1), (["--arch", "nope", "read"], 1),
                   (["read"] + ["1"] * 7, 2), (["--expect", "ERRNO(²)", "read"], 2),
-                  (["--expect", "ERRNO(" + "9" * 5000 + ")", "read"], 1)],
+                  (["--expect", "ERRNO(" + "9" * 5000 + ")", "read"], 2)],
         "disasm": [(["--deny", "read:²"], 1),
                    ([missing], 1), ([tmp], 1), ([odd], 1), (["/dev/zero"], 1),
                    (["--arch", "²", odd], 1)],

@@ -127,9 +127,14 @@ def load_program(source: object, *, arch: ArchLike = None,
                       if bool(int(a) & AUDIT_ARCH_LE) == bool(int(target) & AUDIT_ARCH_LE)]
         return program, tuple(same_order) or (target,)
     if isinstance(source, (str, os.PathLike)):
-        source = _read(os.fspath(source))
+        path = os.fspath(source)
+        source = _read(path)
         if isinstance(source, bytes):
-            return load_program(source, arch=target)
+            try:
+                return load_program(source, arch=target)
+            except InvalidArgumentError as exc:  # which of the two files it is
+                raise InvalidArgumentError(exc.errno or _errno.EINVAL, "%s: %s"
+                                           % (path, exc.strerror or exc)) from None
     if isinstance(source, Filter):
         program = source.export_bpf()
         return program, tuple(source.arches)
@@ -168,13 +173,15 @@ def _read(path: str) -> object:
                                    % (path, MAX_PROFILE_BYTES >> 20))
     if b"\0" in data:  # BPF: every instruction of a real program has zero bytes
         return data
+    # parsed from the bytes read once: a pipe (``<(...)``) has nothing left to read again
+    text = data.decode("utf-8", errors="replace")
     policy = _policy_module()
     if policy is not None:  # minijail, gosecco, seccompiler JSON, or an OCI profile
-        text = data.decode("utf-8", errors="replace")
-        if policy.detect(text, path) != "oci":
-            return policy.load(path)
+        if policy.detect(text, path) != "oci":  # an empty file: a PolicyError
+            return policy.loads(text, path=path)
     if data.lstrip()[:1] in (b"{", b"["):
-        return _profile.load(data)
+        from ..profile.parse import loads
+        return loads(text, path)
     raise InvalidArgumentError(_errno.EINVAL, "%s is neither a profile (or another policy "
                                               "format this package reads) nor BPF" % path)
 

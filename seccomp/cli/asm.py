@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from .common import add_output_option, read_input, write_output
+from .common import add_output_option, read_input, subcommand, write_output
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
 if TYPE_CHECKING:
@@ -26,6 +26,7 @@ def add_asm(sub: Any) -> None:
     p.set_defaults(func=_cmd_asm)
 
 
+@subcommand
 def _cmd_asm(args: argparse.Namespace) -> int:
     from ..bpf import assemble
 

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import argparse
 import errno
-import sys
 
+from .._core import InvalidArgumentError
 from .._enums import Action, Arch
-from .common import (CommandError, add_json_option, error, is_number, parse_int,
-                     print_json, read_input)
+from .common import (CommandError, add_json_option, error, is_number, out, parse_int,
+                     print_json, read_input, subcommand)
 from .options import _compile, _profile_options, _resolved
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
@@ -63,11 +63,12 @@ def add_disasm(sub: Any) -> None:
     p.set_defaults(func=_cmd_disasm)
 
 
+@subcommand
 def _cmd_disasm(args: argparse.Namespace) -> int:
     from .. import bpf
 
     program, arches = _program(args)
-    sys.stdout.write(bpf.disassemble(program, _main_arch(args, arches)))
+    out(bpf.disassemble(program, _main_arch(args, arches)))
     return 0
 
 
@@ -85,19 +86,24 @@ def parse_action(text: str) -> Tuple[str, Optional[int]]:
     ``SCMP_ACT_`` prefix, any case. Returns the kind and the data (None: any)."""
     spec = text.strip().upper()
     spec = spec[len("SCMP_ACT_"):] if spec.startswith("SCMP_ACT_") else spec
-    kind, _, rest = spec.partition("(")
-    kind = {"KILL": "KILL_THREAD"}.get(kind, kind)
+    kind, paren, rest = spec.partition("(")
+    kind = {"KILL": "KILL_THREAD"}.get(kind.strip(), kind.strip())
     kinds = set(Action.members()) | {"ERRNO", "TRACE"}
     if kind not in kinds:
         raise CommandError("unknown action %r (one of %s, ERRNO(N), TRACE(N))"
                            % (text, ", ".join(sorted(kinds))), status=2)
-    if not rest:
+    if not paren:
         return kind, None
     if not rest.endswith(")") or kind not in ("ERRNO", "TRACE"):
         raise CommandError("invalid action %r" % text, status=2)
     data = rest[:-1].strip()
     if is_number(data):
-        return kind, parse_int(data, "action data")
+        try:  # the range an action's data has: an ERRNO(70000) never matches
+            code = getattr(Action, kind)(parse_int(data, "action data")).data
+        except (CommandError, InvalidArgumentError) as exc:
+            raise CommandError("invalid action %r: %s" % (
+                text, exc if isinstance(exc, CommandError) else exc.strerror), 2) from None
+        return kind, code
     code = getattr(errno, data, None)
     if kind != "ERRNO" or not data.startswith("E") or not isinstance(code, int):
         raise CommandError("invalid action %r: unknown errno %r" % (text, data), status=2)
@@ -130,6 +136,7 @@ def add_check(sub: Any) -> None:
     p.set_defaults(func=_cmd_check)
 
 
+@subcommand
 def _cmd_check(args: argparse.Namespace) -> int:
     from .. import bpf
 
@@ -147,7 +154,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
                     "action": str(action), "kind": action.kind, "data": action.data,
                     "expected": args.expect, "matches": ok if expected else None})
     else:
-        print(action)
+        out("%s\n" % action)
         if not ok:
             error("%s: expected %s, got %s" % (args.syscall, args.expect, action))
     return 0 if ok else 1
@@ -182,6 +189,7 @@ def _explanation_data(e: bpf.Explanation, only_non_default: bool) -> Dict[str, A
     }
 
 
+@subcommand
 def _cmd_explain(args: argparse.Namespace) -> int:
     from .. import bpf
 
@@ -190,5 +198,5 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     if args.json:
         print_json(_explanation_data(e, not args.all))
     else:
-        sys.stdout.write(e.table(only_non_default=not args.all))
+        out(e.table(only_non_default=not args.all))
     return 1 if args.strict and e.warnings else 0

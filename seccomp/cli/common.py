@@ -11,7 +11,7 @@ import sys
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
 if TYPE_CHECKING:
     import argparse
-    from typing import Any, Optional, Union
+    from typing import Any, Callable, Optional, Union
 
 # The most a command reads from one file or stdin: far above any real profile or program
 # (a BPF program is at most 4096 * 8 bytes), and it stops /dev/zero or a runaway pipe.
@@ -43,8 +43,27 @@ def error(message: str) -> None:
     message = message.strip()
     if len(message) > 400:
         message = message[:250] + " [...] " + message[-100:]
-    sys.stdout.flush()
-    print("seccomp: error: " + message, file=sys.stderr)
+    flush_std()
+    to_stderr("seccomp: error: " + message)
+
+
+def to_stderr(line: str) -> None:
+    """Print *line* to stderr; nothing when fd 2 was closed (the exit status still tells).
+    print(file=None) would write it to stdout, into the command's output."""
+    if sys.stderr is not None:
+        print(line, file=sys.stderr)
+
+
+def flush_std() -> None:
+    """Flush stdout (what it cannot take is dropped: the error is reported where it was
+    written) and stderr, before an error message or exec. A stream whose fd was closed at
+    start-up is None."""
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None:
+            try:
+                stream.flush()
+            except OSError:
+                pass
 
 
 def parse_int(text: str, what: str = "number") -> int:
@@ -98,15 +117,26 @@ def add_output_option(p: argparse.ArgumentParser) -> None:
 
 
 def write_output(path: Optional[str], data: Union[bytes, str], *, binary: bool = False) -> None:
-    """Write *data* to *path* (``-`` or None: stdout). Binary data is refused on a terminal."""
+    """Write *data* to *path* (``-`` or None: stdout). Binary data is refused on a terminal.
+    Every subcommand's output goes through here: stdout closed or failing is a
+    `CommandError` naming stdout (a reader gone is BrokenPipeError: `seccomp.cli.main` stops
+    quietly), never output silently dropped."""
     raw = data.encode() if isinstance(data, str) else data
     if path in (None, "-"):
-        if binary and sys.stdout.isatty():
+        stream = sys.stdout
+        if stream is None:  # fd 1 closed (`seccomp info >&-`): print() would drop it all
+            raise CommandError("cannot write to stdout: it is closed")
+        if binary and stream.isatty():
             raise CommandError("refusing to write binary data to a terminal: redirect it or "
                                "use -o FILE")
-        sys.stdout.flush()
-        sys.stdout.buffer.write(raw)
-        sys.stdout.buffer.flush()
+        try:
+            stream.flush()
+            stream.buffer.write(raw)
+            stream.buffer.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise CommandError("cannot write to stdout: %s" % exc.strerror) from None
         return
     assert path is not None
     try:
@@ -121,13 +151,44 @@ def add_json_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print the answer as JSON")
 
 
+def out(text: str) -> None:
+    """Write *text* to stdout (`write_output`)."""
+    write_output("-", text)
+
+
 def print_json(data: Any) -> None:
     """Print *data* as indented JSON (Actions and Arches as their names)."""
     import json
 
-    print(json.dumps(data, indent=2, default=str))
+    out(json.dumps(data, indent=2, default=str) + "\n")
 
 
 def warn(message: str) -> None:
     """Print ``seccomp: warning: MESSAGE`` to stderr."""
-    print("seccomp: warning: " + message, file=sys.stderr)
+    to_stderr("seccomp: warning: " + message)
+
+
+def subcommand(func: Callable[[Any], int]) -> Callable[[Any], int]:
+    """A subcommand's ``_cmd_NAME`` as it is registered: the library's warnings (a rule left
+    out, an @include read from elsewhere, TSYNC unavailable: UserWarning and its subclasses)
+    reach the user as ``seccomp: warning: MESSAGE`` lines, at once (``run`` execs after) and
+    every time, not in Python's format with a file, a line number and source code."""
+
+    def run(args: Any) -> int:
+        import warnings
+
+        with warnings.catch_warnings():
+            shown = warnings.showwarning
+
+            def show(message: Any, category: Any, *rest: Any, **kw: Any) -> None:
+                if issubclass(category, UserWarning):
+                    warn(str(message))
+                else:
+                    shown(message, category, *rest, **kw)
+
+            warnings.simplefilter("always", UserWarning)
+            warnings.showwarning = show
+            return func(args)
+
+    run.__name__, run.__doc__ = func.__name__, func.__doc__
+    return run

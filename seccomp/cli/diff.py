@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from .._enums import Arch
-from .common import CommandError, add_json_option, print_json
+from .common import CommandError, add_json_option, out, print_json, subcommand
 from .options import _caps_options, _enosys_option
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
@@ -35,6 +34,7 @@ def add_diff(sub: Any) -> None:
     p.set_defaults(func=_cmd_diff)
 
 
+@subcommand
 def _cmd_diff(args: argparse.Namespace) -> int:
     from .. import profile
     from .._errors import SeccompError
@@ -52,5 +52,5 @@ def _cmd_diff(args: argparse.Namespace) -> int:
     if args.json:
         print_json(d.to_dict())
     else:
-        sys.stdout.write(d.text())
+        out(d.text())
     return 1 if d else 0

@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
-from .common import CommandError, add_output_option, write_output
+from .common import CommandError, add_output_option, subcommand, to_stderr, write_output
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
 if TYPE_CHECKING:
@@ -31,6 +30,7 @@ def add_dump(sub: Any) -> None:
     p.set_defaults(func=_cmd_dump)
 
 
+@subcommand
 def _cmd_dump(args: argparse.Namespace) -> int:
     from .. import bpf, dump
 
@@ -46,8 +46,7 @@ def _cmd_dump(args: argparse.Namespace) -> int:
     if not filters:
         if args.format == "bpf":
             raise CommandError("process %d runs under no seccomp filter" % args.pid)
-        print("seccomp dump: process %d runs under no seccomp filter" % args.pid,
-              file=sys.stderr)
+        to_stderr("seccomp dump: process %d runs under no seccomp filter" % args.pid)
         return 0
     if args.format == "bpf":
         if len(filters) > 1:

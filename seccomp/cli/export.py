@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from .common import CommandError, add_output_option, warn, write_output
+from .common import CommandError, add_output_option, subcommand, warn, write_output
 from .options import _compile, _profile_options, _resolved
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
@@ -48,6 +48,7 @@ def add_export(sub: Any) -> None:
     p.set_defaults(func=_cmd_export)
 
 
+@subcommand
 def _cmd_export(args: argparse.Namespace) -> int:
     if args.bundle:
         return _export_bundle(args)

@@ -7,6 +7,7 @@ import os
 from .. import _core
 from .._enums import Action, Arch, Op
 from .._info import action_available, api_level, library_version
+from .common import out, subcommand
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
 if TYPE_CHECKING:
@@ -49,10 +50,11 @@ def info() -> Dict[str, Any]:
     }
 
 
+@subcommand
 def _cmd_info(args: argparse.Namespace) -> int:
     import json
 
-    print(json.dumps(info(), indent=2))
+    out(json.dumps(info(), indent=2) + "\n")
     return 0
 
 

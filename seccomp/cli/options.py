@@ -80,17 +80,21 @@ def _resolved(args: argparse.Namespace, arch: Optional[str] = None,
             raise InvalidArgumentError(errno.EINVAL, "--allow and --deny need a profile: "
                                                      "'unconfined' has no filter")
         return None
+    prof = None
     if args.input_format != "oci" and (args.input_format != "auto"
                                        or args.profile not in profile.builtin_profiles()):
         from .policies import read_policy, with_overrides  # not for a built-in profile
-        policy = read_policy(args)
-        if policy is not None:
-            args.policy = policy = with_overrides(policy, args, _syscall_arg)
+        source = read_policy(args)
+        if isinstance(source, profile.Profile):
+            prof = source
+        elif source is not None:
+            args.policy = policy = with_overrides(source, args, _syscall_arg)
             return policy
     if args.thread:
         raise InvalidArgumentError(errno.EINVAL, "--thread names a category of a seccompiler "
                                                  "file; %s is an OCI profile" % args.profile)
-    prof = profile.load(args.profile)
+    if prof is None:
+        prof = profile.load(args.profile)
     # the base set: --caps, else the bundle's (export --bundle), else a config.json's bounding
     # set, else an unprivileged container's
     base = args.caps or getattr(args, "bundle_caps", None) or (

@@ -16,14 +16,17 @@ from .common import CommandError, warn
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
 if TYPE_CHECKING:
-    from typing import Any, Callable, List, Optional
+    from typing import Any, Callable, List, Optional, Union
 
     from ..policy import Policy, PolicyFilter
+    from ..profile import Profile
 
 
-def read_policy(args: argparse.Namespace) -> Optional[Policy]:
-    """The policy --profile names (format detected, or --input-format), the --thread
-    category of a seccompiler file; None when it is an OCI/Docker profile."""
+def read_policy(args: argparse.Namespace) -> Union[Policy, Profile, None]:
+    """What --profile names, read once (a pipe such as ``<(...)`` cannot be read twice): the
+    policy (format detected, or --input-format; the --thread category of a seccompiler
+    file), or the OCI/Docker `seccomp.profile.Profile` of a file; None for a path the
+    profile reader reports on (it says what is wrong with it)."""
     from .. import policy
 
     fmt = args.input_format
@@ -41,9 +44,10 @@ def read_policy(args: argparse.Namespace) -> Optional[Policy]:
     if fmt == "auto":
         fmt = policy.detect(text, path)
     if fmt == "oci":
-        return None
+        from ..profile.parse import loads
+        return loads(text, path)
     options = {"arch": args.arch} if fmt == "minijail" and getattr(args, "arch", None) else {}
-    return policy.load(args.profile, format=fmt, thread=args.thread, **options)
+    return policy.loads(text, format=fmt, path=path, thread=args.thread, **options)
 
 
 def with_overrides(pol: Policy, args: argparse.Namespace,

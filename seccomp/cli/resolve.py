@@ -6,7 +6,8 @@ import argparse
 from .. import _core
 from .._enums import Arch
 from .._info import syscall_name, syscall_number
-from .common import CommandError, add_json_option, error, is_number, parse_int, print_json
+from .common import (CommandError, add_json_option, error, is_number, out, parse_int,
+                     print_json, subcommand)
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
 if TYPE_CHECKING:
@@ -87,6 +88,7 @@ def _text(result: Dict[str, Any], translate: bool) -> str:
     return "%s %s" % (result["name"], " ".join(parts))
 
 
+@subcommand
 def _cmd_resolve(args: argparse.Namespace) -> int:
     from .. import profile
 
@@ -94,25 +96,24 @@ def _cmd_resolve(args: argparse.Namespace) -> int:
     results: List[Dict[str, Any]] = []
     status = 0
     for item in args.syscalls:
-        try:
+        try:  # an item that does not resolve is reported, and the others still printed
             if item.startswith("@"):
-                members = list(profile.expand(item))
-                results.append({"item": item, "group": members})
-                if not args.json:
-                    for name in members:
-                        print(name)
-                continue
-            result = _resolve_one(item, arches)
+                result: Dict[str, Any] = {"item": item, "group": list(profile.expand(item))}
+            else:
+                result = _resolve_one(item, arches)
         except (CommandError, _core.SeccompError) as exc:
             message = str(exc) if isinstance(exc, CommandError) else str(exc.strerror or exc)
-            results.append({"item": item, "error": message})
-            if not args.json:
-                error(message)
+            result = {"item": item, "error": message}
             status = 1
-            continue
         results.append(result)
-        if not args.json:
-            print(_text(result, args.translate))
+        if args.json:
+            continue
+        if "error" in result:
+            error(result["error"])
+        elif "group" in result:
+            out("".join(name + "\n" for name in result["group"]))
+        else:
+            out(_text(result, args.translate) + "\n")
     if args.json:
         print_json(results)
     return status

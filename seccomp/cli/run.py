@@ -3,11 +3,10 @@ from __future__ import annotations
 
 import errno
 import os
-import sys
 
 from .._core import FILTER_FLAGS
 from .._info import library_version
-from .common import CommandError, QuickArgs, command_argv, warn
+from .common import CommandError, QuickArgs, command_argv, flush_std, subcommand, warn
 from .options import _compile, _profile_options, _resolved
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
@@ -46,6 +45,7 @@ def add_run(sub: Any) -> None:
     p.set_defaults(func=_cmd_run)
 
 
+@subcommand
 def _cmd_run(args: argparse.Namespace) -> int:
     argv = command_argv(args, "seccomp run [OPTIONS] -- CMD ARGS...")
     path = find_command(argv[0])
@@ -113,14 +113,12 @@ def _load(program: Program, name: Optional[str]) -> int:
     already); its listener fd."""
     if name is not None:
         _check_exec_allowed(program.bpf, name)
-    sys.stdout.flush()
-    sys.stderr.flush()
+    flush_std()
     return program.load()
 
 
 def _exec(path: str, argv: List[str]) -> int:
-    sys.stdout.flush()
-    sys.stderr.flush()
+    flush_std()
     try:
         os.execv(path, argv)
     except OSError as exc:

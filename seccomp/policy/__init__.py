@@ -33,10 +33,12 @@ _EXTENSIONS = {".policy": "minijail", ".seccomp": "gosecco"}
 
 def detect(text: str, path: str = "") -> str:
     """The format of policy *text* (from *path*'s extension where it tells)."""
+    stripped = text.lstrip()
+    if not stripped:  # every reader would take it as a policy with no rules: kill everything
+        raise PolicyError(Place(path) if path else None, "the policy is empty")
     ext = os.path.splitext(path)[1].lower()
     if ext in _EXTENSIONS:
         return _EXTENSIONS[ext]
-    stripped = text.lstrip()
     if stripped.startswith(("{", "[")):
         from . import seccompiler
         try:
@@ -123,7 +125,11 @@ def _read(fmt: str, text: Optional[str], path: str, source: str,
         return {"": minijail.parse(text, file=path, **options)}
     from .. import profile
     from .oci import from_profile
-    prof = profile.load(source if text is None else path if not path.startswith("<") else text)
+    if text is None:
+        prof = profile.load(source)
+    else:  # parsed from the text read once: a pipe has nothing left to read again
+        from ..profile.parse import loads as profile_loads
+        prof = profile_loads(text, path if not path.startswith("<") else "profile")
     return {"": from_profile(prof, **options)}
 
 
@@ -147,10 +153,13 @@ def _choose(policies: Dict[str, Policy], thread: Optional[str]) -> Policy:
     return next(iter(policies.values()))
 
 
-def loads(text: str, format: Optional[str] = None, **options: Any) -> Policy:
-    """A policy from its text (see `load`)."""
+def loads(text: str, format: Optional[str] = None, *, path: str = "<inline>",
+          **options: Any) -> Policy:
+    """A policy from its text (see `load`); *path*: the file it was read from, for the
+    format's detection and the errors (a caller that has read a pipe cannot have it read
+    twice)."""
     thread = options.pop("thread", None)
-    return _choose(_load_all(text, "<inline>", text, format, options), thread)
+    return _choose(_load_all(text, path, text, format, options), thread)
 
 
 def dumps(policy: Union[Policy, Dict[str, Policy]], format: str) -> str:

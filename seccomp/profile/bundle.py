@@ -39,17 +39,31 @@ def _config_path(bundle: PathLike) -> str:
 
 def read_config(bundle: PathLike) -> Dict[str, Any]:
     """The ``config.json`` of *bundle* (the bundle's directory or the file itself)."""
+    from .parse import MAX_PROFILE_BYTES
+
     path = _config_path(bundle)
     try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_PROFILE_BYTES + 1)  # bounded: /dev/zero or a pipe never ends
     except OSError as exc:
         raise ProfileError("", "cannot read %s: %s" % (path, exc.strerror)) from None
+    if len(raw) > MAX_PROFILE_BYTES:
+        raise ProfileError(path, "larger than %d MiB: not an OCI config.json"
+                                 % (MAX_PROFILE_BYTES >> 20))
+    try:
+        data = json.loads(raw.decode("utf-8", errors="replace"))
     except json.JSONDecodeError as exc:
         raise ProfileError(path, "invalid JSON at line %d column %d: %s"
                                  % (exc.lineno, exc.colno, exc.msg)) from None
+    except RecursionError:
+        raise ProfileError(path, "invalid JSON: nested too deeply") from None
+    except ValueError as exc:  # an integer of more digits than Python converts
+        raise ProfileError(path, "invalid JSON: %s" % exc) from None
     if not isinstance(data, dict):
         raise ProfileError(path, "an OCI config.json is a JSON object")
+    if "defaultAction" in data:  # write_bundle would add "linux" to someone's profile
+        raise ProfileError(path, "this is a seccomp profile, not an OCI config.json (a "
+                                 "bundle's config.json has the profile in linux.seccomp)")
     return data
 
 

@@ -59,7 +59,7 @@ def load(source: Source) -> Profile:
         raise TypeError("a profile is a built-in name, a path, JSON text or a dict, not %s"
                         % type(source).__name__)
     if source.lstrip().startswith(("{", "[")):
-        return _from_data(_decode(source, "profile"), "profile")
+        return loads(source)
     if "/" in source:
         return _from_data(_decode(_read(source), source), source)
     return _from_data(_decode(_read(_builtin_path(source)), source), source)
@@ -97,6 +97,13 @@ def _read(path: str) -> str:
         raise ProfileError("", "profile %r is larger than %d MiB"
                            % (path, MAX_PROFILE_BYTES >> 20))
     return data.decode("utf-8", errors="replace")
+
+
+def loads(text: str, origin: str = "profile") -> Profile:
+    """A profile from its JSON (or Kubernetes YAML) *text*, read from *origin* (the path that
+    errors name): for a caller that has read the file already, as a pipe (``<(...)``,
+    /dev/stdin) cannot be read a second time."""
+    return _from_data(_decode(text, origin), origin)
 
 
 def _names_match(text: str) -> bool:

@@ -1,0 +1,155 @@
+"""The `seccomp` command with the streams and files a demanding user gives it: stdout or
+stderr closed or failing, a profile that is a pipe (``<(...)``, /dev/stdin, read once), an
+empty file, library warnings, and which of two files an error is about. Each case runs the
+real command in a subprocess (nothing here loads a filter in the test process)."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ENV = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+
+
+def cli(*args, close=(), stdin=None, stdout=subprocess.PIPE, input=None, cwd=None):
+    """`python -m seccomp ARGS` with the fds in *close* closed (as `>&-` does)."""
+    def closing():
+        for fd in close:
+            os.close(fd)
+    return subprocess.run([sys.executable, "-m", "seccomp", *args], stdin=stdin,
+                          stdout=stdout, stderr=subprocess.PIPE, input=input,
+                          preexec_fn=closing if close else None, cwd=cwd or ROOT, env=ENV,
+                          timeout=60)
+
+
+# -- stdout closed or failing: an error naming stdout, never output silently dropped ----------
+
+PRINTING = [["info"], ["resolve", "read"], ["resolve", "@aio"], ["check", "read"],
+            ["explain"], ["disasm"], ["export"], ["diff", "default", "default"],
+            ["resolve", "--json", "read"]]
+
+
+@pytest.mark.parametrize("argv", PRINTING, ids=" ".join)
+def test_closed_stdout_is_an_error_naming_it(argv):
+    r = cli(*argv, close=(1,))
+    assert r.returncode == 1 and r.stderr.decode() == \
+        "seccomp: error: cannot write to stdout: it is closed\n"
+
+
+@pytest.mark.parametrize("argv", [["info"], ["resolve", "@aio"], ["explain"],
+                                  ["resolve", "read", "write"]], ids=" ".join)
+def test_failing_stdout_is_one_error_naming_it(argv):
+    with open("/dev/full", "wb") as full:
+        r = cli(*argv, stdout=full)
+    assert r.returncode == 1
+    assert r.stderr.decode() == "seccomp: error: cannot write to stdout: No space left on " \
+                                "device\n"
+
+
+def test_run_with_stdout_closed_runs_the_command_so():
+    """The command is run with fd 1 closed, as asked: nothing of seccomp's needs stdout."""
+    r = cli("run", "--", "sh", "-c", "echo ran >&2; echo out || echo closed >&2", close=(1,))
+    assert r.returncode == 0, r.stderr
+    assert b"ran" in r.stderr and b"closed" in r.stderr
+
+
+def test_closed_stderr_keeps_errors_out_of_stdout():
+    r = subprocess.run([sys.executable, "-m", "seccomp", "resolve", "nosuch", "read"],
+                       stdout=subprocess.PIPE, preexec_fn=lambda: os.close(2), cwd=ROOT,
+                       env=ENV, timeout=60)
+    assert r.returncode == 1 and r.stdout.decode().split()[0] == "read"
+    assert b"error" not in r.stdout
+
+
+# -- a profile read once -----------------------------------------------------------------------
+
+MINIJAIL = "getppid: 1\nexecve: 1\nexit_group: 1\n"
+
+
+@pytest.mark.parametrize("text,want", [
+    (MINIJAIL, "ALLOW"),                                                   # minijail
+    ('{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["getppid"], '
+     '"action": "SCMP_ACT_ERRNO", "errnoRet": 13}]}', "ERRNO(13)"),        # OCI
+    ("DEFAULT_POSITIVE = allow\ngetppid: 1\n", "ALLOW"),                  # gosecco
+])
+def test_a_profile_from_a_pipe_is_read_once(text, want):
+    """/dev/stdin (as ``<(...)``) cannot be read twice: a second read found nothing, and the
+    empty policy killed every syscall."""
+    r = cli("check", "--profile", "/dev/stdin", "getppid", input=text.encode())
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.decode().split() == [want]
+
+
+def test_diff_reads_a_pipe_once(tmp_path):
+    (tmp_path / "p.policy").write_text(MINIJAIL)
+    r = cli("diff", "/dev/stdin", str(tmp_path / "p.policy"), input=MINIJAIL.encode())
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.decode().startswith("no difference")
+
+
+@pytest.mark.parametrize("argv", [["check", "--profile", "{}", "read"],
+                                  ["export", "--profile", "{}"],
+                                  ["run", "--profile", "{}", "--", "true"],
+                                  ["diff", "{}", "default"], ["diff", "default", "{}"]])
+def test_an_empty_profile_file_is_refused(tmp_path, argv):
+    """An empty file (a download or an export that failed) is not a policy that kills
+    every syscall, nor one with "no difference" from another empty one."""
+    for content in ("", " \n\n"):
+        empty = tmp_path / "empty.json"
+        empty.write_text(content)
+        r = cli(*[str(empty) if a == "{}" else a for a in argv])
+        assert r.returncode == (2 if argv[0] == "diff" else 1)
+        assert r.stderr.decode() == "seccomp: error: %s: the policy is empty\n" % empty
+
+
+# -- which file, and warnings as the command's own ------------------------------------------
+
+def test_diff_names_the_file_an_error_is_about(tmp_path):
+    bad_json, bad_bpf = tmp_path / "a.json", tmp_path / "b.bpf"
+    bad_json.write_text('{"defaultAction": ')
+    bad_bpf.write_bytes(b"\0" * 12)
+    r = cli("diff", "default", str(bad_json))
+    assert r.returncode == 2 and r.stderr.decode().startswith(
+        "seccomp: error: %s: invalid JSON" % bad_json)
+    r = cli("diff", str(bad_bpf), "default")
+    assert r.returncode == 2 and r.stderr.decode().startswith(
+        "seccomp: error: %s: the kernel would reject the program" % bad_bpf)
+
+
+def test_library_warnings_are_seccomp_warnings(tmp_path):
+    """A rule left out is said as `seccomp: warning: ...` by every command, diff too (not
+    Python's warning format with file, line and source)."""
+    prof = tmp_path / "p.json"
+    prof.write_text(json.dumps({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+        {"names": ["no_such_call"], "action": "SCMP_ACT_ERRNO"}]}))
+    for argv in (["diff", str(prof), "default"], ["check", "--profile", str(prof), "read"],
+                 ["explain", "--profile", str(prof)]):
+        r = cli(*argv)
+        lines = r.stderr.decode().splitlines()
+        assert lines and all(line.startswith("seccomp: warning: ") for line in lines), argv
+        assert "no_such_call" in lines[0]
+
+
+# -- --bundle: bounded, and never written into a profile --------------------------------------
+
+def test_bundle_that_is_a_device_or_a_profile_is_refused(tmp_path):
+    r = cli("export", "--bundle", "/dev/zero")
+    assert r.returncode == 1 and b"/dev/zero: larger than" in r.stderr
+    prof = tmp_path / "profile.json"
+    text = '{"defaultAction": "SCMP_ACT_ALLOW"}'
+    prof.write_text(text)
+    r = cli("export", "--bundle", str(prof))
+    assert r.returncode == 1 and b"is a seccomp profile, not an OCI config.json" in r.stderr
+    assert prof.read_text() == text
+
+
+# -- --expect: an action that can never match is a usage error ---------------------------------
+
+@pytest.mark.parametrize("spec", ["ERRNO(", "ERRNO(1", "ALLOW()", "ERRNO(70000)", "ERRNO(-1)",
+                                  "TRACE(65536)", "ERRNO(" + "9" * 60 + ")"])
+def test_check_expect_refuses_an_action_that_cannot_be(spec):
+    r = cli("check", "--expect", spec, "read")
+    assert r.returncode == 2 and r.stderr.decode().startswith(
+        "seccomp: error: invalid action %r" % spec)
