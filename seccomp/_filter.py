@@ -24,6 +24,8 @@ def _flag(attr: Attr, doc: str) -> property:
         return bool(self._attr_get(attr))
 
     def set_(self: "Filter", value: bool) -> None:
+        if not hasattr(type(value), "__index__"):  # "false" or 0.0 would turn it on
+            raise TypeError("filter attribute %s is True or False, not %r" % (attr.name, value))
         self._attr_set(attr, int(bool(value)))
 
     return property(get, set_, doc=doc)

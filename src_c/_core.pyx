@@ -307,8 +307,16 @@ cdef int _syscall_nr(object syscall) except? -1:
             invalid("syscall number %r is out of range" % (syscall,))
         return syscall
     if isinstance(syscall, bytes):
-        return _syscall_nr((<bytes>syscall).decode())
+        return _syscall_nr(_syscall_text(<bytes>syscall))
     raise TypeError("syscall must be a name or a number, not %s" % type(syscall).__name__)
+
+
+cdef str _syscall_text(bytes name):
+    """A syscall name given as bytes, as text (names are ASCII)."""
+    try:
+        return name.decode("ascii")
+    except UnicodeDecodeError:
+        invalid("syscall %r is not known on %s" % (name, arch_name(seccomp_arch_native())))
 
 
 def syscall_resolve_name(name, arch=0):
@@ -1195,6 +1203,8 @@ cdef class Filter:
         return 0
 
     cdef int _add(self, object action, object syscall, tuple conds, bint exact) except -1:
+        if isinstance(syscall, bytes):  # a name as bytes: the rule's record (the checks
+            syscall = _syscall_text(<bytes>syscall)  # run on it, replays) keeps one form
         cdef uint32_t act = _action(action)
         cdef int nr = _syscall_nr(syscall)
         cdef scmp_arg_cmp cmps[6]

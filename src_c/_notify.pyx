@@ -547,14 +547,26 @@ cdef class Server:
 
     def handle(self, Notification n not None):
         """Answer *n* with its handler."""
-        fn = self._handler(n.syscall_arch, n.syscall)
+        try:
+            fn = self._handler(n.syscall_arch, n.syscall)
+        except BaseException:  # resolve's error, or Ctrl-C while it ran
+            self.handled += 1
+            scmpy_notif_send(self.fd, n.id, 0, -ENOSYS_, 0)  # never leave the target hanging
+            raise
         self.handled += 1
         _dispatch(self.fd, n, fn)
 
     cdef int _serve_req(self, seccomp_notif *req) except -1:
-        fn = self._handler(req.data.arch, req.data.nr)
+        cdef Notification n
+        try:
+            fn = self._handler(req.data.arch, req.data.nr)
+            n = _from_c(req)
+        except BaseException:  # resolve's error, Ctrl-C while it ran, no memory
+            self.handled += 1
+            scmpy_notif_send(self.fd, req.id, 0, -ENOSYS_, 0)  # never leave the target hanging
+            raise
         self.handled += 1
-        return _dispatch(self.fd, _from_c(req), fn)
+        return _dispatch(self.fd, n, fn)
 
     def serve_one(self, long linger_us=0, long budget_us=0):
         """Answer the pending notification: call it when the listener is readable (as an

@@ -1021,3 +1021,31 @@ def test_seccomp_run_with_notify_as_the_default_action_hands_the_listener_over(t
         server.close()
     assert (done.returncode, done.stdout) == (0, "4242\n"), done.stderr
     assert answered and answered[0] > 10      # every other syscall went through the agent
+
+
+@pytest.mark.parametrize("how", ["serve", "handle", "serve_one"])
+def test_a_target_is_answered_when_finding_its_handler_fails(how):
+    """Ctrl-C (or any error) while the supervisor looks up a syscall's handler, before the
+    handler runs: the target still gets ENOSYS at once, with the listener left open."""
+    t = Target(["getppid"], _syscall_answers, "getppid", 1)
+
+    def resolve(arch, nr):
+        raise KeyboardInterrupt
+
+    server = notify.Server(t.listener.fileno(), resolve)
+    watchdog = threading.Timer(10, t.kill)   # unanswered, the target would wait for ever
+    watchdog.start()
+    try:
+        t.go()
+        with pytest.raises(KeyboardInterrupt):
+            if how == "serve":
+                server.serve()
+            elif how == "serve_one":
+                server.serve_one()
+            else:
+                server.handle(t.listener.receive(timeout=10))
+        assert t.reap() == ("ok", [(-1, errno.ENOSYS)])   # reaped with the listener open
+    finally:
+        watchdog.cancel()
+        t.listener.close()
+    assert server.handled == 1
