@@ -11,10 +11,10 @@ command runs as it would without the filter, and the recorder's interpreter is f
 inherit the filter and are recorded too. No privilege is needed: no root, no ptrace, no
 eBPF; the command runs with no_new_privs set, as it will under the profile.
 
-The recorder's own syscalls are not recorded: the child loads the filter, hands the listener
-over with the one syscall the filter lets through (a sendmsg() whose fd and message address no
-program can reproduce by chance) and calls execve() at once, from C, so the first syscall the
-recorder sees is the command's execve().
+The recorder's own syscalls are not recorded: the child shares the recorder's memory and fd
+table until its execve() (as posix_spawn's child does), so the listener its seccomp() returns
+is the recorder's at once; it calls execve() next, from C, so the first syscall the recorder
+sees is the command's execve().
 
 Starting the command needs none of the package's core (only the compiled launcher): the
 ``seccomp record`` command starts it before anything else is imported, and the rest of this
@@ -254,28 +254,28 @@ def _build(rec: Recording, default: Action, base: Optional["Profile"]) -> "Profi
 # The recording filter
 # ---------------------------------------------------------------------------------------------
 
-def recording_filter(sock: int, address: int) -> bytes:
+def recording_filter() -> bytes:
     """The recording filter's BPF (native byte order): notify every syscall of every
-    architecture, except the hand-over ``sendmsg(sock, address, ...)`` on the native one."""
-    return _record.recording_filter(sock, address)
+    architecture."""
+    return _record.recording_filter()
 
 
 # ---------------------------------------------------------------------------------------------
 # Running the command
 # ---------------------------------------------------------------------------------------------
 
-def record(argv: Sequence[str], *, args: bool = False, env: Optional[Mapping[str, str]] = None,
-           start_timeout: float = 10.0) -> Recording:
+def record(argv: Sequence[str], *, args: bool = False, env: Optional[Mapping[str, str]] = None
+           ) -> Recording:
     """Run *argv* (a command and its arguments; the command is looked up in PATH) under the
     recording filter until it and every process it started have exited, and return what it
     did. *args* also records the argument values of the syscalls in `ARG_INDEXES`. The
     command's exit status is in ``returncode``; a command that cannot be started raises
     RecordError. The same as ``start(...).wait()``."""
-    return start(argv, args=args, env=env, start_timeout=start_timeout).wait()
+    return start(argv, args=args, env=env).wait()
 
 
-def start(argv: Sequence[str], *, args: bool = False, env: Optional[Mapping[str, str]] = None,
-          start_timeout: float = 10.0) -> "Recorder":
+def start(argv: Sequence[str], *, args: bool = False, env: Optional[Mapping[str, str]] = None
+          ) -> "Recorder":
     """Start recording *argv* (as `record` does) and return at once, the command running: its
     syscalls are answered and noted by a thread that runs no Python code, so the caller is
     free meanwhile. `Recorder.wait` returns the `Recording`; call it (a Recorder dropped
@@ -298,31 +298,13 @@ def start(argv: Sequence[str], *, args: bool = False, env: Optional[Mapping[str,
         c_env = [os.fsencode(k) + b"=" + os.fsencode(v) for k, v in env.items()]
     watch = _watched() if args else []
     rec = _record.Recorder()
-    # the child's end is close-on-exec, and the filter lets through only a sendmsg on it
-    # with the launcher's message address (no program after exec has either by chance)
-    ours, theirs = _record.socketpair()
-    try:
-        program = recording_filter(theirs, _record.HANDOFF_ADDRESS)
-    except BaseException:
-        os.close(ours)
-        os.close(theirs)
-        raise
-    pid = rec.launch(program, ours, theirs, os.fsencode(path), c_argv, c_env, watch)
-    try:
-        try:
-            message, listener = rec.receive(start_timeout)
-        except TimeoutError:
-            from ._errors import RecordError
-
-            raise RecordError(_errno.ETIMEDOUT, "the recording filter's listener did not "
-                                                "arrive from the child") from None
-        if listener < 0:
-            raise _handoff_error(message, argv)
-        rec.serve(listener)
-    except BaseException:
+    pid = rec.launch(os.fsencode(path), c_argv, c_env, watch)  # returns once it has exec'd
+    stage, err = rec.failure
+    if stage == 1:
         _reap(pid, kill=True)
+        rec.join()
         rec.close()
-        raise
+        raise _launch_error(err, argv)
     return Recorder(tuple(argv), args, rec)
 
 
@@ -350,7 +332,6 @@ class Recorder:
             status = _reap(self.pid)
             reaped = True
             rec.join()  # until no process uses the filter
-            failure = rec.failure()
         except BaseException:
             rec.stop()
             rec.join()
@@ -364,8 +345,8 @@ class Recorder:
         if rec.error:
             raise RecordError(rec.error, "recording %s failed, so it was killed: cannot "
                               "answer its syscalls: %s" % (self.argv[0], os.strerror(rec.error)))
-        if failure[:1] == b"X":
-            err = int(failure[1:] or 0)
+        stage, err = rec.failure
+        if stage == 2:
             raise RecordError(err, "cannot run %s: %s" % (self.argv[0], os.strerror(err)))
         return Recording(self.argv, _calls(rec.calls()), self.args, status, rec.notifications)
 
@@ -435,14 +416,17 @@ def _calls(noted: Dict[int, Dict[int, List[Tuple[int, ...]]]]
     return calls
 
 
-def _handoff_error(message: bytes, argv: Sequence[str]) -> RecordError:
-    """The error for a hand-over *message* that came without the listener."""
+def _launch_error(err: int, argv: Sequence[str]) -> RecordError:
+    """The error for a child that could not load the recording filter (errno *err*; 0: it
+    was killed before it could)."""
     from ._errors import RecordError
 
-    err = int(message[1:] or _errno.EIO) if message[:1] in (b"F", b"X") else _errno.EIO
     if err == _errno.EINVAL:
         reason = "the kernel refused the recording filter (seccomp user notification needs " \
                  "Linux 5.0, CONTINUE 5.5)"
+    elif err == 0:
+        reason = "it was killed before it could load the recording filter"
+        err = _errno.EINTR
     else:
         reason = "cannot load the recording filter: %s" % os.strerror(err)
     return RecordError(err, "cannot record %s: %s" % (argv[0], reason))

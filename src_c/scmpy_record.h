@@ -1,11 +1,15 @@
 /* Start a command under a recording filter (seccomp.record).
  *
- * The filter notifies every syscall, so after it is loaded nobody can answer the child until
- * the recorder holds the listener. The hand-over is the one syscall the filter lets through:
- * sendmsg() on the hand-over socket with this file's static message (the filter checks the fd
- * and the message's address, which no program after exec can reproduce by chance). Between
- * loading and execve() nothing else runs, and nothing allocates, so the only syscalls the
- * recorder sees are the command's own, from its execve() on.
+ * The filter notifies every syscall, so from its load on only a supervisor holding the
+ * listener can let the child go on. The child is cloned with CLONE_VM | CLONE_VFORK |
+ * CLONE_FILES, as posix_spawn() clones: it shares the launcher's memory and fd table, and the
+ * launching thread sleeps until the child's execve() has replaced its memory (or it exited).
+ * So the listener the child's seccomp() returns is already in the launcher's fd table: the
+ * child stores its number in shared memory and calls execve() at once, without another
+ * syscall, and the recorder's thread (started before the clone: the launching thread sleeps)
+ * picks it up from there and answers that execve(). The first syscall the recorder sees is the
+ * command's execve(). No fork copies the interpreter's page tables, so neither the exec nor the
+ * interpreter pays for copies of its memory afterwards.
  */
 #ifndef SCMPY_RECORD_H
 #define SCMPY_RECORD_H
@@ -15,15 +19,16 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/syscall.h>
-#include <sys/uio.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 
@@ -31,197 +36,104 @@
 #define SECCOMP_FILTER_FLAG_NEW_LISTENER (1UL << 3)
 #endif
 
-static struct msghdr scmpy_handoff_msg;
-static struct iovec scmpy_handoff_iov;
-static char scmpy_handoff_byte = 'L';
-static union {
-    char buf[CMSG_SPACE(sizeof(int))];
-    struct cmsghdr align;
-} scmpy_handoff_control;
+/* The recording filter: one instruction, "notify", for every syscall of every architecture. */
+static const struct sock_filter scmpy_record_program[1] = {
+    {BPF_RET | BPF_K, 0, 0, SECCOMP_RET_USER_NOTIF},
+};
 
-/* The address the filter expects as sendmsg's second argument. */
-static inline unsigned long scmpy_handoff_address(void)
+/* What the launcher and its child share (CLONE_VM). *state* goes from PENDING to LOADED (the
+ * child's listener is in *listener*) or FAILED (*stage* and *err* say why: 1, the filter was not
+ * loaded; 2, execve() failed after it), or to GONE (set by the launcher: the child ended or was
+ * never started without saying either). */
+enum { SCMPY_LAUNCH_PENDING, SCMPY_LAUNCH_LOADED, SCMPY_LAUNCH_FAILED, SCMPY_LAUNCH_GONE };
+
+typedef struct {
+    const struct sock_fprog *prog;
+    const char *path;
+    char *const *argv;
+    char *const *envp;
+    sigset_t mask; /* the launching thread's signal mask: the command starts with it */
+    pid_t pid;     /* the child's, set by the kernel before the child runs */
+    int state;     /* atomic */
+    int listener;
+    int stage;
+    int err;
+} scmpy_launch;
+
+static inline void scmpy_launch_fail(scmpy_launch *l, int stage, int err)
 {
-    return (unsigned long)&scmpy_handoff_msg;
+    l->stage = stage;
+    l->err = err;
+    __atomic_store_n(&l->state, SCMPY_LAUNCH_FAILED, __ATOMIC_RELEASE);
+    _exit(err == ENOENT ? 127 : 126);
 }
 
-/* The recording filter's length and program (native byte order): notify every syscall of every
- * architecture, except the hand-over sendmsg(sock, address, ...) on the native one (*arch*, its
- * token: every architecture shares the syscall's number space only with itself). The number
- * allowed is the one the child's hand-over uses. Each failed check jumps to the last
- * instruction, "return NOTIFY". */
-#define SCMPY_RECORD_FILTER_LEN 14
-
-static inline void scmpy_rec_insn(struct sock_filter *insn, uint16_t code, uint8_t jf,
-                                  uint32_t k)
+/* The child (see the top of this file). It runs on its own stack in the launcher's memory:
+ * it calls only syscalls, and resets the launcher's signal handlers first (they would run in
+ * the launcher's memory), with every signal blocked until then. Never returns. */
+static int scmpy_record_child(void *arg)
 {
-    insn->code = code;
-    insn->jt = 0;
-    insn->jf = jf;
-    insn->k = k;
-}
-
-static inline void scmpy_record_filter(struct sock_filter *prog, uint32_t arch, int sock,
-                                       uint64_t address)
-{
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    const uint32_t lo = 0, hi = 4; /* where the halves of a 64-bit argument are */
-#else
-    const uint32_t lo = 4, hi = 0;
-#endif
-    const uint32_t offsets[4] = {16 + lo, 16 + hi, 24 + lo, 24 + hi}; /* args[0], args[1] */
-    const uint32_t values[4] = {(uint32_t)sock, 0, (uint32_t)address, (uint32_t)(address >> 32)};
-    const uint16_t ld = BPF_LD | BPF_W | BPF_ABS, jeq = BPF_JMP | BPF_JEQ | BPF_K;
-    const int notify = SCMPY_RECORD_FILTER_LEN - 1;
-    int i, n = 0;
-    scmpy_rec_insn(&prog[n], ld, 0, 4); /* seccomp_data.arch */
-    n++;
-    scmpy_rec_insn(&prog[n], jeq, (uint8_t)(notify - n - 1), arch);
-    n++;
-    scmpy_rec_insn(&prog[n], ld, 0, 0); /* seccomp_data.nr */
-    n++;
-    scmpy_rec_insn(&prog[n], jeq, (uint8_t)(notify - n - 1), __NR_sendmsg);
-    n++;
-    for (i = 0; i < 4; i++) {
-        scmpy_rec_insn(&prog[n], ld, 0, offsets[i]);
-        n++;
-        scmpy_rec_insn(&prog[n], jeq, (uint8_t)(notify - n - 1), values[i]);
-        n++;
-    }
-    scmpy_rec_insn(&prog[n], BPF_RET | BPF_K, 0, SECCOMP_RET_ALLOW);
-    scmpy_rec_insn(&prog[n + 1], BPF_RET | BPF_K, 0, SECCOMP_RET_USER_NOTIF);
-}
-
-/* Load *prog* with a new listener, send the listener over *sock*, exec. Returns -errno: before
- * the filter is loaded (1) or after it (the hand-over or execve failed: 2), via *stage*. */
-static inline long scmpy_record_exec(const struct sock_fprog *prog, int sock, const char *path,
-                                     char *const argv[], char *const envp[], int *stage)
-{
-    struct cmsghdr *cmsg;
+    scmpy_launch *l = arg;
+    struct sigaction sa;
     long fd;
+    int sig;
 
-    *stage = 1;
-    memset(&scmpy_handoff_msg, 0, sizeof(scmpy_handoff_msg));
-    memset(&scmpy_handoff_control, 0, sizeof(scmpy_handoff_control));
-    scmpy_handoff_iov.iov_base = &scmpy_handoff_byte;
-    scmpy_handoff_iov.iov_len = 1;
-    scmpy_handoff_msg.msg_iov = &scmpy_handoff_iov;
-    scmpy_handoff_msg.msg_iovlen = 1;
-    scmpy_handoff_msg.msg_control = scmpy_handoff_control.buf;
-    scmpy_handoff_msg.msg_controllen = sizeof(scmpy_handoff_control.buf);
-    cmsg = CMSG_FIRSTHDR(&scmpy_handoff_msg);
-    cmsg->cmsg_level = SOL_SOCKET;
-    cmsg->cmsg_type = SCM_RIGHTS;
-    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
-        return -errno;
-    fd = syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, prog);
-    if (fd < 0)
-        return -errno;
-    *stage = 2;
-    {
-        int ifd = (int)fd;
-        memcpy(CMSG_DATA(cmsg), &ifd, sizeof(ifd));
-    }
-    /* the listener is close-on-exec: the command does not inherit it */
-    if (syscall(__NR_sendmsg, sock, &scmpy_handoff_msg, 0) < 0)
-        return -errno;
-    execve(path, argv, envp);
-    return -errno;
-}
-
-/* The launcher's child: load the filter, hand the listener over, exec; on failure tell the
- * recorder ("F<errno>" before the filter was loaded, "X<errno>" after) and exit 127 (command
- * not found) or 126. Never returns; calls nothing but syscalls (it is a fork of a process with
- * an interpreter, maybe with threads). */
-static inline void scmpy_record_child(const struct sock_fprog *prog, int sock, const char *path,
-                                      char *const argv[], char *const envp[])
-{
-    char msg[16];
-    int stage, err, n = 0, digits = 0, status;
-    char rev[12];
-    err = (int)-scmpy_record_exec(prog, sock, path, argv, envp, &stage);
-    status = err == ENOENT ? 127 : 126;
-    msg[n++] = stage == 1 ? 'F' : 'X';
-    do {
-        rev[digits++] = (char)('0' + err % 10);
-        err /= 10;
-    } while (err && digits < (int)sizeof(rev));
-    while (digits)
-        msg[n++] = rev[--digits];
-    /* after the filter is loaded this write is notified too: the recorder answers it */
-    if (write(sock, msg, (size_t)n) < 0) {
-        /* nothing more to say: the exit status tells */
-    }
-    _exit(status);
-}
-
-/* A connected pair of unix stream sockets, both close-on-exec: 0 or -1 (errno set). */
-static inline int scmpy_record_socketpair(int sv[2])
-{
-    return socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv);
-}
-
-/* Fork the launcher's child (see scmpy_record_child); *ours* is closed in it. Returns the
- * child's pid or -errno. */
-static inline long scmpy_record_fork(const struct sock_fprog *prog, int ours, int sock,
-                                     const char *path, char *const argv[], char *const envp[])
-{
-    pid_t pid = fork();
-    if (pid < 0)
-        return -errno;
-    if (pid == 0) {
-        close(ours);
-        scmpy_record_child(prog, sock, path, argv, envp);
-    }
-    return pid;
-}
-
-/* Receive the hand-over message on *sock*, waiting up to *timeout_ms*: its length (the listener
- * in *fd*, -1 if none came with it), -ETIMEDOUT, or -errno (-EINTR: look at signals and call
- * again). 0 means the child closed its end without a word. */
-static inline long scmpy_record_receive(int sock, int timeout_ms, char *buf, size_t size,
-                                        int *fd)
-{
-    union {
-        char buf[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } control;
-    struct iovec iov;
-    struct msghdr msg;
-    struct cmsghdr *cmsg;
-    struct pollfd p;
-    long n;
-    int rc;
-
-    *fd = -1;
-    p.fd = sock;
-    p.events = POLLIN;
-    p.revents = 0;
-    rc = poll(&p, 1, timeout_ms);
-    if (rc < 0)
-        return -errno;
-    if (rc == 0)
-        return -ETIMEDOUT;
-    memset(&msg, 0, sizeof(msg));
-    memset(&control, 0, sizeof(control));
-    iov.iov_base = buf;
-    iov.iov_len = size;
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control.buf;
-    msg.msg_controllen = sizeof(control.buf);
-    n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
-    if (n < 0)
-        return -errno;
-    for (cmsg = CMSG_FIRSTHDR(&msg); cmsg; cmsg = CMSG_NXTHDR(&msg, cmsg)) {
-        if (cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_RIGHTS &&
-            cmsg->cmsg_len >= CMSG_LEN(sizeof(int))) {
-            memcpy(fd, CMSG_DATA(cmsg), sizeof(int));
-            break;
+    for (sig = 1; sig < NSIG; sig++) {
+        if (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler != SIG_DFL &&
+            sa.sa_handler != SIG_IGN) {
+            sa.sa_handler = SIG_DFL;
+            sa.sa_flags = 0;
+            sigaction(sig, &sa, NULL);
         }
     }
-    return n;
+    sigprocmask(SIG_SETMASK, &l->mask, NULL);
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+        scmpy_launch_fail(l, 1, errno);
+    fd = syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER,
+                 l->prog);
+    if (fd < 0)
+        scmpy_launch_fail(l, 1, errno);
+    /* from here on every syscall waits for the recorder's answer, execve() first; the
+     * listener is close-on-exec: the command does not inherit it */
+    l->listener = (int)fd;
+    __atomic_store_n(&l->state, SCMPY_LAUNCH_LOADED, __ATOMIC_RELEASE);
+    execve(l->path, l->argv, l->envp);
+    scmpy_launch_fail(l, 2, errno); /* its exit_group() is answered too */
+    return 0;
+}
+
+/* The child's stack: it calls a few libc wrappers, no more. */
+#define SCMPY_LAUNCH_STACK (64 * 1024)
+
+/* Clone the child (see the top of this file) and return when it has exec'd or exited: its pid,
+ * or -errno if it could not be cloned (then *l*'s state is GONE). With every signal blocked
+ * meanwhile, so no handler of the launcher runs in the child before it resets them. */
+static inline long scmpy_record_clone(scmpy_launch *l)
+{
+    sigset_t all;
+    char *stack;
+    long pid;
+    int pending = SCMPY_LAUNCH_PENDING;
+
+    stack = mmap(NULL, SCMPY_LAUNCH_STACK, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (stack == MAP_FAILED) {
+        pid = -errno;
+    } else {
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &l->mask);
+        pid = clone(scmpy_record_child, stack + SCMPY_LAUNCH_STACK,
+                    CLONE_VM | CLONE_VFORK | CLONE_FILES | CLONE_PARENT_SETTID | SIGCHLD, l,
+                    &l->pid);
+        if (pid < 0)
+            pid = -errno;
+        pthread_sigmask(SIG_SETMASK, &l->mask, NULL);
+        munmap(stack, SCMPY_LAUNCH_STACK);
+    }
+    /* a child killed before it said anything, or none: the recorder's thread stops waiting */
+    __atomic_compare_exchange_n(&l->state, &pending, SCMPY_LAUNCH_GONE, 0, __ATOMIC_ACQ_REL,
+                                __ATOMIC_ACQUIRE);
+    return pid;
 }
 
 /* ------------------------------------------------------------------------------------------
@@ -246,8 +158,9 @@ typedef struct {
 } scmpy_rec_entry;
 
 typedef struct {
+    scmpy_launch launch;         /* the listener comes from there; its pid is killed if the
+                                  * loop fails: nobody else would answer it */
     int listener;
-    int pid;                     /* killed if the loop fails: nobody else would answer it */
     scmpy_rec_entry *table;      /* open addressing, size mask + 1 (a power of two) */
     size_t mask, count;
     scmpy_rec_watch *watch;
@@ -267,7 +180,8 @@ static inline void scmpy_recorder_init(scmpy_recorder *r)
 {
     memset(r, 0, sizeof(*r));
     r->listener = -1;
-    r->pid = -1;
+    r->launch.listener = -1;
+    r->launch.pid = -1;
     scmpy_stopper_init(&r->stopper);
     pthread_mutex_init(&r->done_lock, NULL);
     pthread_cond_init(&r->done_cond, NULL);
@@ -372,19 +286,46 @@ static inline int scmpy_rec_note(scmpy_recorder *r, uint32_t arch, int32_t nr,
     return scmpy_rec_keep(e, args);
 }
 
+/* Wait for the child's listener (the launching thread sleeps meanwhile: CLONE_VFORK): 1 when
+ * it is in r->listener, 0 if the child failed or is gone, or stop() was asked. The child gets
+ * there within microseconds of the clone, and cannot wake anybody without a syscall (the
+ * filter would hold it): a short spin, then short sleeps. */
+static inline int scmpy_rec_await_listener(scmpy_recorder *r)
+{
+    struct timespec nap = {0, 20000};
+    int state, spins = 0;
+    while ((state = __atomic_load_n(&r->launch.state, __ATOMIC_ACQUIRE)) ==
+           SCMPY_LAUNCH_PENDING) {
+        if (scmpy_stopper_stopping(&r->stopper))
+            return 0;
+        if (spins++ < 200)
+            sched_yield();
+        else
+            nanosleep(&nap, NULL);
+    }
+    if (state != SCMPY_LAUNCH_LOADED)
+        return 0;
+    r->listener = r->launch.listener;
+    /* wake the command on this CPU where the kernel can (SYNC_WAKE_UP, Linux 6.6): each
+     * round trip is then a switch between two tasks, not a wake-up of another CPU */
+    scmpy_notif_set_flags(r->listener, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
+    return 1;
+}
+
 static void *scmpy_rec_loop(void *arg)
 {
     scmpy_recorder *r = arg;
     struct seccomp_notif req;
     sigset_t set;
-    int fd = r->listener, rc;
+    int fd, rc;
     uint64_t args[6];
 
     scmpy_stopper_enter(&r->stopper, r->use_signal); /* its own stopper: never busy */
     sigemptyset(&set);
     sigaddset(&set, SCMPY_WAKE_SIGNAL);
     pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-    while (scmpy_stopper_begin_wait(&r->stopper)) {
+    fd = scmpy_rec_await_listener(r) ? r->listener : -1;
+    while (fd >= 0 && scmpy_stopper_begin_wait(&r->stopper)) {
         if (r->use_signal) {
             rc = scmpy_notif_recv(fd, &req);
         } else {
@@ -423,8 +364,8 @@ static void *scmpy_rec_loop(void *arg)
             break;
         }
     }
-    if (r->error && r->pid > 0)
-        kill(r->pid, SIGKILL); /* nobody answers it any more */
+    if (r->error && __atomic_load_n(&r->launch.pid, __ATOMIC_ACQUIRE) > 0)
+        kill(r->launch.pid, SIGKILL); /* nobody answers it any more */
     scmpy_stopper_leave(&r->stopper);
     pthread_mutex_lock(&r->done_lock);
     r->done = 1;
@@ -448,6 +389,25 @@ static inline int scmpy_recorder_start(scmpy_recorder *r)
         return -rc;
     r->started = 1;
     return 0;
+}
+
+/* Start the recorder's thread, then the child that execs *path* under *prog* (see the top of
+ * this file; *prog*, *path*, *argv* and *envp* are read until it has exec'd): the child's pid,
+ * once it has exec'd or exited (r->launch.state says which), or -errno. The thread must be
+ * joined in every case. */
+static inline long scmpy_recorder_launch(scmpy_recorder *r, const struct sock_fprog *prog,
+                                         const char *path, char *const argv[],
+                                         char *const envp[])
+{
+    int rc;
+    r->launch.prog = prog;
+    r->launch.path = path;
+    r->launch.argv = argv;
+    r->launch.envp = envp;
+    rc = scmpy_recorder_start(r);
+    if (rc < 0)
+        return rc;
+    return scmpy_record_clone(&r->launch);
 }
 
 /* Wait up to *timeout_ms* for the loop to end: 1 when it has (and is joined), 0 if not yet. */

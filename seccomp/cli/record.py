@@ -87,12 +87,12 @@ def quick_args(argv: List[str]) -> Optional[QuickArgs]:
 
 def _cmd_record(args: argparse.Namespace) -> int:
     from .. import record
-    from .._errors import SeccompError
 
     argv = command_argv(args, "seccomp record [OPTIONS] -- COMMAND ARGS...")
     base = None
     if args.merge:
         from .. import profile
+        from .._errors import SeccompError
 
         try:
             base = profile.load(args.merge)
