@@ -219,4 +219,3 @@ cdef class Recorder:
                  scmpy_rec_arg(e, k, 3), scmpy_rec_arg(e, k, 4), scmpy_rec_arg(e, k, 5))
                 for k in range(e.n)]
         return out
-

@@ -82,6 +82,33 @@ def test_exec_failure_after_the_filter_is_loaded(tmp_path):
         record.record([str(bad)])
 
 
+def test_command_starts_as_after_fork_and_exec(tmp_path):
+    """The launcher's child shares the recorder's memory until its execve and blocks every
+    signal meanwhile: the command must still start with the recorder's signal mask and
+    ignored signals, and default handlers, as after fork and exec."""
+    import signal
+
+    out = tmp_path / "status"
+    script = "exec grep -E '^Sig(Blk|Ign):' /proc/self/status > %s" % out
+    old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
+    old_usr2 = signal.signal(signal.SIGUSR2, signal.SIG_IGN)
+    old_hup = signal.signal(signal.SIGHUP, lambda *_: None)
+    try:
+        assert record.record(["sh", "-c", script]).returncode == 0
+        mine = {line.split(":")[0]: int(line.split()[1], 16)
+                for line in open("/proc/thread-self/status")
+                if line.startswith(("SigBlk", "SigIgn"))}
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
+        signal.signal(signal.SIGUSR2, old_usr2)
+        signal.signal(signal.SIGHUP, old_hup)
+    theirs = {line.split(":")[0]: int(line.split()[1], 16) for line in open(out)}
+    assert theirs["SigBlk"] == mine["SigBlk"]
+    assert theirs["SigBlk"] & 1 << (signal.SIGUSR1 - 1)
+    assert theirs["SigIgn"] & 1 << (signal.SIGUSR2 - 1)       # ignored stays ignored
+    assert not theirs["SigIgn"] & 1 << (signal.SIGHUP - 1)     # a handler becomes default
+
+
 def test_threads_and_children_are_followed():
     code = ("import os, threading\n"
             "t = threading.Thread(target=lambda: os.getpgid(0)); t.start(); t.join()\n"
