@@ -322,6 +322,33 @@ class Recorder:
     def __repr__(self) -> str:
         return "<seccomp.record.Recorder pid=%d %s>" % (self.pid, " ".join(self.argv)[:80])
 
+    def wait_profile(self, *, default_action: Optional[Action] = None, merge: Any = None
+                     ) -> "Tuple[Recording, Profile]":
+        """`wait`, then the recording's `Recording.profile` (same arguments): the recording and
+        its profile. While the command runs, the profile of what it has done so far is built
+        and checked again whenever something new was noted (the interpreter is free
+        meanwhile), so once the command ends there is usually nothing left to build."""
+        from . import profile as _profile
+
+        if merge is not None and not isinstance(merge, _profile.Profile):
+            merge = _profile.load(merge)
+        rec = self._rec
+        built: "Optional[Tuple[int, Profile]]" = None
+        pause = 0.0
+        try:
+            while not rec.ended(pause):
+                kept = rec.kept  # before the snapshot: it holds at least these calls
+                if built is None or built[0] != kept:
+                    so_far = Recording(self.argv, _calls(rec.calls()), self.args)
+                    built = (kept, so_far.profile(default_action=default_action, merge=merge))
+                pause = min(max(pause * 2, 0.002), 0.5)
+        except Exception:  # a partial recording's trouble is the whole one's: said below
+            built = None
+        recording = self.wait()
+        if built is not None and built[0] == rec.kept:
+            return recording, built[1]
+        return recording, recording.profile(default_action=default_action, merge=merge)
+
     def wait(self) -> Recording:
         """Wait until the command and every process it started have exited (a daemon it
         leaves behind keeps the recording going) and return what they did. Interrupted (by

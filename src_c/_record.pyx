@@ -10,6 +10,16 @@ from libc.stdlib cimport free, malloc
 from posix.signal cimport kill
 from posix.unistd cimport close, usleep
 
+cdef extern from "<pthread.h>" nogil:
+    ctypedef struct pthread_mutex_t:
+        pass
+    int pthread_mutex_lock(pthread_mutex_t *m)
+    int pthread_mutex_unlock(pthread_mutex_t *m)
+
+cdef extern from *:
+    unsigned long __atomic_load_n(unsigned long *p, int order) nogil
+    int __ATOMIC_ACQUIRE
+
 from kernel cimport sock_filter, sock_fprog
 
 cdef extern from "scmpy_record.h" nogil:
@@ -39,6 +49,8 @@ cdef extern from "scmpy_record.h" nogil:
         size_t mask
         scmpy_rec_watch *watch
         size_t nwatch
+        pthread_mutex_t table_lock
+        unsigned long kept
         long notifications
         int error
         int started
@@ -50,6 +62,7 @@ cdef extern from "scmpy_record.h" nogil:
                                char **argv, char **envp)
     int scmpy_recorder_join(scmpy_recorder *r, int timeout_ms)
     int scmpy_recorder_stop(scmpy_recorder *r)
+    int scmpy_child_ended(int pid, int *pidfd, int timeout_ms)
     uint64_t scmpy_rec_arg(const scmpy_rec_entry *e, size_t k, int i)
 
 
@@ -78,10 +91,12 @@ cdef class Recorder:
     other work meanwhile."""
     cdef scmpy_recorder rec
     cdef readonly int pid
+    cdef int pidfd
 
     def __cinit__(self):
         scmpy_recorder_init(&self.rec)
         self.pid = -1
+        self.pidfd = -1
 
     def __dealloc__(self):
         if self.rec.started and not self.rec.joined:
@@ -183,6 +198,9 @@ cdef class Recorder:
         if self.rec.listener >= 0:
             close(self.rec.listener)
             self.rec.listener = -1
+        if self.pidfd >= 0:
+            close(self.pidfd)
+            self.pidfd = -1
 
     @property
     def listener(self):
@@ -200,22 +218,45 @@ cdef class Recorder:
         notification, or ran out of memory; the command was killed), or 0."""
         return -self.rec.error
 
+    @property
+    def kept(self):
+        """How many calls have been noted so far (see `calls`): a cheap test of whether
+        anything new was noted since a snapshot."""
+        return __atomic_load_n(&self.rec.kept, __ATOMIC_ACQUIRE)
+
+    def ended(self, double timeout):
+        """Whether the command (the launched process, not what it started) has ended,
+        waiting up to *timeout* seconds; it is not reaped."""
+        cdef int rc
+        cdef int ms = <int>(timeout * 1000)
+        if self.pid < 0:
+            raise ValueError("no command was launched")
+        with nogil:
+            rc = scmpy_child_ended(self.pid, &self.pidfd, ms)
+        if rc < 0:
+            raise OSError(-rc, "cannot wait for the command")
+        return rc == 1
+
     def calls(self):
         """What was noted: ``{arch token: {nr: [args, ...]}}``, *args* a tuple of 6 ints (the
-        first call, then one per new value of a watched argument). After `join`."""
+        first call, then one per new value of a watched argument); while the command runs,
+        what was noted so far."""
         cdef size_t i, k
         cdef scmpy_rec_entry *e
-        if self.rec.started and not self.rec.joined:
-            raise ValueError("the recording thread still runs")
         out = {}
-        if self.rec.table == NULL:
+        with nogil:
+            pthread_mutex_lock(&self.rec.table_lock)
+        try:
+            if self.rec.table == NULL:
+                return out
+            for i in range(self.rec.mask + 1):
+                e = &self.rec.table[i]
+                if not e.used:
+                    continue
+                out.setdefault(e.arch, {})[e.nr] = [
+                    (scmpy_rec_arg(e, k, 0), scmpy_rec_arg(e, k, 1), scmpy_rec_arg(e, k, 2),
+                     scmpy_rec_arg(e, k, 3), scmpy_rec_arg(e, k, 4), scmpy_rec_arg(e, k, 5))
+                    for k in range(e.n)]
             return out
-        for i in range(self.rec.mask + 1):
-            e = &self.rec.table[i]
-            if not e.used:
-                continue
-            out.setdefault(e.arch, {})[e.nr] = [
-                (scmpy_rec_arg(e, k, 0), scmpy_rec_arg(e, k, 1), scmpy_rec_arg(e, k, 2),
-                 scmpy_rec_arg(e, k, 3), scmpy_rec_arg(e, k, 4), scmpy_rec_arg(e, k, 5))
-                for k in range(e.n)]
-        return out
+        finally:
+            pthread_mutex_unlock(&self.rec.table_lock)

@@ -29,8 +29,13 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
 
 #ifndef SECCOMP_FILTER_FLAG_NEW_LISTENER
 #define SECCOMP_FILTER_FLAG_NEW_LISTENER (1UL << 3)
@@ -165,6 +170,8 @@ typedef struct {
     size_t mask, count;
     scmpy_rec_watch *watch;
     size_t nwatch;
+    pthread_mutex_t table_lock;  /* guards the table: the interpreter may read it meanwhile */
+    unsigned long kept;          /* atomic: calls kept in the table so far */
     long notifications;
     int error;                   /* -errno that ended the loop early (0: it ended normally) */
     int use_signal;              /* waits in RECV, SIGURG wakes it; else polls */
@@ -184,6 +191,7 @@ static inline void scmpy_recorder_init(scmpy_recorder *r)
     r->launch.pid = -1;
     scmpy_stopper_init(&r->stopper);
     pthread_mutex_init(&r->done_lock, NULL);
+    pthread_mutex_init(&r->table_lock, NULL);
     pthread_cond_init(&r->done_cond, NULL);
 }
 
@@ -200,6 +208,7 @@ static inline void scmpy_recorder_free(scmpy_recorder *r)
     r->watch = NULL;
     scmpy_stopper_destroy(&r->stopper);
     pthread_mutex_destroy(&r->done_lock);
+    pthread_mutex_destroy(&r->table_lock);
     pthread_cond_destroy(&r->done_cond);
 }
 
@@ -251,6 +260,14 @@ static inline uint64_t scmpy_rec_arg(const scmpy_rec_entry *e, size_t k, int i)
     return e->calls[k][i];
 }
 
+/* Count a call kept by scmpy_rec_keep (*rc* 0). */
+static inline int scmpy_rec_count(scmpy_recorder *r, int rc)
+{
+    if (rc == 0)
+        __atomic_add_fetch(&r->kept, 1, __ATOMIC_RELEASE);
+    return rc;
+}
+
 /* Note one call: 0, or -ENOMEM. */
 static inline int scmpy_rec_note(scmpy_recorder *r, uint32_t arch, int32_t nr,
                                  const uint64_t args[6])
@@ -272,7 +289,7 @@ static inline int scmpy_rec_note(scmpy_recorder *r, uint32_t arch, int32_t nr,
         for (k = 0; k < e->n; k++)
             if (e->calls[k][e->index] == args[e->index])
                 return 0;
-        return scmpy_rec_keep(e, args);
+        return scmpy_rec_count(r, scmpy_rec_keep(e, args));
     }
     e = &r->table[i];
     e->used = 1;
@@ -283,7 +300,7 @@ static inline int scmpy_rec_note(scmpy_recorder *r, uint32_t arch, int32_t nr,
         if (r->watch[k].arch == arch && r->watch[k].nr == nr)
             e->index = r->watch[k].index;
     r->count++;
-    return scmpy_rec_keep(e, args);
+    return scmpy_rec_count(r, scmpy_rec_keep(e, args));
 }
 
 /* Wait for the child's listener (the launching thread sleeps meanwhile: CLONE_VFORK): 1 when
@@ -345,7 +362,9 @@ static void *scmpy_rec_loop(void *arg)
             }
             r->notifications++;
             memcpy(args, req.data.args, sizeof(args));
+            pthread_mutex_lock(&r->table_lock);
             rc = scmpy_rec_note(r, req.data.arch, req.data.nr, args);
+            pthread_mutex_unlock(&r->table_lock);
             if (rc < 0) {
                 r->error = rc;
                 break;
@@ -408,6 +427,35 @@ static inline long scmpy_recorder_launch(scmpy_recorder *r, const struct sock_fp
     if (rc < 0)
         return rc;
     return scmpy_record_clone(&r->launch);
+}
+
+/* Whether process *pid* (a child, not reaped) has ended, waiting up to *timeout_ms*: 1 or 0,
+ * or -errno. *pidfd* (-1 at first) keeps its pidfd (Linux 5.3); without one, it looks every
+ * millisecond. */
+static inline int scmpy_child_ended(int pid, int *pidfd, int timeout_ms)
+{
+    struct pollfd p;
+    siginfo_t info;
+    int rc;
+    if (*pidfd < 0)
+        *pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (*pidfd >= 0) {
+        p.fd = *pidfd;
+        p.events = POLLIN;
+        p.revents = 0;
+        rc = poll(&p, 1, timeout_ms);
+        return rc < 0 ? -errno : rc > 0;
+    }
+    for (;;) {
+        memset(&info, 0, sizeof(info));
+        if (waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT) < 0)
+            return -errno;
+        if (info.si_pid == pid)
+            return 1;
+        if (timeout_ms-- <= 0)
+            return 0;
+        usleep(1000);
+    }
 }
 
 /* Wait up to *timeout_ms* for the loop to end: 1 when it has (and is joined), 0 if not yet. */

@@ -150,6 +150,17 @@ def test_profile_is_checked_against_the_recording():
     assert not any(f.startswith("%s: read(" % NATIVE) for f in failures)
 
 
+def test_wait_profile_has_what_the_command_did_last():
+    """wait_profile builds profiles while the command runs: what the command does after the
+    last of them (a syscall it makes only at its end) must still be in the one returned."""
+    code = "import os, time\nfor _ in range(30): time.sleep(0.002)\nos.getsid(0)\n"
+    rec, prof = record.start([PY, "-c", code]).wait_profile()
+    assert "getsid" in rec.syscalls()
+    assert rec.check(prof) == []
+    assert prof == rec.profile()
+    assert bpf.evaluate(native_program(prof), "getsid") == Action.ALLOW
+
+
 def test_merge_adds_only_what_the_run_needs():
     first = record.record([PY, "-c", "import os; os.getpgid(0)"]).profile()
     second = record.record([PY, "-c", "import os; os.getsid(0)"])

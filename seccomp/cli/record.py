@@ -112,17 +112,12 @@ def _cmd_record(args: argparse.Namespace) -> int:
                 126 if exc.errno in (errno.ENOEXEC, errno.EACCES) else 1
             raise CommandError(str(exc.strerror), status) from None
         # the command runs, answered by the recorder's own thread: meanwhile this interpreter
-        # loads what the profile's build and check use (modules, syscall tables), by building
-        # and checking the profile of an empty recording
-        from .._enums import Arch
-
-        record.Recording(tuple(argv), {Arch.native(): {}}).profile()
-        rec = started.wait()
+        # builds and checks the profile of what it has done so far
+        rec, prof = started.wait_profile(merge=base)
     finally:
         _signal.signal(_signal.SIGINT, previous)
     from .. import profile
 
-    prof = rec.profile(merge=base)
     if args.format == "oci" and not prof.resolved:
         prof = prof.resolve(caps=profile.CONTAINER_CAPS)
     write_output(args.output, prof.to_json(oci=args.format == "oci"))
