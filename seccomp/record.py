@@ -128,22 +128,28 @@ class Recording(Fields):
         it does not already allow for this run is added. With *check* (the default), the
         profile is compiled as `seccomp run` compiles it and each recorded call evaluated by
         the emulator: a call it would not allow raises SeccompError."""
+        prof = self._unchecked_profile(default_action, merge)[0]
+        if check:
+            _raise_failures(_failures(_program(prof), self))
+        return prof
+
+    def _unchecked_profile(self, default_action: Optional[Action], merge: Any,
+                           base_program: Optional[bytes] = None
+                           ) -> "Tuple[Profile, Optional[bytes]]":
+        """`profile` without its check; and *merge*'s program (*base_program*: known
+        already), to build the next one with."""
         from . import profile as _profile
         from ._enums import Action
-        from ._errors import SeccompError
 
         if default_action is None:
             default_action = Action.ERRNO(_errno.EPERM)
         base = None
         if merge is not None:
             base = merge if isinstance(merge, _profile.Profile) else _profile.load(merge)
-        prof = _build(self._with_always_allowed(), default_action, base)
-        if check:
-            failures = self.check(prof)
-            if failures:
-                raise SeccompError(_errno.EINVAL, "the recorded profile does not allow the "
-                                   "recorded run: " + "; ".join(failures[:5]))
-        return prof
+            if base_program is None:
+                base_program = _program(base)
+        return _build(self._with_always_allowed(), default_action, base, base_program), \
+            base_program
 
     def _with_always_allowed(self) -> "Recording":
         """A copy with a call of each `ALWAYS_ALLOWED` syscall the architectures seen have."""
@@ -165,34 +171,63 @@ class Recording(Fields):
         """Evaluate every recorded call against *prof* compiled as `seccomp run` compiles it
         (for this machine and an unprivileged container); returns one line per call it does
         not allow (empty: the profile lets this run pass)."""
-        from ._enums import Action
+        return _failures(_program(prof), self)
 
-        failures: List[str] = []
-        for arch, calls in _verdicts(prof, self).items():
-            for nr, args, action in calls:
-                if action not in (Action.ALLOW, Action.LOG):
-                    failures.append("%s: %s(%s) gets %s" % (
-                        arch, _name(nr, arch), ", ".join("0x%x" % a for a in args), action))
-        return failures
+    def _since(self, earlier: "Recording") -> "Recording":
+        """The calls of this recording that *earlier* (a part of it) does not have."""
+        calls: Dict[Arch, Dict[int, List[Tuple[int, ...]]]] = {}
+        for arch, by_nr in self.calls.items():
+            before = earlier.calls.get(arch, {})
+            for nr, seen in by_nr.items():
+                new = [args for args in seen if args not in before.get(nr, ())]
+                if new:
+                    calls.setdefault(arch, {})[nr] = new
+        return self._replace(calls=calls)
 
 
-def _verdicts(prof: "Profile", rec: Recording
-              ) -> Dict[Arch, List[Tuple[int, Tuple[int, ...], Action]]]:
-    """What *prof*'s filter for this machine answers to each recorded call, per arch."""
-    from . import bpf
+def _program(prof: "Profile") -> bytes:
+    """*prof*'s filter for this machine, compiled as `seccomp run` compiles it."""
     from . import profile as _profile
 
     flt = prof.compile(caps=_profile.CONTAINER_CAPS)
     try:
-        program = flt.export_bpf()
+        return flt.export_bpf()
     finally:
         flt.release()
+
+
+def _verdicts(program: bytes, rec: Recording
+              ) -> Dict[Arch, List[Tuple[int, Tuple[int, ...], Action]]]:
+    """What *program* answers to each recorded call, per arch."""
+    from . import bpf
+
     out: Dict[Arch, List[Tuple[int, Tuple[int, ...], Action]]] = {}
     for arch in rec.arches:
         calls = [(nr, args) for nr, seen in sorted(rec.calls[arch].items()) for args in seen]
         out[arch] = [(nr, args, action) for (nr, args), action in
                      zip(calls, bpf.evaluate_many(program, calls, arch=arch))]
     return out
+
+
+def _failures(program: bytes, rec: Recording) -> List[str]:
+    """One line per recorded call *program* does not allow."""
+    from ._enums import Action
+
+    failures: List[str] = []
+    for arch, calls in _verdicts(program, rec).items():
+        for nr, args, action in calls:
+            if action not in (Action.ALLOW, Action.LOG):
+                failures.append("%s: %s(%s) gets %s" % (
+                    arch, _name(nr, arch), ", ".join("0x%x" % a for a in args), action))
+    return failures
+
+
+def _raise_failures(failures: List[str]) -> None:
+    if failures:
+        from ._errors import SeccompError
+
+        raise SeccompError(_errno.EINVAL, "the recorded profile does not allow the recorded "
+                           "run: " + "; ".join(failures[:5]))
 
 
 def _name(nr: int, arch: Arch) -> str:
@@ -210,13 +245,15 @@ def _arg_index(name: str, arch: Arch) -> Optional[int]:
     return ARG_INDEXES.get(name) if index is None else index
 
 
-def _build(rec: Recording, default: Action, base: Optional["Profile"]) -> "Profile":
+def _build(rec: Recording, default: Action, base: Optional["Profile"],
+           base_program: Optional[bytes]) -> "Profile":
     from . import profile as _profile
     from ._enums import Action, Op
 
     allowed: Set[Tuple[Arch, int, Tuple[int, ...]]] = set()
     if base is not None:  # the calls the base profile already allows need no rule
-        allowed = {(arch, nr, args) for arch, calls in _verdicts(base, rec).items()
+        assert base_program is not None
+        allowed = {(arch, nr, args) for arch, calls in _verdicts(base_program, rec).items()
                    for nr, args, action in calls if action in (Action.ALLOW, Action.LOG)}
     names: Set[str] = set()
     values: Set[Tuple[str, int, int]] = set()
@@ -333,21 +370,38 @@ class Recorder:
         if merge is not None and not isinstance(merge, _profile.Profile):
             merge = _profile.load(merge)
         rec = self._rec
-        built: "Optional[Tuple[int, Profile]]" = None
+        kept = -1
+        built: "Optional[Tuple[Recording, Profile, bytes]]" = None
+        base_program: Optional[bytes] = None
+
+        def update(recording: Recording) -> "Tuple[Recording, Profile, bytes]":
+            # checked against the calls the last profile was not checked against, when it is
+            # the same profile (usually: a syscall the command made before), else all of them
+            nonlocal base_program
+            prof, base_program = recording._unchecked_profile(default_action, merge,
+                                                              base_program)
+            if built is not None and prof == built[1]:
+                program, unchecked = built[2], recording._since(built[0])
+            else:
+                program, unchecked = _program(prof), recording
+            _raise_failures(_failures(program, unchecked))
+            return recording, prof, program
+
         pause = 0.0
         try:
             while not rec.ended(pause):
-                kept = rec.kept  # before the snapshot: it holds at least these calls
-                if built is None or built[0] != kept:
-                    so_far = Recording(self.argv, _calls(rec.calls()), self.args)
-                    built = (kept, so_far.profile(default_action=default_action, merge=merge))
+                if rec.kept != kept:
+                    kept = rec.kept  # before the snapshot: it holds at least these calls
+                    built = update(Recording(self.argv, _calls(rec.calls()), self.args))
                 pause = min(max(pause * 2, 0.002), 0.5)
-        except Exception:  # a partial recording's trouble is the whole one's: said below
+        except Exception:  # a partial recording's trouble is the whole one's: raised below
             built = None
         recording = self.wait()
-        if built is not None and built[0] == rec.kept:
-            return recording, built[1]
-        return recording, recording.profile(default_action=default_action, merge=merge)
+        if built is None:
+            return recording, recording.profile(default_action=default_action, merge=merge)
+        if rec.kept != kept:
+            built = update(recording)
+        return recording, built[1]
 
     def wait(self) -> Recording:
         """Wait until the command and every process it started have exited (a daemon it

@@ -171,6 +171,11 @@ def test_merge_adds_only_what_the_run_needs():
     prog = native_program(merged)
     for name in ("getpgid", "getsid"):
         assert bpf.evaluate(prog, name) == Action.ALLOW
+    # built while the command runs, the merged profile is the same
+    third, built = record.start([PY, "-c", "import os; os.getsid(0)"]).wait_profile(
+        merge=first)
+    assert built == third.profile(merge=first)
+    assert {n for r in built.rules[len(first.rules):] for n in r.names} == added
     assert bpf.evaluate(prog, "ptrace") in DENIED
     # into the built-in default profile: it allows both already, so nothing is added
     into_default = second.profile(merge="default")
