@@ -32,7 +32,7 @@ fi
 
 PY=${PYTHON:-python3}
 "$PY" -m pip install -q --disable-pip-version-check --root-user-action=ignore "Cython>=3.0" "setuptools>=64" wheel \
-    pytest pytest-xdist pytest-timeout hypothesis mypy sphinx ruff cython-lint pyyaml
+    pytest pytest-xdist pytest-timeout hypothesis mypy sphinx ruff cython-lint pyyaml types-PyYAML
 # basedpyright (pyright with node from PyPI) checks the typed examples; its test skips without it.
 "$PY" -m pip install -q --disable-pip-version-check --root-user-action=ignore basedpyright \
     >/dev/null 2>&1 || echo "setup: basedpyright not installable; the pyright test will skip" >&2
