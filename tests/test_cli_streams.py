@@ -63,6 +63,19 @@ def test_closed_stderr_keeps_errors_out_of_stdout():
     assert b"error" not in r.stdout
 
 
+@pytest.mark.parametrize("argv,what", [(["disasm", "-"], "BPF program"), (["asm"], "listing"),
+                                       (["check", "--bpf", "-", "read"], "BPF program")],
+                         ids=lambda v: " ".join(v) if isinstance(v, list) else v)
+def test_closed_or_write_only_stdin_is_an_error_naming_it(argv, what, tmp_path):
+    r = cli(*argv, close=(0,))
+    assert r.returncode == 1 and r.stderr.decode() == \
+        "seccomp: error: cannot read %s from stdin: it is closed\n" % what
+    with open(tmp_path / "w", "wb") as write_only:
+        r = cli(*argv, stdin=write_only)
+    assert r.returncode == 1 and r.stderr.decode() == \
+        "seccomp: error: cannot read %s from stdin: Bad file descriptor\n" % what
+
+
 # -- a profile read once -----------------------------------------------------------------------
 
 MINIJAIL = "getppid: 1\nexecve: 1\nexit_group: 1\n"
@@ -153,3 +166,17 @@ def test_check_expect_refuses_an_action_that_cannot_be(spec):
     r = cli("check", "--expect", spec, "read")
     assert r.returncode == 2 and r.stderr.decode().startswith(
         "seccomp: error: invalid action %r" % spec)
+
+
+# -- --allow/--deny read the same way for every profile format --------------------------------
+
+@pytest.mark.parametrize("option", [["--deny", "getppid:"], ["--deny", "getppid: "],
+                                    ["--allow", "getppid:5"]])
+def test_allow_and_deny_refuse_a_half_spec_for_every_format(tmp_path, option):
+    """``--deny getppid:`` was EPERM, and ``--allow getppid:5`` on a minijail policy
+    allowed getppid (the ':5' dropped); OCI profiles refused the latter."""
+    (tmp_path / "p.policy").write_text(MINIJAIL)
+    for prof in ("default", str(tmp_path / "p.policy")):
+        r = cli("check", "--profile", prof, *option, "getppid")
+        assert r.returncode == 1 and r.stderr.decode().startswith("seccomp: error: "), prof
+        assert option[1].split(":")[0] in r.stderr.decode()

@@ -90,7 +90,12 @@ def read_input(path: str, what: str = "file") -> bytes:
     """The bytes of *path* (``-``: stdin), read up to `MAX_INPUT`; a `CommandError` naming
     the file for anything that cannot be read."""
     if path == "-":
-        data = sys.stdin.buffer.read(MAX_INPUT + 1)
+        if sys.stdin is None:  # fd 0 closed (`<&-`)
+            raise CommandError("cannot read %s from stdin: it is closed" % what)
+        try:
+            data = sys.stdin.buffer.read(MAX_INPUT + 1)
+        except OSError as exc:
+            raise CommandError("cannot read %s from stdin: %s" % (what, exc.strerror)) from None
     else:
         try:
             with open(path, "rb") as fh:

@@ -6,12 +6,12 @@ import errno
 from .._core import InvalidArgumentError
 from .._enums import Action
 from .._info import syscall_name, syscall_number
-from .common import is_number, parse_int, warn
+from .common import CommandError, is_number, parse_int, warn
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
 if TYPE_CHECKING:
     import argparse
-    from typing import Any, Callable, Optional
+    from typing import Any, Callable, Optional, Tuple
 
 
 def _profile_options(p: argparse.ArgumentParser) -> None:
@@ -104,10 +104,21 @@ def _resolved(args: argparse.Namespace, arch: Optional[str] = None,
     for name in args.allow:
         prof = prof.with_rule([_syscall_arg(name)], Action.ALLOW)
     for spec in args.deny:
-        name, _, code = spec.partition(":")
-        errno_ = profile.parse_errno(code, "--deny %s" % spec) if code else errno.EPERM
-        prof = prof.with_rule([_syscall_arg(name)], Action.ERRNO(errno_))
+        name, action = deny_spec(spec)
+        prof = prof.with_rule([_syscall_arg(name)], action)
     return prof
+
+
+def deny_spec(spec: str) -> Tuple[str, Action]:
+    """``--deny NAME[:ERRNO]``: the name and its action (EPERM when no errno is given)."""
+    from .. import profile
+
+    name, colon, code = spec.partition(":")
+    if colon and not code.strip():
+        raise CommandError("--deny %s: no errno after ':' (NAME, or NAME:ERRNO such as "
+                           "%s:EACCES)" % (spec, name))
+    return name, Action.ERRNO(profile.parse_errno(code, "--deny %s" % spec) if colon
+                              else errno.EPERM)
 
 
 def _syscall_arg(name: str) -> str:

@@ -9,10 +9,10 @@ Only imported when --profile names a file, so a built-in profile never loads the
 from __future__ import annotations
 
 import argparse
-import errno
 
 from .._enums import Action
 from .common import CommandError, warn
+from .options import deny_spec
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
 if TYPE_CHECKING:
@@ -68,12 +68,7 @@ def with_overrides(pol: Policy, args: argparse.Namespace,
     first: List[Rule] = []
     for option, specs in (("--deny", reversed(args.deny)), ("--allow", reversed(args.allow))):
         for spec in specs:
-            name, _, code = spec.partition(":")
-            if option == "--allow":
-                action = Action.ALLOW
-            else:
-                action = Action.ERRNO(profile.parse_errno(code, "--deny %s" % spec)
-                                      if code else errno.EPERM)
+            name, action = deny_spec(spec) if option == "--deny" else (spec, Action.ALLOW)
             name = check_name(name)
             names = profile.expand(name) if name.startswith("@") else [name]
             place = Place("%s %s" % (option, spec))
