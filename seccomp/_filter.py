@@ -353,6 +353,19 @@ class _Transaction:
             self._filter._transaction_reject()
 
 
+def _check_writable(fd: int) -> None:
+    """An OSError naming *fd* when an export cannot be written to it."""
+    import errno
+    import fcntl
+
+    try:
+        mode = fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE
+    except (OSError, ValueError, OverflowError):
+        raise OSError(errno.EBADF, "cannot export to fd %r: it is not open" % (fd,)) from None
+    if mode == os.O_RDONLY:
+        raise OSError(errno.EBADF, "cannot export to fd %d: it is open read-only" % fd)
+
+
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
@@ -362,14 +375,21 @@ def _write_all(fd: int, data: bytes) -> None:
 def _write_to(file: Output, write_fd: Any, make_bytes: Any) -> None:
     """Write an export to an fd directly, or through a file object's fileno() or write()."""
     if isinstance(file, int) and not isinstance(file, bool):
+        _check_writable(file)  # libseccomp's own write reports a bad fd as ECANCELED
         write_fd(file)
         return
+    if not callable(getattr(file, "write", None)) and not callable(getattr(file, "fileno",
+                                                                            None)):
+        raise TypeError("an export goes to a file object or an fd, not %s%s" % (
+            type(file).__name__, " (a path? open it first: open(path, 'wb'))"
+            if isinstance(file, (str, bytes, os.PathLike)) else ""))
     try:
         fd = file.fileno()  # type: ignore[union-attr]
     except (AttributeError, OSError, ValueError):
         fd = None
     if fd is not None:
         file.flush()  # type: ignore[union-attr]
+        _check_writable(fd)
         write_fd(fd)
         return
     data = make_bytes()

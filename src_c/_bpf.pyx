@@ -327,19 +327,23 @@ cdef int64_t _syscall_nr(object nr) except? -1:
 
 
 cdef inline int _arg(object v, Py_ssize_t i, uint64_t *out) except -1:
+    """Register value *v* into *out*: syscall argument *i*, or the instruction pointer when
+    *i* is -1."""
     if type(v) is not int and (not isinstance(v, int) or isinstance(v, bool)):
-        raise TypeError("syscall arguments are ints, not %s" % type(v).__name__)
+        raise TypeError("%s, not %s" % ("syscall arguments are ints" if i >= 0 else
+                                        "the instruction pointer is an int", type(v).__name__))
     try:
-        out[i] = <unsigned long long>v
+        out[0] = <unsigned long long>v
         return 0
     except OverflowError:
         pass
     try:  # negative: its two's complement, as in a register
-        out[i] = <uint64_t><long long>v
+        out[0] = <uint64_t><long long>v
         return 0
     except OverflowError:
         pass
-    invalid("argument %d (%d) does not fit in 64 bits" % (i, v))
+    invalid("%s (%d) does not fit in 64 bits" % (
+        "argument %d" % i if i >= 0 else "the instruction pointer", v))
 
 
 cdef int _args(object values, uint64_t *out) except -1:
@@ -352,21 +356,23 @@ cdef int _args(object values, uint64_t *out) except -1:
     if n > 6:
         invalid("a syscall has at most 6 arguments, not %d" % n)
     for i in range(n):
-        _arg(t[i], i, out)
+        _arg(t[i], i, &out[i])
     for i in range(n, 6):
         out[i] = 0
     return 0
 
 
-def run(Checked program not None, nr, uint32_t arch, args=(), uint64_t ip=0,
+def run(Checked program not None, nr, uint32_t arch, args=(), ip=0,
         bint wide_args=True):
     """Run *program* on one syscall; returns the 32-bit value it returns. *arch* is the
     AUDIT_ARCH value the kernel puts in seccomp_data; without *wide_args* (32-bit arches) the
     arguments are cut to 32 bits, as the kernel would see them."""
     cdef uint8_t data[DATA_SIZE]
     cdef uint64_t argv[6]
+    cdef uint64_t ipv
     _args(args, argv)
-    _fill(data, _syscall_nr(nr), arch, ip, argv, program.big_endian,
+    _arg(ip, -1, &ipv)
+    _fill(data, _syscall_nr(nr), arch, ipv, argv, program.big_endian,
           0xFFFFFFFFFFFFFFFF if wide_args else 0xFFFFFFFF)
     return _run(program, data)
 
@@ -396,7 +402,7 @@ def run_many(Checked program not None, calls, uint32_t arch, bint wide_args, dic
             nr = t[0]
             _args(t[1] if size > 1 else (), argv)
             if size > 2:
-                ip = t[2]
+                _arg(t[2], -1, &ip)
         else:
             nr = call
             for i in range(6):
@@ -459,25 +465,27 @@ cdef class Target:
 
     cpdef Checked program(self, program):
         """*program* (bytes) checked for this architecture's byte order, cached."""
-        cdef Checked c = self.checked.get(program)
+        cdef Checked c
+        if type(program) is not bytes:  # before the cache: a bytearray cannot be a key
+            if isinstance(program, (bytearray, memoryview)):
+                program = bytes(program)
+            else:
+                raise TypeError("a BPF program is bytes (Filter.export_bpf()), not %s"
+                                % type(program).__name__)
+        c = self.checked.get(program)
         if c is None:
-            if type(program) is not bytes:
-                if isinstance(program, (bytearray, memoryview)):
-                    program = bytes(program)
-                else:
-                    raise TypeError("a BPF program is bytes (Filter.export_bpf()), not %s"
-                                    % type(program).__name__)
             c = check(program, self.big_endian)
             if len(self.checked) >= 16:
                 self.checked.clear()
             self.checked[program] = c
         return c
 
-    def evaluate(self, program, syscall, args=(), uint64_t ip=0):
+    def evaluate(self, program, syscall, args=(), ip=0):
         """The decoded answer of *program* for one syscall (a number, or a name resolved for
         this architecture) with *args* and instruction pointer *ip*."""
         cdef uint8_t data[DATA_SIZE]
         cdef uint64_t argv[6]
+        cdef uint64_t ipv
         cdef Checked c = self.program(program)
         if type(syscall) is not int:
             nr = self.numbers.get(syscall) if type(syscall) is str else None
@@ -487,7 +495,8 @@ cdef class Target:
                     self.numbers[syscall] = nr
             syscall = nr
         _args(args, argv)
-        _fill(data, _syscall_nr(syscall), self.audit_arch, ip, argv, self.big_endian,
+        _arg(ip, -1, &ipv)
+        _fill(data, _syscall_nr(syscall), self.audit_arch, ipv, argv, self.big_endian,
               0xFFFFFFFFFFFFFFFF if self.wide else 0xFFFFFFFF)
         cdef uint32_t ret = _run(c, data)
         action = self.decoded.get(ret)

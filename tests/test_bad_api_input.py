@@ -33,3 +33,65 @@ def test_a_flag_attribute_takes_a_truth_value_not_any_object(attr, value):
     assert getattr(f, attr) is True
     setattr(f, attr, False)
     assert getattr(f, attr) is False
+
+
+def _program():
+    f = Filter(Action.ALLOW)
+    f.add_rule(Action.ERRNO(1), "read")
+    return f.export_bpf()
+
+
+def test_evaluate_checks_the_instruction_pointer_as_it_checks_arguments():
+    """ip=2**64 or ip=-1 raised OverflowError (neither the library's error nor a ValueError),
+    and a bytearray program 'unhashable type'."""
+    program = _program()
+    for bad in (2 ** 64, -2 ** 63 - 1):
+        with pytest.raises(ValueError, match="instruction pointer .* does not fit in 64 bits"):
+            bpf.evaluate(program, "read", ip=bad)
+        with pytest.raises(ValueError, match="instruction pointer"):
+            bpf.evaluate_many(program, [("read", (), bad)])
+    with pytest.raises(TypeError, match="instruction pointer is an int"):
+        bpf.evaluate(program, "read", ip="0")
+    assert bpf.evaluate(program, "read", ip=-1) == Action.ERRNO(1)   # a register's bits
+    assert bpf.evaluate(bytearray(program), "read") == Action.ERRNO(1)
+    assert bpf.evaluate_many(bytearray(program), ["read", "write"]) == [Action.ERRNO(1),
+                                                                         Action.ALLOW]
+
+
+@pytest.mark.parametrize("export", ["export_bpf", "export_pfc"])
+def test_export_to_something_that_is_not_a_writable_file_says_which(export, tmp_path):
+    """A bad fd was a bare 'Bad file descriptor' (export_pfc: 'Operation canceled', what
+    libseccomp 2.5 reports), and a path 'str object has no attribute write'."""
+    f = Filter(Action.ALLOW)
+    f.add_rule(Action.ERRNO(1), "read")
+    with pytest.raises(TypeError, match="a path\\? open it first"):
+        getattr(f, export)(str(tmp_path / "out"))
+    with pytest.raises(TypeError, match="file object or an fd, not float"):
+        getattr(f, export)(1.5)
+    with pytest.raises(OSError, match="fd 987: it is not open"):
+        getattr(f, export)(987)
+    with pytest.raises(OSError, match="fd -1: it is not open"):
+        getattr(f, export)(-1)
+    (tmp_path / "ro").write_text("")
+    with open(tmp_path / "ro", "rb") as ro:
+        with pytest.raises(OSError, match="it is open read-only"):
+            getattr(f, export)(ro)
+    with open(tmp_path / "ok", "wb") as out:
+        getattr(f, export)(out)
+    assert (tmp_path / "ok").stat().st_size > 0
+
+
+def test_every_bpf_submodule_is_an_attribute_of_seccomp_bpf():
+    """``seccomp.bpf.diff.diff(...)``, as its docstring writes it, was an AttributeError
+    unless seccomp.bpf.diff had been imported."""
+    import os
+    import subprocess
+    import sys
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    code = ("import os, seccomp.bpf as b; names = sorted(n[:-3] for n in os.listdir("
+            "os.path.dirname(b.__file__)) if n.endswith('.py') and n != '__init__.py'); "
+            "[getattr(b, n) for n in names]; print(names)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr
+    assert "diff" in r.stdout

@@ -21,11 +21,12 @@ _HOMES = {"assemble": "asm", "Explanation": "analysis", "SyscallVerdict": "analy
           "arches_checked": "analysis", "explain": "analysis", "MAX_INSTRUCTIONS": "emulator",
           "check": "emulator", "decode_action": "emulator", "disassemble": "emulator",
           "evaluate": "emulator", "evaluate_many": "emulator", "FilterMismatchError": "model"}
-_SUBMODULES = frozenset({"analysis", "asm", "codegen", "emulator", "enosys", "model"})
+_SUBMODULES = frozenset({"analysis", "asm", "codegen", "diff", "emulator", "enosys", "expr",
+                         "model"})
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 if TYPE_CHECKING:
-    from . import analysis, asm, codegen, emulator, enosys, model  # noqa: F401
+    from . import analysis, asm, codegen, diff, emulator, enosys, expr, model  # noqa: F401
     from .analysis import Explanation, SyscallVerdict, arches_checked, explain
     from .asm import assemble
     from .emulator import (MAX_INSTRUCTIONS, check, decode_action, disassemble, evaluate,
