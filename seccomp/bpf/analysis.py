@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Dict, FrozenSet, Iterable, List, Optional, Set, Tuple
 
-from .. import _bpf, _core
-from .._core import InvalidArgumentError, SeccompError
+from .. import _bpf
+from .._core import InvalidArgumentError
 from .._enums import X32_SYSCALL_BIT, Action, Arch
-from .emulator import _arch, _program, _target, decode_action
+from .emulator import _arch, _program, _target, arch_syscalls, decode_action
 
 if TYPE_CHECKING:
     from .emulator import ArchLike
@@ -186,12 +186,7 @@ def explain(source: object, arches: Optional[Iterable[ArchLike]] = None) -> Expl
         unknown, _ = _explore(c, 0x3FFF if arch is not Arch.X32 else
                               X32_SYSCALL_BIT | 0x3FFF, t.audit_arch, t.big_endian)
         result.default[arch] = tuple(sorted({decode_action(v) for v in unknown}, key=int))
-        for nr in range(1024):
-            number = nr | (X32_SYSCALL_BIT if arch is Arch.X32 else 0)
-            try:
-                name = _core.syscall_resolve_num(number, arch)
-            except SeccompError:
-                continue
+        for number, name in arch_syscalls(arch):
             values, args = _explore(c, number, t.audit_arch, t.big_endian)
             actions = tuple(sorted({decode_action(v) for v in values}, key=int))
             result.syscalls.append(SyscallVerdict(arch, name, number, actions,

@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
 
 from .._errors import InvalidArgumentError
-from .._enums import AUDIT_ARCH_LE, X32_SYSCALL_BIT, Action, Arch
+from .._enums import AUDIT_ARCH_LE, Action, Arch
 from .analysis import arches_checked, explain
-from .emulator import _program, _target, evaluate_many
+from .emulator import TABLE_SPAN, _program, _target, evaluate_many, table_base
 
 __all__ = ["diff", "Diff", "Change", "load_program"]
 
@@ -109,13 +109,15 @@ class Diff:
 
 def load_program(source: object, *, arch: ArchLike = None,
                  caps: Optional[Iterable[str]] = None,
-                 kernel: Union[str, Tuple[int, ...], None] = None, enosys: bool = True
-                 ) -> Tuple[bytes, Tuple[Arch, ...]]:
+                 kernel: Union[str, Tuple[int, ...], None] = None, enosys: bool = True,
+                 thread: Optional[str] = None) -> Tuple[bytes, Tuple[Arch, ...]]:
     """The BPF program *source* stands for, for target *arch*, and the architectures it
-    covers. *source*: a Profile, a `seccomp.policy` Policy, a Filter, BPF bytes, or a path
-    (a profile, another policy format `seccomp.policy` reads, or BPF) or built-in profile
-    name. Profiles are built as `Profile.compile` builds them, for *caps* (default: an
-    unprivileged container's, or a config.json's bounding set), *kernel* and *enosys*."""
+    covers. *source*: a Profile, a `seccomp.policy` Policy, a Filter, BPF bytes, a built-in
+    profile name, or a path (containing '/') of a profile, of a policy in another format
+    `seccomp.policy` reads (a minijail policy is read for *arch*, whose constants it uses;
+    *thread* picks the category of a seccompiler file that has several) or of BPF. Profiles
+    are built as `Profile.compile` builds them, for *caps* (default: an unprivileged
+    container's, or a config.json's bounding set), *kernel* and *enosys*."""
     from .. import profile as _profile
     from .._filter import Filter
 
@@ -128,7 +130,7 @@ def load_program(source: object, *, arch: ArchLike = None,
         return program, tuple(same_order) or (target,)
     if isinstance(source, (str, os.PathLike)):
         path = os.fspath(source)
-        source = _read(path)
+        source = _read(path, target, thread)
         if isinstance(source, bytes):
             try:
                 return load_program(source, arch=target)
@@ -154,12 +156,21 @@ def load_program(source: object, *, arch: ArchLike = None,
                     "path, not %s" % type(source).__name__)
 
 
-def _read(path: str) -> object:
-    """A profile, a policy of another format, or BPF bytes, from *path*."""
+_NAMES = {"oci": "an OCI profile", "gosecco": "a gosecco policy", "minijail": "a minijail policy"}
+
+
+def _read(path: str, arch: Arch, thread: Optional[str]) -> object:
+    """A profile, a policy of another format (read for *arch*), or BPF bytes, from *path*;
+    a bare name (no '/') is a built-in profile, as everywhere else."""
+    from .. import policy as _policy
     from .. import profile as _profile
 
-    if not os.path.exists(path):
-        return _profile.load(path)  # a built-in name, or a clear error
+    if os.sep not in path:
+        if thread is not None:
+            raise InvalidArgumentError(_errno.EINVAL, "a thread category (%s) is a seccompiler "
+                                                      "file's; %s is a built-in profile"
+                                                      % (thread, path))
+        return _profile.load(path)  # a built-in name, or an error saying how to name a file
     from ..profile.parse import MAX_PROFILE_BYTES
 
     try:
@@ -175,25 +186,16 @@ def _read(path: str) -> object:
         return data
     # parsed from the bytes read once: a pipe (``<(...)``) has nothing left to read again
     text = data.decode("utf-8", errors="replace")
-    policy = _policy_module()
-    if policy is not None:  # minijail, gosecco, seccompiler JSON, or an OCI profile
-        if policy.detect(text, path) != "oci":  # an empty file: a PolicyError
-            return policy.loads(text, path=path)
-    if data.lstrip()[:1] in (b"{", b"["):
+    fmt = _policy.detect(text, path)
+    if thread is not None and fmt != "seccompiler":
+        raise InvalidArgumentError(_errno.EINVAL, "a thread category (%s) is a seccompiler "
+                                                  "file's; %s is %s" % (thread, path, _NAMES[fmt]))
+    if fmt == "oci":  # JSON or a SeccompProfile resource in YAML: the reader says what is wrong
         from ..profile.parse import loads
         return loads(text, path)
-    raise InvalidArgumentError(_errno.EINVAL, "%s is neither a profile (or another policy "
-                                              "format this package reads) nor BPF" % path)
-
-
-def _policy_module() -> Any:
-    """seccomp.policy (the other policy formats), where this version has it."""
-    import importlib
-
-    try:
-        return importlib.import_module("seccomp.policy")
-    except ImportError:
-        return None
+    # an empty file: a PolicyError
+    return _policy.loads(text, fmt, path=path, thread=thread,
+                         **({"arch": arch} if fmt == "minijail" else {}))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -318,13 +320,15 @@ def _points(values: Dict[int, List[int]]) -> Tuple[List[Tuple[int, ...]], bool]:
 
 def diff(a: object, b: object, *, arch: ArchLike = None, caps: Optional[Iterable[str]] = None,
          kernel: Union[str, Tuple[int, ...], None] = None, enosys: bool = True,
-         arches: Optional[Sequence[ArchLike]] = None) -> Diff:
+         arches: Optional[Sequence[ArchLike]] = None, thread: Optional[str] = None) -> Diff:
     """Compare *a* and *b* (see `load_program` for what they may be, and how *caps*,
-    *kernel* and *enosys* build profiles) built for target *arch* (default: this machine's),
-    on every architecture either covers (or only *arches*)."""
+    *kernel*, *enosys* and *thread* read and build them) built for target *arch* (default:
+    this machine's), on every architecture either covers (or only *arches*)."""
     target = Arch.native() if arch is None else Arch(arch).resolved
-    prog_a, cov_a = load_program(a, arch=target, caps=caps, kernel=kernel, enosys=enosys)
-    prog_b, cov_b = load_program(b, arch=target, caps=caps, kernel=kernel, enosys=enosys)
+    prog_a, cov_a = load_program(a, arch=target, caps=caps, kernel=kernel, enosys=enosys,
+                                 thread=thread)
+    prog_b, cov_b = load_program(b, arch=target, caps=caps, kernel=kernel, enosys=enosys,
+                                 thread=thread)
     little = bool(int(target) & AUDIT_ARCH_LE)
     if arches:
         compared = [Arch.native() if x is None else Arch(x).resolved for x in arches]
@@ -373,9 +377,11 @@ def _compare_args(result: Diff, arch: Arch, name: str, nr: int, prog_a: bytes,
 
 def _compare_unnamed(result: Diff, arch: Arch, named: Set[int], prog_a: bytes,
                      prog_b: bytes) -> None:
-    """Numbers without a name up to 1023 (and 0x3FFF), as ranges of equal answers."""
-    base = X32_SYSCALL_BIT if arch is Arch.X32 else 0
-    numbers = [base | n for n in list(range(1024)) + [0x3FFF] if base | n not in named]
+    """Numbers without a name in the architecture's table (and one beyond every table), as
+    ranges of equal answers."""
+    base = table_base(arch)
+    numbers = [n for n in list(range(base, base + TABLE_SPAN)) + [base | 0x3FFF]
+               if n not in named]
     acts_a = evaluate_many(prog_a, numbers, arch=arch)
     acts_b = evaluate_many(prog_b, numbers, arch=arch)
     run: List[Tuple[int, Action, Action]] = []

@@ -67,7 +67,7 @@ def _real_number(name: str, arch: Arch) -> int:
         return nr
     # libseccomp names some syscalls by a negative pseudo number (socket on x86, multiplexed
     # through socketcall); the kernel sees the direct syscall's number where there is one
-    base = X32_SYSCALL_BIT if arch is Arch.X32 else 0
+    base = table_base(arch)
     number = syscall_table(arch, base).get(name)
     if number is not None and number < base + 1024:  # the first 1024 numbers from base
         return number
@@ -78,6 +78,35 @@ def _real_number(name: str, arch: Arch) -> int:
 
 #: How many numbers from its base `syscall_table` reads: past every architecture's table.
 TABLE_SPAN = 1100
+
+# Where each architecture's syscall numbers start, as the kernel sees them: x32's carry the
+# x32 bit, and mips numbers its three ABIs from 4000, 5000 and 6000 (libseccomp also resolves
+# mips numbers without their base, which the kernel never sees).
+_TABLE_BASE = {Arch.X32: X32_SYSCALL_BIT, Arch.MIPS: 4000, Arch.MIPSEL: 4000, Arch.MIPS64: 5000,
+               Arch.MIPSEL64: 5000, Arch.MIPS64N32: 6000, Arch.MIPSEL64N32: 6000}
+# ARM's private syscalls (__ARM_NR_BASE, up to 0x0F07FF): set_tls, cacheflush, ...
+ARM_PRIVATE_BASE = 0x0F0000
+_ARM_PRIVATE_SPAN = 0x800
+
+
+def table_base(arch: Arch) -> int:
+    """The first syscall number of *arch*'s table, as the kernel sees it."""
+    return _TABLE_BASE.get(arch, 0)
+
+
+@memo(None)
+def arch_syscalls(arch: Arch) -> "Tuple[Tuple[int, str], ...]":
+    """Every syscall number of *arch* that libseccomp names, with its name, in order: its
+    table from `table_base` and ARM's private syscalls."""
+    base = table_base(arch)
+    spans = [(base, TABLE_SPAN)]
+    if arch is Arch.ARM:
+        spans.append((ARM_PRIVATE_BASE, _ARM_PRIVATE_SPAN))
+    out = []
+    for first, count in spans:
+        found = {nr: name for name, nr in _core.syscall_numbers(arch, first, count).items()}
+        out.extend(sorted(found.items()))
+    return tuple(out)
 
 
 @memo(None)

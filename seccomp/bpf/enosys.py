@@ -31,7 +31,7 @@ from .._memo import memo
 from .._core import InvalidArgumentError, SeccompError
 from .._enums import AUDIT_ARCH_LE, X32_SYSCALL_BIT, Action, Arch
 from .._fields import Frozen
-from .emulator import syscall_table
+from .emulator import ARM_PRIVATE_BASE, syscall_table, table_base
 
 __all__ = ["patch", "verify", "plan", "EnosysPlan", "kernel_syscalls", "KERNEL_TABLE_ARCHES",
            "ENOSYS_ACTION"]
@@ -54,7 +54,7 @@ if TYPE_CHECKING:
 _U32 = 0xFFFFFFFF
 # Blocks numbered apart from an architecture's main table, which do not move its horizon:
 # ARM's private syscalls (cacheflush, set_tls, ...) and x32's own entry points (512-547).
-_SEPARATE_BLOCK = {Arch.ARM: 0x0F0000, Arch.X32: X32_SYSCALL_BIT + 512}
+_SEPARATE_BLOCK = {Arch.ARM: ARM_PRIVATE_BASE, Arch.X32: X32_SYSCALL_BIT + 512}
 
 # Classic BPF opcodes the stub uses and the analysis understands.
 _LD_W_ABS = 0x20
@@ -149,14 +149,9 @@ def _numbers(name: str, arch: Arch) -> FrozenSet[int]:
     return frozenset(out)
 
 
-# Where each architecture's table starts (mips numbers its three ABIs from 4000, 5000, 6000).
-_TABLE_BASE = {Arch.X32: X32_SYSCALL_BIT, Arch.MIPS: 4000, Arch.MIPSEL: 4000, Arch.MIPS64: 5000,
-               Arch.MIPSEL64: 5000, Arch.MIPS64N32: 6000, Arch.MIPSEL64N32: 6000}
-
-
 def _direct_numbers(arch: Arch) -> Dict[str, int]:
     """Name -> number for every syscall of *arch*'s table (read once per architecture)."""
-    return syscall_table(arch, _TABLE_BASE.get(arch, 0))
+    return syscall_table(arch, table_base(arch))
 
 
 def _domain(arch: Arch) -> List[Tuple[int, int]]:

@@ -28,6 +28,9 @@ def add_diff(sub: Any) -> None:
     p.add_argument("--arch", help="target architecture (default: this machine's)")
     p.add_argument("--kernel", metavar="MAJOR.MINOR",
                    help="target kernel version (default: the running kernel)")
+    p.add_argument("--thread", metavar="NAME",
+                   help="the thread category to compare of a seccompiler/Firecracker file "
+                        "(needed when it has several)")
     _caps_options(p)
     _enosys_option(p)
     add_json_option(p)
@@ -46,7 +49,7 @@ def _cmd_diff(args: argparse.Namespace) -> int:
             caps = profile.capabilities(args.caps or "docker", add=args.cap, drop=args.cap_drop)
         arch = Arch(args.arch).resolved if args.arch else None
         d = diff.diff(args.a, args.b, arch=arch, caps=caps, kernel=args.kernel,
-                      enosys=not args.no_enosys)
+                      enosys=not args.no_enosys, thread=args.thread)
     except (SeccompError, OSError) as exc:  # 1 means "they differ": trouble is 2, as diff(1)
         raise CommandError(str(exc.strerror or exc), 2) from None
     if args.json:
