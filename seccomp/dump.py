@@ -62,6 +62,8 @@ def filters(pid: int) -> List[DumpedFilter]:
     if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
         raise InvalidArgumentError(_errno.EINVAL, "a process id is a positive int, not %r"
                                    % (pid,))
+    if pid > 0x7FFFFFFF:  # pid_t: ptrace would see its low 32 bits, another process's id
+        raise ProcessLookupError(_errno.ESRCH, "no process %d" % pid)
     if pid in (os.getpid(), _gettid()):
         raise DumpError(_errno.EINVAL, "a process cannot read its own filters (ptrace cannot "
                                        "attach to itself): dump it from another process")

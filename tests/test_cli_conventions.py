@@ -161,6 +161,8 @@ def test_run_exit_statuses_follow_env(tmp_path):
     r = cli("run", "--", "no-such-command-xyz")
     assert r.returncode == 127 and r.stderr == ("seccomp: error: no-such-command-xyz: command "
                                                 "not found\n")
+    r = cli("run", "--", "")  # was "Is a directory" (the name joined to PATH's directories)
+    assert r.returncode == 127 and r.stderr == "seccomp: error: '': command not found\n"
 
 
 def test_run_says_when_the_profile_kills_execve(tmp_path):

@@ -115,3 +115,18 @@ def test_without_cap_sys_admin_it_says_so():
     finally:
         _end(target)
     assert message and ("CAP_SYS_ADMIN" in message or "ptrace" in message), message
+
+
+def test_a_pid_beyond_pid_t_is_no_process_not_its_low_bits():
+    """2**32 + PID reached ptrace as PID (its low 32 bits): a live child was attached and
+    stopped, then os.waitpid overflowed (a traceback from `seccomp dump`)."""
+    pid = _child_with([])
+    try:
+        for huge in (2 ** 32 + pid, 2 ** 64 + pid, 2 ** 31):
+            with pytest.raises(ProcessLookupError, match="no process %d" % huge):
+                dump.filters(huge)
+        with open("/proc/%d/status" % pid) as fh:  # never stopped or traced
+            status = dict(line.split(":", 1) for line in fh)
+        assert status["TracerPid"].strip() == "0" and status["State"].split()[0] not in "tT"
+    finally:
+        _end(pid)

@@ -130,6 +130,8 @@ def _exec(path: str, argv: List[str]) -> int:
 def find_command(name: str) -> str:
     """The file ``execvp`` would run for *name*, or a `CommandError` with env's exit status:
     127 when there is none, 126 when it is there but cannot be executed."""
+    if not name:  # joined to PATH's directories it would name them
+        raise CommandError("'': command not found", 127)
     if "/" in name:
         candidates = [name]
     else:
