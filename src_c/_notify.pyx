@@ -18,6 +18,7 @@ from posix.unistd cimport usleep
 from libc.stdint cimport uint32_t, uint64_t, int32_t, int64_t
 from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_AS_STRING
 from cpython.exc cimport PyErr_CheckSignals
+from cpython.number cimport PyNumber_Index
 
 import math
 import os
@@ -156,10 +157,11 @@ cdef class NotificationResponse:
     cdef public uint32_t flags
 
     def __init__(self, notify, val=0, error=0, flags=0):
-        self.id = notify.id if isinstance(notify, Notification) else notify
-        self.val = val
-        self.error = error
-        self.flags = flags
+        self.id = _c_u64(notify.id if isinstance(notify, Notification) else notify,
+                         "notification id")
+        self.val = _checked(val, -0x8000000000000000, 0x7FFFFFFFFFFFFFFF, "val")
+        self.error = _c_int(error, "error")
+        self.flags = _checked(flags, 0, 0xFFFFFFFF, "flags")
 
     def __repr__(self):
         return "<NotificationResponse id=%d val=%d error=%d flags=%d>" % (
@@ -179,11 +181,12 @@ cdef class NotificationAddfd:
     cdef public uint32_t newfd_flags
 
     def __init__(self, notify, flags, fd, newfd=0, newfd_flags=0):
-        self.id = notify.id if isinstance(notify, Notification) else notify
-        self.flags = flags
-        self.fd = fd
-        self.newfd = newfd
-        self.newfd_flags = newfd_flags
+        self.id = _c_u64(notify.id if isinstance(notify, Notification) else notify,
+                         "notification id")
+        self.flags = _checked(flags, 0, 0xFFFFFFFF, "flags")
+        self.fd = _checked(fd, 0, 0x7FFFFFFF, "fd")
+        self.newfd = _checked(newfd, 0, 0x7FFFFFFF, "newfd")
+        self.newfd_flags = _checked(newfd_flags, 0, 0xFFFFFFFF, "newfd_flags")
 
     def __repr__(self):
         return "<NotificationAddfd id=%d fd=%d flags=%d newfd=%d newfd_flags=%d>" % (
@@ -217,12 +220,39 @@ cdef int _ms_left(double deadline):
     return <int>min(max(left, 0.0), 1e9)
 
 
-def receive(int fd, timeout=None, int wake_fd=-1):
+# The functions below take their integers as Python objects and check them here: Cython's own
+# conversion to a C type raises OverflowError ("Python int too large to convert to C long"),
+# which names neither the parameter nor its range, and is not the ValueError bad input is.
+# Each public function is a thin def over a cdef one with the C types.
+cdef object _checked(object value, object low, object high, str what):
+    value = PyNumber_Index(value)  # TypeError for what is not an integer
+    if not low <= value <= high:
+        invalid("%s %d is out of range %d..%d" % (what, value, low, high))
+    return value
+
+
+cdef inline int _c_int(object value, str what) except? -1:
+    if type(value) is int and -0x80000000 <= value <= 0x7FFFFFFF:
+        return value
+    return _checked(value, -0x80000000, 0x7FFFFFFF, what)
+
+
+cdef inline uint64_t _c_u64(object value, str what) except? 0xFFFFFFFFFFFFFFFF:
+    if type(value) is int and 0 <= value <= 0xFFFFFFFFFFFFFFFF:
+        return value
+    return _checked(value, 0, 0xFFFFFFFFFFFFFFFF, what)
+
+
+def receive(fd, timeout=None, wake_fd=-1):
     """Wait for the next notification on listener *fd* and return it.
 
     *timeout* in seconds (None or infinity waits for ever) raises TimeoutError when it passes;
     a readable *wake_fd* makes it return None. Raises `TargetsGone` when no process uses the
     filter any more (at once, also without a timeout)."""
+    return _receive(_c_int(fd, "fd"), timeout, _c_int(wake_fd, "wake_fd"))
+
+
+cdef object _receive(int fd, timeout, int wake_fd):
     cdef seccomp_notif req
     cdef int rc, ms
     cdef double deadline = _deadline(timeout)
@@ -255,27 +285,37 @@ def receive(int fd, timeout=None, int wake_fd=-1):
             fail(rc, "cannot receive a notification on fd %d" % fd)
 
 
-def respond(int fd, NotificationResponse response not None):
+def respond(fd, NotificationResponse response not None):
     """Answer a notification."""
-    send(fd, response.id, response.val, response.error, response.flags)
+    _send(_c_int(fd, "fd"), response.id, response.val, response.error, response.flags)
 
 
-def send(int fd, uint64_t id, int64_t val=0, int32_t error=0, uint32_t flags=0):
+def send(fd, id, val=0, error=0, flags=0):
     """Answer notification *id*: return *val*, or fail with *error* (a negative errno), or run
     the real syscall with flags=`FLAG_CONTINUE`. `AlreadyAnswered` if it was answered."""
+    _send(_c_int(fd, "fd"), _c_u64(id, "notification id"),
+          _checked(val, -0x8000000000000000, 0x7FFFFFFFFFFFFFFF, "val"), _c_int(error, "error"),
+          _checked(flags, 0, 0xFFFFFFFF, "flags"))
+
+
+cdef int _send(int fd, uint64_t id, int64_t val, int32_t error, uint32_t flags) except -1:
     cdef int rc
     while True:
         with nogil:
             rc = scmpy_notif_send(fd, id, val, error, flags)
         if rc == 0:
-            return
+            return 0
         if rc != -EINTR:
             fail(rc, "cannot answer notification %d" % id)
         _check_signals()
 
 
-def id_valid(int fd, uint64_t id):
+def id_valid(fd, id):
     """Whether notification *id* is still pending (its target is still in the syscall)."""
+    return _id_valid(_c_int(fd, "fd"), _c_u64(id, "notification id"))
+
+
+cdef object _id_valid(int fd, uint64_t id):
     cdef int rc
     with nogil:
         rc = scmpy_notif_id_valid(fd, id)
@@ -286,8 +326,12 @@ def id_valid(int fd, uint64_t id):
     fail(rc, "cannot check notification %d" % id)
 
 
-def add_fd(int fd, NotificationAddfd addfd not None):
+def add_fd(fd, NotificationAddfd addfd not None):
     """Install an fd in a notification's target; returns its number there."""
+    return _add_fd(_c_int(fd, "fd"), addfd)
+
+
+cdef object _add_fd(int fd, NotificationAddfd addfd):
     cdef int rc
     while True:
         with nogil:
@@ -307,9 +351,13 @@ def add_fd(int fd, NotificationAddfd addfd not None):
         _check_signals()
 
 
-def set_sync_wake_up(int fd):
+def set_sync_wake_up(fd):
     """Ask the kernel to wake targets on the supervisor's CPU (Linux 6.6+; much faster round
     trips on a multi-CPU machine). Returns False where the kernel lacks it."""
+    return _set_sync_wake_up(_c_int(fd, "fd"))
+
+
+cdef object _set_sync_wake_up(int fd):
     cdef int rc = scmpy_notif_set_flags(fd, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP)
     if rc == 0:
         return True
@@ -318,13 +366,18 @@ def set_sync_wake_up(int fd):
     fail(rc, "cannot set flags on listener fd %d" % fd)
 
 
-def read_memory(int pid, unsigned long address, Py_ssize_t size):
+def read_memory(pid, address, size):
     """Read *size* bytes at *address* in process *pid* (process_vm_readv): may be short.
 
     Nothing here says *pid* is still the target: check `id_valid` afterwards (as
     ``Listener.read_memory`` does)."""
-    if size < 0:
+    if PyNumber_Index(size) < 0:
         invalid("cannot read %d bytes" % size)
+    return _read_memory(_c_int(pid, "pid"), _c_u64(address, "address"),
+                        _checked(size, 0, 0x7FFFFFFFFFFFFFFF, "size"))
+
+
+cdef object _read_memory(int pid, unsigned long address, Py_ssize_t size):
     cdef bytes buf = PyBytes_FromStringAndSize(NULL, size)
     cdef char *p = PyBytes_AS_STRING(buf)
     cdef long rc
@@ -335,11 +388,15 @@ def read_memory(int pid, unsigned long address, Py_ssize_t size):
     return buf if rc == size else buf[:rc]
 
 
-def write_memory(int pid, unsigned long address, const unsigned char[:] data):
+def write_memory(pid, address, const unsigned char[:] data):
     """Write *data* at *address* in process *pid* (process_vm_writev); returns bytes written.
 
     Racy against pid reuse when used for a notification's target: ``Listener.write_memory``
     is the safe form."""
+    return _write_memory(_c_int(pid, "pid"), _c_u64(address, "address"), data)
+
+
+cdef object _write_memory(int pid, unsigned long address, const unsigned char[:] data):
     cdef long rc
     cdef Py_ssize_t n = data.shape[0]
     if n == 0:
@@ -351,9 +408,14 @@ def write_memory(int pid, unsigned long address, const unsigned char[:] data):
     return rc
 
 
-def openat2(int dirfd, path, int flags, int mode=0, uint64_t resolve=0):
+def openat2(dirfd, path, flags, mode=0, resolve=0):
     """openat2(2): open *path* relative to *dirfd* with RESOLVE_* flags; returns the fd.
     Raises OSError with the kernel's errno (ENOSYS before Linux 5.6)."""
+    return _openat2(_c_int(dirfd, "dirfd"), path, _c_int(flags, "flags"),
+                    _checked(mode, 0, 0o7777, "mode"), _c_u64(resolve, "resolve"))
+
+
+cdef object _openat2(int dirfd, path, int flags, int mode, uint64_t resolve):
     cdef bytes p = os.fsencode(path)
     cdef const char *cp = p
     cdef int rc
@@ -389,7 +451,8 @@ cdef class InjectFd:
     cdef readonly object target_fd
     cdef readonly bint close
 
-    def __init__(self, int fd, *, bint cloexec=False, target_fd=None, bint close=False):
+    def __init__(self, fd, *, bint cloexec=False, target_fd=None, bint close=False):
+        fd = _c_int(fd, "fd")
         if fd < 0:
             raise InvalidArgumentError(EBADF, "InjectFd needs an open fd, not %d" % fd)
         if target_fd is not None and (isinstance(target_fd, bool) or not isinstance(

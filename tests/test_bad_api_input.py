@@ -95,3 +95,36 @@ def test_every_bpf_submodule_is_an_attribute_of_seccomp_bpf():
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert r.returncode == 0, r.stderr
     assert "diff" in r.stdout
+
+
+def _notify_calls():
+    from seccomp import notify
+    huge = 2 ** 64
+    return [
+        ("fd", lambda: notify.receive(huge)), ("wake_fd", lambda: notify.receive(0, 0, huge)),
+        ("fd", lambda: notify.send(huge, 1)), ("notification id", lambda: notify.send(0, huge)),
+        ("val", lambda: notify.send(0, 1, 2 ** 63)), ("error", lambda: notify.send(0, 1, 0, huge)),
+        ("flags", lambda: notify.send(0, 1, 0, 0, -1)), ("fd", lambda: notify.id_valid(huge, 1)),
+        ("notification id", lambda: notify.id_valid(0, -1)),
+        ("fd", lambda: notify.set_sync_wake_up(huge)),
+        ("pid", lambda: notify.read_memory(huge, 0, 1)),
+        ("address", lambda: notify.read_memory(1, -1, 1)),
+        ("size", lambda: notify.read_memory(1, 0, huge)),
+        ("pid", lambda: notify.write_memory(huge, 0, b"x")),
+        ("dirfd", lambda: notify.openat2(huge, "x", 0)),
+        ("mode", lambda: notify.openat2(-100, "x", 0, -1)),
+        ("fd", lambda: notify.InjectFd(huge)), ("fd", lambda: notify.Listener(huge)),
+        ("notification id", lambda: notify.NotificationResponse(huge)),
+        ("val", lambda: notify.NotificationResponse(1, -2 ** 63 - 1)),
+        ("fd", lambda: notify.NotificationAddfd(1, 0, -1)),
+        ("fd", lambda: notify.respond(huge, notify.NotificationResponse(1))),
+    ]
+
+
+@pytest.mark.parametrize("name,call", _notify_calls(), ids=lambda v: v if isinstance(v, str)
+                         else "")
+def test_notify_calls_name_an_integer_out_of_its_range(name, call):
+    """Was OverflowError 'Python int too large to convert to C long' (not a ValueError, and
+    naming neither the parameter nor its range)."""
+    with pytest.raises(ValueError, match="^.*%s -?[0-9]+ is out of range" % name):
+        call()
