@@ -20,7 +20,10 @@ def send_fd(sock: "socket.socket", fd: int, message: bytes = b"fd") -> None:
     """Send *fd* over a unix socket (SCM_RIGHTS), e.g. a listener to a supervisor process."""
     import array
     import socket
-    sock.sendmsg([message], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [fd]))])
+    # MSG_NOSIGNAL: a peer gone is EPIPE, also where SIGPIPE is not ignored (seccomp run
+    # restores it for its command before sending the listener to the agent)
+    sock.sendmsg([message], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [fd]))],
+                 socket.MSG_NOSIGNAL)
 
 
 def receive_fds(sock: "socket.socket", size: int, count: int = 1) -> Tuple[bytes, List[int]]:

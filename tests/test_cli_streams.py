@@ -180,3 +180,22 @@ def test_allow_and_deny_refuse_a_half_spec_for_every_format(tmp_path, option):
         r = cli("check", "--profile", prof, *option, "getppid")
         assert r.returncode == 1 and r.stderr.decode().startswith("seccomp: error: "), prof
         assert option[1].split(":")[0] in r.stderr.decode()
+
+
+# -- the command gets the signal dispositions it would get from a shell ------------------------
+
+@pytest.mark.parametrize("options", [[], ["--profile", "unconfined"], ["--deny", "rt_sigaction"]],
+                         ids=["default", "unconfined", "rt_sigaction-denied"])
+def test_run_does_not_pass_pythons_ignored_signals_on(options):
+    """Python ignores SIGPIPE and SIGXFSZ; exec keeps "ignored": `seccomp run -- yes | head`
+    printed "Broken pipe" and exited 1 instead of ending by SIGPIPE."""
+    r = cli("run", *options, "--", "sh", "-c", "grep SigIgn /proc/self/status")
+    assert r.returncode == 0, r.stderr
+    ignored = int(r.stdout.decode().split()[1], 16)
+    assert not ignored & (1 << (13 - 1)) and not ignored & (1 << (25 - 1))   # SIGPIPE, SIGXFSZ
+    reader = subprocess.Popen(["head", "-c", "1"], stdin=subprocess.PIPE,
+                              stdout=subprocess.DEVNULL)
+    r = cli("run", *options, "--", "yes", stdout=reader.stdin)
+    reader.stdin.close()
+    reader.wait()
+    assert r.returncode == -13 and b"Broken pipe" not in r.stderr   # killed by SIGPIPE

@@ -51,6 +51,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     path = find_command(argv[0])
     prof = _resolved(args)
     if prof is None:  # --profile unconfined: no filter
+        _restore_signals()
         return _exec(path, argv)
     if args.skip_no_new_privs:
         from ..profile import require_skip_no_new_privs
@@ -114,7 +115,21 @@ def _load(program: Program, name: Optional[str]) -> int:
     if name is not None:
         _check_exec_allowed(program.bpf, name)
     flush_std()
+    _restore_signals()  # before the filter, which may deny rt_sigaction
     return program.load()
+
+
+def _restore_signals() -> None:
+    """Give the command the dispositions Python changed at start-up (as subprocess's
+    restore_signals does): SIGPIPE and SIGXFSZ ignored would be inherited through exec, and
+    `seccomp run -- yes | head -1` would end with "Broken pipe" and status 1 instead of
+    SIGPIPE. Only exec and messages to stderr follow."""
+    import _signal  # the signal module's own import costs more
+
+    for name in ("SIGPIPE", "SIGXFSZ"):
+        number = getattr(_signal, name, None)
+        if number is not None:
+            _signal.signal(number, _signal.SIG_DFL)
 
 
 def _exec(path: str, argv: List[str]) -> int:
