@@ -505,6 +505,9 @@ def _launch_error(err: int, argv: Sequence[str]) -> RecordError:
     if err == _errno.EINVAL:
         reason = "the kernel refused the recording filter (seccomp user notification needs " \
                  "Linux 5.0, CONTINUE 5.5)"
+    elif err == _errno.EBUSY:
+        reason = "this process runs under a filter with a notification listener already (a " \
+                 "recording or a supervisor): the kernel allows one listener per chain of filters"
     elif err == 0:
         reason = "it was killed before it could load the recording filter"
         err = _errno.EINTR

@@ -109,6 +109,39 @@ def test_command_starts_as_after_fork_and_exec(tmp_path):
     assert not theirs["SigIgn"] & 1 << (signal.SIGHUP - 1)     # a handler becomes default
 
 
+def test_a_recording_inside_a_recording_says_why_it_cannot(capfd):
+    inner = [PY, "-m", "seccomp", "record", "-o", os.devnull, "--", "true"]
+    outer = record.record(inner, env=ENV)
+    assert outer.returncode == 1
+    err = capfd.readouterr().err
+    assert "cannot record true" in err and "one listener per chain of filters" in err, err
+
+
+def test_other_threads_of_the_recorder_go_on_meanwhile(tmp_path):
+    """The launching thread sleeps until the command has exec'd; the recorder's other threads
+    run meanwhile, opening and closing files in the fd table the child shares until then."""
+    import threading
+
+    stop = threading.Event()
+    opened = []
+
+    def churn():
+        while not stop.is_set():
+            fd = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+            opened.append(fd)
+            os.close(fd)
+
+    t = threading.Thread(target=churn)
+    t.start()
+    try:
+        recs = [record.record(["sh", "-c", "exit 7"]) for _ in range(5)]
+    finally:
+        stop.set()
+        t.join()
+    assert [r.returncode for r in recs] == [7] * 5 and opened
+    assert all("execve" in r.syscalls() for r in recs)
+
+
 def test_threads_and_children_are_followed():
     code = ("import os, threading\n"
             "t = threading.Thread(target=lambda: os.getpgid(0)); t.start(); t.join()\n"
