@@ -5,7 +5,7 @@
 
 Default command: python3 -c pass. Rows:
   bare                     the command itself
-  seccomp.record.record()  the API (fork, recording filter, every syscall answered by the C loop)
+  seccomp.record.record()  the API (clone, recording filter, every syscall answered by the C loop)
   seccomp record           the command line (a fresh interpreter, writes the profile; its
                            modules byte-compiled, as in an installed package)
   strace -f -c             strace counting syscalls, following children (ptrace, where installed)
