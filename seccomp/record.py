@@ -367,8 +367,6 @@ class Recorder:
         meanwhile), so once the command ends there is usually nothing left to build."""
         from . import profile as _profile
 
-        if merge is not None and not isinstance(merge, _profile.Profile):
-            merge = _profile.load(merge)
         rec = self._rec
         kept = -1
         built: "Optional[Tuple[Recording, Profile, bytes]]" = None
@@ -389,6 +387,8 @@ class Recorder:
 
         pause = 0.0
         try:
+            if merge is not None and not isinstance(merge, _profile.Profile):
+                merge = _profile.load(merge)
             while not rec.ended(pause):
                 if rec.kept != kept:
                     kept = rec.kept  # before the snapshot: it holds at least these calls
@@ -396,6 +396,9 @@ class Recorder:
                 pause = min(max(pause * 2, 0.002), 0.5)
         except Exception:  # a partial recording's trouble is the whole one's: raised below
             built = None
+        except BaseException:
+            self._abort(reaped=False)
+            raise
         recording = self.wait()
         if built is None:
             return recording, recording.profile(default_action=default_action, merge=merge)
@@ -414,10 +417,7 @@ class Recorder:
             reaped = True
             rec.join()  # until no process uses the filter
         except BaseException:
-            rec.stop()
-            rec.join()
-            if not reaped:
-                _reap(self.pid, kill=True)
+            self._abort(reaped)
             raise
         finally:
             rec.close()
@@ -430,6 +430,16 @@ class Recorder:
         if stage == 2:
             raise RecordError(err, "cannot run %s: %s" % (self.argv[0], os.strerror(err)))
         return Recording(self.argv, _calls(rec.calls()), self.args, status, rec.notifications)
+
+
+    def _abort(self, reaped: bool) -> None:
+        """Stop recording and kill the command (unless *reaped* already): nobody would
+        answer its syscalls."""
+        self._rec.stop()
+        self._rec.join()
+        if not reaped:
+            _reap(self.pid, kill=True)
+        self._rec.close()
 
 
 def _which(name: str) -> Optional[str]:

@@ -226,13 +226,16 @@ cdef class Recorder:
 
     def ended(self, double timeout):
         """Whether the command (the launched process, not what it started) has ended,
-        waiting up to *timeout* seconds; it is not reaped."""
+        waiting up to *timeout* seconds (less if a signal comes); it is not reaped."""
         cdef int rc
         cdef int ms = <int>(timeout * 1000)
         if self.pid < 0:
             raise ValueError("no command was launched")
         with nogil:
             rc = scmpy_child_ended(self.pid, &self.pidfd, ms)
+        if rc == -EINTR:
+            PyErr_CheckSignals()  # a handler's exception (KeyboardInterrupt) comes out here
+            return False
         if rc < 0:
             raise OSError(-rc, "cannot wait for the command")
         return rc == 1

@@ -194,6 +194,27 @@ def test_wait_profile_has_what_the_command_did_last():
     assert bpf.evaluate(native_program(prof), "getsid") == Action.ALLOW
 
 
+def test_interrupted_wait_profile_kills_the_command():
+    import signal
+
+    def interrupt(*_):
+        raise KeyboardInterrupt
+
+    old = signal.signal(signal.SIGALRM, interrupt)
+    started = record.start(["sleep", "30"])
+    t = time.monotonic()
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.2)
+        with pytest.raises(KeyboardInterrupt):
+            started.wait_profile()
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+    assert time.monotonic() - t < 10
+    with pytest.raises(ChildProcessError):  # killed and reaped
+        os.waitpid(started.pid, os.WNOHANG)
+
+
 def test_merge_adds_only_what_the_run_needs():
     first = record.record([PY, "-c", "import os; os.getpgid(0)"]).profile()
     second = record.record([PY, "-c", "import os; os.getsid(0)"])
