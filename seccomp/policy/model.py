@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from typing import (Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Set,
                     Tuple, Union)
 
+from .. import _core
 from .._core import Cond, InvalidArgumentError, SeccompError
 from .._errors import PolicyError
 from .._enums import ACTION_KIND_MASK, Action, Arch, Op, precedence
@@ -962,16 +963,17 @@ class Policy:
             f.optimize = 2
         skipped: List[str] = []
         numbers = _newer_numbers(lowered, f.arches)
-        add = f.add_rule
-        if numbers:  # by number: libseccomp takes them for a filter of the native arch alone
-            def add(action: Action, name: str, *conds: Cond) -> None:
-                f.add_rule(action, numbers.get(name, name), *conds)
-        for name, exc in add_rules(add, lowered, backwards):
+        def by_number(action: Action, name: str, *conds: Cond) -> None:
+            f.add_rule(action, numbers.get(name, name), *conds)
+
+        # by number: libseccomp takes them for a filter of the native arch alone
+        add = by_number if numbers else f.add_rule
+        for name, refused in add_rules(add, lowered, backwards):
             if not syscall_known(name):
                 skipped.append(name)
                 continue
             raise PolicyError(self._place(name), "cannot add the rule for %s: %s"
-                              % (name, exc.strerror)) from None
+                              % (name, getattr(refused, "strerror", refused))) from None
         extras: List[Tuple[int, str, Tuple[ExprCondition, ...], Tuple[int, ...]]] = []
         for name, conditions in (computed or {}).items():
             if not syscall_known(name):
@@ -1296,7 +1298,7 @@ class PolicyFilter(Filter):
         super().reset(default_action)
         self.rule_extras = None
 
-    def merge(self, other: Filter) -> None:
+    def merge(self, other: "_core.Filter") -> None:
         """Merge *other* into this filter (consumed), with the rules only the library's own
         BPF computes, of both."""
         mine, theirs = self.rule_extras, getattr(other, "rule_extras", None)
