@@ -198,3 +198,87 @@ def test_docker_one_rule_change_is_named_on_every_architecture_of_its_arch_map()
         assert {c.arch for c in d.changes} == set(d.arches), arch
     data = copy.deepcopy(json.load(open(DOCKER)))
     assert profile.load(data) == profile.load(DOCKER)
+
+
+# -- Kubernetes: SeccompProfile resources as the API server returns them ----------------------
+
+def test_seccompprofile_with_the_state_the_api_server_fills_in():
+    # the operator's v1 API (2026) has spec.state, Enabled by default: a resource read back
+    # from a cluster (kubectl get sp NAME -o yaml) has it, with a status
+    pytest.importorskip("yaml", reason="reading YAML needs PyYAML")
+    path = os.path.join(HERE, "spo_profile_allowed_syscalls.yaml")
+    p = profile.load(path)
+    assert p.default_action == Action.ERRNO(1)
+    f = p.compile(arch="x86_64")
+    try:
+        program = f.export_bpf()
+    finally:
+        f.release()
+    assert bpf.evaluate(program, "futex", arch="x86_64") == ALLOW
+    assert bpf.evaluate(program, "mount", arch="x86_64") == Action.ERRNO(1)
+    text = open(path).read()
+    with pytest.raises(profile.ProfileError, match=r"spec.state: the profile is disabled"):
+        profile.load(text.replace("state: Enabled", "state: Disabled"))
+    with pytest.raises(profile.ProfileError, match=r"spec.state: expected Enabled or Disabled, "
+                                                   r"not 'enabled'"):
+        profile.load(text.replace("state: Enabled", "state: enabled"))
+
+
+# -- Android: minijail policies read by minijail's C parser ------------------------------------
+
+ANDROID = os.path.join(HERE, "android")
+
+
+def test_android_policy_repeating_its_includes_lines_compiles_as_android_reads_it():
+    # mediaextractor-arm64.policy allows readlinkat twice and prctl, mprotect and mmap
+    # outright, then @includes crash_dump.arm64.policy, which allows them again with
+    # conditions: Android's minijail (ALLOW_DUPLICATE_SYSCALLS) keeps the first definition
+    path = os.path.join(ANDROID, "mediaextractor-arm64.policy")
+    with pytest.warns(UserWarning) as caught:
+        policy = sp.load(path, arch="aarch64")
+    ignored = sorted(str(w.message).split(" syscall ")[1].split()[0] for w in caught
+                     if "never decides" in str(w.message))
+    assert ignored == ["mmap", "mprotect", "prctl"]  # plain repeats of "1" say nothing
+    f = policy.compile(arch="aarch64")
+    try:
+        program = f.export_bpf()
+    finally:
+        f.release()
+    d = lambda *a: bpf.evaluate(program, a[0], a[1:], arch="aarch64")  # noqa: E731
+    assert d("prctl", 38) == ALLOW and d("mmap", 0, 4096, 7, 0x22) == ALLOW
+    assert d("readlinkat") == ALLOW and d("recvfrom") == ALLOW  # from crash_dump
+    assert d("execve") == KILL and d("socket", 2, 1, 0) == KILL
+
+
+def test_android_policy_with_conditions_from_the_command_line():
+    path = os.path.join(ANDROID, "mediaswcodec-arm64.policy")
+    run = ["--profile", path, "--arch", "aarch64"]
+    for args, want in ((["mmap", "0", "4096", "5", "0x22"], "ALLOW"),   # PROT_READ|EXEC
+                       (["mmap", "0", "4096", "7", "0x22"], "KILL_PROCESS"),  # and WRITE
+                       (["mremap", "0", "0", "0", "3"], "ALLOW"),
+                       (["mremap", "0", "0", "0", "1"], "KILL_PROCESS")):
+        out = _cli("check", *run, *args)
+        assert out.stdout.strip() == want and out.stderr == "", (args, out.stderr)
+    out = _cli("explain", *run)
+    assert out.returncode == 0 and "mremap" in out.stdout, out.stderr
+
+
+# -- a name that is no syscall: refused where the format refuses it ----------------------------
+
+@pytest.mark.parametrize("fmt, text, where", [
+    ("minijail", "read: 1\nreadlinkt: 1\n", "<inline>:2:1"),
+    ("seccompiler", json.dumps({"main": {"mismatch_action": "trap", "match_action": "allow",
+                                         "filter": [{"syscall": "read"},
+                                                    {"syscall": "readlinkt"}]}}),
+     "main.filter[1].syscall"),
+    ("gosecco", "read: 1\nreadlinkt: 1\n", "<inline>:2:1"),
+])
+def test_a_misspelt_syscall_is_refused_with_its_place(fmt, text, where):
+    # minijail and seccompiler refuse names they have no number for; the allow-list would
+    # otherwise leave the syscall to the default action (it was skipped with a warning)
+    with pytest.raises(sp.PolicyError, match="invalid syscall 'readlinkt': no architecture") \
+            as e:
+        sp.loads(text, fmt)
+    assert where in str(e.value)
+    sp.loads(text.replace("readlinkt", "readlinkat"), fmt).compile().release()
+    sp.loads(text.replace("readlinkt", "mseal"), fmt)  # newer than libseccomp 2.5: known

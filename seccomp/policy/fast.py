@@ -13,7 +13,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from .. import _policyfast
 from .._enums import AUDIT_ARCH_64BIT, Action, Arch
-from .model import Policy, Rule, _spelled_for_libseccomp, _TooLarge
+from .model import Policy, Rule, _spelled_for_libseccomp, _TooLarge, unknown_syscall
 
 __all__ = ["ENABLED", "read"]
 
@@ -94,6 +94,9 @@ def read(fmt: str, text: str, file: str, full: Callable[[], Policies]) -> Option
             return None
     except UnicodeEncodeError:  # lone surrogates: the format's reader says what it makes of them
         return None
+    if fmt != "oci" and any(unknown_syscall(name) for _, rules, _ in found.values()
+                            for name in rules):
+        return None  # the reader refuses it, with its place
     return _policies(full, found)
 
 

@@ -34,12 +34,11 @@ import re
 from dataclasses import dataclass
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
-from .._core import InvalidArgumentError, syscall_resolve_name
 from .._enums import LARGEST_ERRNO, Action
 from . import constants
 from .model import (FALSE, TRUE, And, Arg, Atom, BinOp, Bool, Cmp, Expr, Inv, Not, Num, Or,
                     Place, Policy, PolicyError, Rule, U32, U64, _atom, _BeyondLibseccomp,
-                    _Unlowerable, fold, scan_tokens)
+                    _Unlowerable, fold, scan_tokens, unknown_syscall)
 
 __all__ = ["parse", "load", "dump", "INLINE_MARKER", "looks_like"]
 
@@ -564,7 +563,9 @@ def parse(text: str, *, file: str = "<policy>", extra_definitions: Sequence[str]
                                                                                   first.place))
             continue
         seen[raw.name] = raw
-        _check_syscall(raw.name, raw.place)
+        reason = unknown_syscall(raw.name)
+        if reason:
+            raise PolicyError(raw.place, reason)
         pos_text = raw.positive or defs["DEFAULT_POSITIVE"][0]
         neg_text = raw.negative or defs["DEFAULT_NEGATIVE"][0]
         positive = rule_action(pos_text, raw.place)
@@ -599,17 +600,6 @@ def parse(text: str, *, file: str = "<policy>", extra_definitions: Sequence[str]
     return Policy(policy_action, tuple(rules),
                   bad_arch_action=action(action_on_audit_failure or "kill", Place(file)),
                   x32_action=action(x32, Place(file)) if x32 else None, source=file)
-
-
-def _check_syscall(name: str, place: Place) -> None:
-    """gosecco refuses names it has no number for; ours are libseccomp's and, for syscalls
-    newer than it, the package's syscall table's (so that what `dump` writes reads back)."""
-    try:
-        syscall_resolve_name(name)
-    except InvalidArgumentError:
-        from .._syscall_table import newer_syscalls
-        if name not in newer_syscalls():
-            raise PolicyError(place, "invalid syscall %r" % name) from None
 
 
 def load(source: str, **settings: object) -> Policy:

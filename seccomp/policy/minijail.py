@@ -31,7 +31,7 @@ from .._enums import AUDIT_ARCH_64BIT, LARGEST_ERRNO, Action, Arch
 from .._errors import IncludeFallbackWarning
 from . import constants
 from .model import (TRUE, And, Arg, Atom, BinOp, Cmp, Expr, Num, Or, Place, Policy,
-                    PolicyError, Rule, U64, _bits, scan_tokens)
+                    PolicyError, Rule, U64, _bits, scan_tokens, unknown_syscall)
 
 __all__ = ["parse", "load", "dump", "looks_like", "IncludeFallbackWarning"]
 
@@ -119,7 +119,8 @@ class _Parser:
         self.default: Action = Action.KILL_PROCESS
         self.denylist = False
         self.rules: List[Rule] = []
-        self.final: Dict[str, Place] = {}  # where each syscall got its unconditional action
+        # where each syscall got its unconditional action, and which
+        self.final: Dict[str, Tuple[Place, Action]] = {}
 
     # -- values ---------------------------------------------------------------------------
 
@@ -255,6 +256,10 @@ class _Parser:
                 raise ln.error("invalid syscall name %r" % tok, i)
             elif tok.startswith("ARM_"):
                 tok = _arm_private(tok, self.arch)
+            else:
+                reason = unknown_syscall(tok)
+                if reason:
+                    raise ln.error(reason, i)
             keep = True
             if ln.peek() == "[":
                 keep = self._metadata(ln)
@@ -313,16 +318,22 @@ class _Parser:
             raise ln.error("unexpected %r after the rule" % ln.peek())
         for name, place in names:
             # minijail's policy compiler (the one crosvm and Chrome OS build with) joins the
-            # statements of a syscall in order; only filters after an unconditional action
-            # (which would never decide) are an error
+            # statements of a syscall in order. Nothing after an unconditional action can
+            # decide: that compiler refuses it; the C parser, as Android builds it
+            # (ALLOW_DUPLICATE_SYSCALLS), warns and keeps the first definition, as here
+            # (Android's mediaextractor policies repeat lines of the files they @include)
             final = self.final.get(name)
             if final is not None:
-                raise PolicyError(place, "syscall %s already had an unconditional action "
-                                         "applied (at %s)" % (name, final))
+                if [(e, a) for e, a, _ in filters] != [(TRUE, final[1])]:  # not a plain repeat
+                    import warnings
+                    warnings.warn("%s: syscall %s already had an unconditional action applied "
+                                  "(at %s): this statement never decides, ignored"
+                                  % (place, name, final[0]), stacklevel=2)
+                continue
             for expr, action, pos in filters:
                 self.rules.append(Rule(name, expr, action, pos))
                 if expr is TRUE:
-                    self.final[name] = pos
+                    self.final[name] = (pos, action)
 
     def parse_text(self, text: str, file: str, depth: int = 0) -> None:
         for ln in _logical_lines(text, file):

@@ -1118,6 +1118,20 @@ Policy.rules = _Rules()  # type: ignore[assignment]
 _RANGE_OPS = {Op.LT: "<", Op.LE: "<=", Op.GT: ">", Op.GE: ">="}
 
 
+def unknown_syscall(name: str) -> Optional[str]:
+    """Why *name* is refused, or None: no architecture has such a syscall (libseccomp's names
+    and, for syscalls newer than it, the package's syscall table's). gosecco, minijail and
+    seccompiler refuse names they have no number for, where a typo would otherwise leave the
+    syscall to the default action. (OCI profiles skip unknown names, as runc does.)"""
+    if syscall_known(name):
+        return None
+    from .._syscall_table import newer_syscalls
+
+    if name in newer_syscalls():
+        return None
+    return "invalid syscall %r: no architecture has a syscall of this name" % name
+
+
 def _newer_numbers(names: Iterable[str], arches: Sequence[Arch]) -> Dict[str, int]:
     """The numbers of the syscalls among *names* that libseccomp does not know (``mseal`` on
     2.5.4, which ChromeOS's policies allow) from the package's syscall table, where *arches*

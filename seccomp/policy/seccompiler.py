@@ -28,7 +28,7 @@ from typing import Any, Dict, List, Mapping, Optional, Set, Tuple
 from .._errors import SeccompError, ThreadSyncError
 from .._enums import LARGEST_ERRNO, Action
 from .model import (TRUE, U32, U64, And, Arg, Atom, BinOp, Cmp, Expr, Num, Place, Policy,
-                    PolicyError, Rule)
+                    PolicyError, Rule, unknown_syscall)
 
 __all__ = ["parse", "dump", "dumps", "apply", "ThreadSyncError", "looks_like"]
 
@@ -170,6 +170,9 @@ def _filter(name: str, v: Any, file: str) -> Policy:
         for n in names:
             if not isinstance(n, str) or not _NAME.match(n):
                 raise _err(file, rp + ".syscall", "invalid syscall name %s" % json.dumps(n))
+            reason = unknown_syscall(n[4:] if n.startswith("SYS_") else n)
+            if reason:
+                raise _err(file, rp + ".syscall", reason)
         comment = rule.get("comment", "")
         if not isinstance(comment, str):
             raise _err(file, rp + ".comment", "expected a string, not %s" % _type(comment))

@@ -35,9 +35,12 @@ SPO_API_VERSIONS = ("security-profiles-operator.x-k8s.io/v1alpha1", SPO_API_VERS
 _KIND = "SeccompProfile"
 # A Kubernetes object name: a DNS subdomain (RFC 1123).
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-# The fields of the resource's spec: the OCI profile's, without defaultErrnoRet, plus the base.
+# The fields of the resource's spec: the OCI profile's, without defaultErrnoRet, plus the base
+# and whether the operator installs it: ``disabled`` (a bool, 2023-2026), then ``state``
+# (Enabled or Disabled; the API server fills in Enabled, so resources read back have it).
 _SPEC_KEYS = {"baseProfileName", "defaultAction", "architectures", "listenerPath",
-              "listenerMetadata", "syscalls", "flags", "disabled"}
+              "listenerMetadata", "syscalls", "flags", "disabled", "state"}
+_STATES = ("Enabled", "Disabled")
 
 ArchLike = Union[Arch, str, int, None]
 
@@ -173,8 +176,13 @@ def from_resource(source: Union[str, bytes, Mapping[str, Any]]) -> Profile:
                                                    % spec["baseProfileName"])
     if spec.get("disabled"):
         raise ProfileError("spec.disabled", "the profile is disabled")
+    state = spec.get("state")
+    if state is not None and state not in _STATES:
+        raise ProfileError("spec.state", "expected %s, not %r" % (" or ".join(_STATES), state))
+    if state == "Disabled":
+        raise ProfileError("spec.state", "the profile is disabled")
     oci: Dict[str, Any] = {k: v for k, v in spec.items()
-                           if k not in ("baseProfileName", "disabled")}
+                           if k not in ("baseProfileName", "disabled", "state")}
     syscalls: List[Any] = []
     for rule in oci.get("syscalls") or []:
         if isinstance(rule, Mapping) and isinstance(rule.get("errnoRet"), str) \

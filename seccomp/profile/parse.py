@@ -43,7 +43,8 @@ def load(source: Source) -> Profile:
       profile, never a file in the working directory;
     - a path: a string containing ``/`` (``"./my.json"``, ``"/etc/profile.json"``) or an
       `os.PathLike`;
-    - JSON text (str or bytes, starting with ``{``) or the decoded dict.
+    - JSON text (str or bytes, starting with ``{``) or the decoded dict; or the YAML text of
+      a Kubernetes resource (below; ``---``, ``apiVersion:`` or ``kind:`` first).
 
     A whole OCI ``config.json`` is accepted too: its ``linux.seccomp`` is the profile and its
     ``process.capabilities.bounding`` becomes the profile's `Profile.caps`; so is a Security
@@ -58,7 +59,7 @@ def load(source: Source) -> Profile:
     if not isinstance(source, str):
         raise TypeError("a profile is a built-in name, a path, JSON text or a dict, not %s"
                         % type(source).__name__)
-    if source.lstrip().startswith(("{", "[")):
+    if source.lstrip().startswith(("{", "[")) or looks_like_yaml(source):  # not a path
         return loads(source)
     if "/" in source:
         return _from_data(_decode(_read(source), source), source)
