@@ -282,3 +282,25 @@ def test_a_misspelt_syscall_is_refused_with_its_place(fmt, text, where):
     assert where in str(e.value)
     sp.loads(text.replace("readlinkt", "readlinkat"), fmt).compile().release()
     sp.loads(text.replace("readlinkt", "mseal"), fmt)  # newer than libseccomp 2.5: known
+
+
+def test_a_syscall_newer_than_libseccomp_is_named_by_explain_and_diff(tmp_path):
+    # 355 of ChromeOS platform2's 377 policies allow mseal: on the native architecture it is
+    # added by number, and explain and diff name it from the package's syscall table
+    from seccomp._syscall_table import newer_syscalls
+    native = Arch.native()
+    number = newer_syscalls()["mseal"][str(native)]
+    a = tmp_path / "a.policy"
+    a.write_text("read: 1\nmseal: 1\n")
+    b = tmp_path / "b.policy"
+    b.write_text("read: 1\n")
+    d = bpfdiff.diff(str(a), str(b))
+    assert [(c.syscall, c.number, c.a, c.b) for c in d.changes] == [
+        ("mseal", number, ALLOW, KILL)]
+    f = sp.load(str(a)).compile()
+    try:
+        e = bpf.explain(f)
+    finally:
+        f.release()
+    assert [(v.syscall, v.number, v.actions) for v in e.syscalls
+            if v.syscall == "mseal"] == [("mseal", number, (ALLOW,))]

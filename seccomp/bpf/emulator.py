@@ -97,16 +97,22 @@ def table_base(arch: Arch) -> int:
 @memo(None)
 def arch_syscalls(arch: Arch) -> "Tuple[Tuple[int, str], ...]":
     """Every syscall number of *arch* that libseccomp names, with its name, in order: its
-    table from `table_base` and ARM's private syscalls."""
+    table from `table_base`, ARM's private syscalls, and the syscalls newer than this
+    libseccomp from the package's table (``mseal`` for libseccomp 2.5.4)."""
+    from .._syscall_table import newer_syscalls
+
     base = table_base(arch)
     spans = [(base, TABLE_SPAN)]
     if arch is Arch.ARM:
         spans.append((ARM_PRIVATE_BASE, _ARM_PRIVATE_SPAN))
-    out = []
+    found: Dict[int, str] = {}
     for first, count in spans:
-        found = {nr: name for name, nr in _core.syscall_numbers(arch, first, count).items()}
-        out.extend(sorted(found.items()))
-    return tuple(out)
+        found.update((nr, name) for name, nr in _core.syscall_numbers(arch, first, count).items())
+    for name, numbers in newer_syscalls().items():
+        nr = numbers.get(str(arch))
+        if nr is not None:
+            found.setdefault(nr, name)
+    return tuple(sorted(found.items()))
 
 
 @memo(None)
