@@ -14,6 +14,7 @@ import pytest
 import seccomp.policy as sp
 from seccomp import Action, Arch, bpf, profile
 from seccomp.bpf import diff as bpfdiff
+from seccomp.policy import gosecco
 
 TESTS = os.path.dirname(os.path.abspath(__file__))
 HERE = os.path.join(TESTS, "realworld")
@@ -304,3 +305,12 @@ def test_a_syscall_newer_than_libseccomp_is_named_by_explain_and_diff(tmp_path):
         f.release()
     assert [(v.syscall, v.number, v.actions) for v in e.syscalls
             if v.syscall == "mseal"] == [("mseal", number, (ALLOW,))]
+
+
+def test_gosecco_a_numeric_macro_used_as_a_rule_is_refused_where_it_is_used():
+    # as gosecco's own test policy missing_variable_policy: the macro is fine, its use is not
+    text = "# a comment\n\nplus_one(a) = 1 + a\n\nread: plus_one(b)\n"
+    with pytest.raises(sp.PolicyError, match=r"^t.seccomp:5:7: expected a condition, found a "
+                                             r"number: plus_one is one \(defined at "
+                                             r"t.seccomp:3:1\)"):
+        gosecco.parse(text, file="t.seccomp")

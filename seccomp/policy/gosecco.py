@@ -242,6 +242,10 @@ _BOOL_OPS = ("||", "&&")
 _CMP_OPS = ("==", "!=", "<", "<=", ">", ">=", "&?")
 
 
+class _NotACondition(PolicyError):
+    """A number where a condition is expected."""
+
+
 class _Resolver:
     def __init__(self, macros: Dict[str, _Macro]) -> None:
         self.macros = macros
@@ -298,8 +302,14 @@ class _Resolver:
                 return Or(tuple(Cmp("==", left, r, e.pos) for r in rights))
             return And(tuple(Cmp("!=", left, r, e.pos) for r in rights))
         if isinstance(e, (_Var, _Call)):
-            return self.boolean(self.expand(e, env), env)
-        raise PolicyError(_pos(e), "expected a condition, found a number")
+            try:
+                return self.boolean(self.expand(e, env), env)
+            except _NotACondition as exc:  # said where the macro is used, not in its body
+                m = self.macros.get(e.name)
+                raise _NotACondition(e.pos, "expected a condition, found a number: %s is one%s"
+                                     % (e.name, " (defined at %s)" % m.place if m else "")
+                                     ) from exc
+        raise _NotACondition(_pos(e), "expected a condition, found a number")
 
     def expand(self, e: Expr, env: Dict[str, Expr]) -> Expr:
         assert isinstance(e, (_Var, _Call))
