@@ -242,8 +242,8 @@ _BOOL_OPS = ("||", "&&")
 _CMP_OPS = ("==", "!=", "<", "<=", ">", ">=", "&?")
 
 
-class _NotACondition(PolicyError):
-    """A number where a condition is expected."""
+# The error for a number where a condition is expected (re-raised where a macro is used).
+_NOT_A_CONDITION = "expected a condition, found a number"
 
 
 class _Resolver:
@@ -304,12 +304,14 @@ class _Resolver:
         if isinstance(e, (_Var, _Call)):
             try:
                 return self.boolean(self.expand(e, env), env)
-            except _NotACondition as exc:  # said where the macro is used, not in its body
+            except PolicyError as exc:  # said where the macro is used, not in its body
+                if not exc.reason.startswith(_NOT_A_CONDITION):
+                    raise
                 m = self.macros.get(e.name)
-                raise _NotACondition(e.pos, "expected a condition, found a number: %s is one%s"
-                                     % (e.name, " (defined at %s)" % m.place if m else "")
-                                     ) from exc
-        raise _NotACondition(_pos(e), "expected a condition, found a number")
+                raise PolicyError(e.pos, "%s: %s is one%s" % (
+                    _NOT_A_CONDITION, e.name, " (defined at %s)" % m.place if m else "")
+                                  ) from None
+        raise PolicyError(_pos(e), _NOT_A_CONDITION)
 
     def expand(self, e: Expr, env: Dict[str, Expr]) -> Expr:
         assert isinstance(e, (_Var, _Call))
