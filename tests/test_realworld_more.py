@@ -314,3 +314,34 @@ def test_gosecco_a_numeric_macro_used_as_a_rule_is_refused_where_it_is_used():
                                              r"number: plus_one is one \(defined at "
                                              r"t.seccomp:3:1\)"):
         gosecco.parse(text, file="t.seccomp")
+
+
+SPO_SEVERAL = os.path.join(HERE, "spo_seccompprofiles.yaml")
+
+
+def test_one_of_several_seccompprofile_resources_by_its_name(tmp_path):
+    # the operator's examples/seccompprofile.yaml holds four resources; kubectl get
+    # seccompprofiles -o yaml gives a List: one is picked by its metadata.name
+    yaml = pytest.importorskip("yaml", reason="reading YAML needs PyYAML")
+    with pytest.raises(profile.ProfileError, match=r"4 SeccompProfile resources in one YAML "
+                                                   r"file \(profile-block-all, .*\): choose one"):
+        profile.load(SPO_SEVERAL)
+    p = profile.load(SPO_SEVERAL, name="profile-complain-block-high-risk")
+    assert p.default_action == Action.LOG
+    assert profile.load(SPO_SEVERAL, name="profile-block-all").default_action == \
+        Action.ERRNO(1)
+    with pytest.raises(profile.ProfileError, match=r"no SeccompProfile resource named 'nope'"):
+        profile.load(SPO_SEVERAL, name="nope")
+    docs = [d for d in yaml.safe_load_all(open(SPO_SEVERAL)) if d]
+    listed = tmp_path / "list.yaml"
+    listed.write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": docs}))
+    assert profile.load(str(listed), name="profile-complain-block-high-risk") == p
+    one = tmp_path / "one.json"
+    one.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": docs[:1]}))
+    assert profile.load(str(one)) == profile.load(SPO_SEVERAL, name="profile-block-all")
+    out = _cli("check", "--profile", str(listed), "--thread", "profile-allow-unsafe", "ptrace")
+    assert (out.returncode, out.stdout) == (0, "ALLOW\n"), out.stderr
+    out = _cli("check", "--profile", SPO_SEVERAL, "ptrace")
+    assert out.returncode == 1 and "choose one by its name (--thread NAME)" in out.stderr
+    d = bpfdiff.diff(SPO_SEVERAL, str(listed), thread="profile-complain-block-high-risk")
+    assert not d

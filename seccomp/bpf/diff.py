@@ -115,7 +115,8 @@ def load_program(source: object, *, arch: ArchLike = None,
     covers. *source*: a Profile, a `seccomp.policy` Policy, a Filter, BPF bytes, a built-in
     profile name, or a path (containing '/') of a profile, of a policy in another format
     `seccomp.policy` reads (a minijail policy is read for *arch*, whose constants it uses;
-    *thread* picks the category of a seccompiler file that has several) or of BPF. Profiles
+    *thread* picks the category of a seccompiler file, or the SeccompProfile resource, of a
+    file that has several) or of BPF. Profiles
     are built as `Profile.compile` builds them, for *caps* (default: an unprivileged
     container's, or a config.json's bounding set), *kernel* and *enosys*."""
     from .. import profile as _profile
@@ -156,7 +157,7 @@ def load_program(source: object, *, arch: ArchLike = None,
                     "path, not %s" % type(source).__name__)
 
 
-_NAMES = {"oci": "an OCI profile", "gosecco": "a gosecco policy", "minijail": "a minijail policy"}
+_NAMES = {"gosecco": "a gosecco policy", "minijail": "a minijail policy"}
 
 
 def _read(path: str, arch: Arch, thread: Optional[str]) -> object:
@@ -187,12 +188,12 @@ def _read(path: str, arch: Arch, thread: Optional[str]) -> object:
     # parsed from the bytes read once: a pipe (``<(...)``) has nothing left to read again
     text = data.decode("utf-8", errors="replace")
     fmt = _policy.detect(text, path)
-    if thread is not None and fmt != "seccompiler":
+    if thread is not None and fmt not in ("seccompiler", "oci"):
         raise InvalidArgumentError(_errno.EINVAL, "a thread category (%s) is a seccompiler "
                                                   "file's; %s is %s" % (thread, path, _NAMES[fmt]))
     if fmt == "oci":  # JSON or a SeccompProfile resource in YAML: the reader says what is wrong
         from ..profile.parse import loads
-        return loads(text, path)
+        return loads(text, path, name=thread)  # one of several SeccompProfile resources
     # an empty file: a PolicyError
     return _policy.loads(text, fmt, path=path, thread=thread,
                          **({"arch": arch} if fmt == "minijail" else {}))

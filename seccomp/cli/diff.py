@@ -29,8 +29,9 @@ def add_diff(sub: Any) -> None:
     p.add_argument("--kernel", metavar="MAJOR.MINOR",
                    help="target kernel version (default: the running kernel)")
     p.add_argument("--thread", metavar="NAME",
-                   help="the thread category to compare of a seccompiler/Firecracker file "
-                        "(needed when it has several)")
+                   help="the filter to compare of a file that holds several: a thread "
+                        "category of a seccompiler/Firecracker file, or the name of a "
+                        "SeccompProfile resource")
     _caps_options(p)
     _enosys_option(p)
     add_json_option(p)

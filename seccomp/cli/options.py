@@ -35,8 +35,9 @@ def _profile_options(p: argparse.ArgumentParser) -> None:
                         "a minijail .policy file or seccompiler/Firecracker JSON (default: "
                         "detected from the file)")
     p.add_argument("--thread", metavar="NAME",
-                   help="the thread category of a seccompiler/Firecracker file to use "
-                        "(needed when it has several)")
+                   help="the filter to use of a file that holds several: a thread category "
+                        "of a seccompiler/Firecracker file, or the name of a SeccompProfile "
+                        "resource")
     p.add_argument("--strict", action="store_true",
                    help="refuse a profile when a rule stricter than its default action names "
                         "a syscall this libseccomp cannot add (by default the rule is left "
@@ -90,9 +91,11 @@ def _resolved(args: argparse.Namespace, arch: Optional[str] = None,
         elif source is not None:
             args.policy = policy = with_overrides(source, args, _syscall_arg)
             return policy
-    if args.thread:
+    if args.thread and prof is None:
         raise InvalidArgumentError(errno.EINVAL, "--thread names a category of a seccompiler "
-                                                 "file; %s is an OCI profile" % args.profile)
+                                                 "file or one of several SeccompProfile "
+                                                 "resources; %s is an OCI profile"
+                                   % args.profile)
     if prof is None:
         prof = profile.load(args.profile)
     # the base set: --caps, else the bundle's (export --bundle), else a config.json's bounding

@@ -25,7 +25,8 @@ if TYPE_CHECKING:
 def read_policy(args: argparse.Namespace) -> Union[Policy, Profile, None]:
     """What --profile names, read once (a pipe such as ``<(...)`` cannot be read twice): the
     policy (format detected, or --input-format; the --thread category of a seccompiler
-    file), or the OCI/Docker `seccomp.profile.Profile` of a file; None for a path the
+    file), or the OCI/Docker `seccomp.profile.Profile` of a file (--thread: the
+    SeccompProfile resource of that name, of several); None for a path the
     profile reader reports on (it says what is wrong with it)."""
     from .. import policy
 
@@ -45,7 +46,7 @@ def read_policy(args: argparse.Namespace) -> Union[Policy, Profile, None]:
         fmt = policy.detect(text, path)
     if fmt == "oci":
         from ..profile.parse import loads
-        return loads(text, path)
+        return loads(text, path, name=args.thread)  # --thread: one of several resources
     options = {"arch": args.arch} if fmt == "minijail" and getattr(args, "arch", None) else {}
     return policy.loads(text, format=fmt, path=path, thread=args.thread, **options)
 

@@ -138,7 +138,7 @@ def to_resource(profile: Profile, name: str, *, namespace: Optional[str] = None,
 def _document(source: Union[str, bytes, Mapping[str, Any]]) -> Mapping[str, Any]:
     if isinstance(source, Mapping):
         return source
-    from .parse import _decode, looks_like_yaml
+    from .parse import _decode, _one_resource, looks_like_yaml
     text = source.decode("utf-8", errors="replace") if isinstance(source, bytes) else source
     if not text.lstrip().startswith("{") and not looks_like_yaml(text):
         try:
@@ -147,6 +147,8 @@ def _document(source: Union[str, bytes, Mapping[str, Any]]) -> Mapping[str, Any]
         except OSError as exc:
             raise ProfileError("", "cannot read %r: %s" % (source, exc.strerror)) from None
     data = _decode(text, "")  # JSON, or YAML as Kubernetes manifests are written
+    if isinstance(data, Mapping) and isinstance(data.get("items"), list):
+        data = _one_resource(data, "", None)  # several documents, a List: the only one
     if not isinstance(data, Mapping):
         raise ProfileError("", "a SeccompProfile resource is a JSON object")
     return data

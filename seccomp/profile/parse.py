@@ -34,7 +34,7 @@ def builtin_profiles() -> Tuple[str, ...]:
     return tuple(sorted(n[:-5] for n in os.listdir(_HERE) if n.endswith(".json")))
 
 
-def load(source: Source) -> Profile:
+def load(source: Source, *, name: Optional[str] = None) -> Profile:
     """Read and validate a profile.
 
     *source* is one of:
@@ -48,22 +48,24 @@ def load(source: Source) -> Profile:
 
     A whole OCI ``config.json`` is accepted too: its ``linux.seccomp`` is the profile and its
     ``process.capabilities.bounding`` becomes the profile's `Profile.caps`; so is a Security
-    Profiles Operator ``SeccompProfile`` resource (`seccomp.profile.kubernetes`)."""
+    Profiles Operator ``SeccompProfile`` resource (`seccomp.profile.kubernetes`), also one of
+    several: the documents of a YAML file or the items of a List (``kubectl get
+    seccompprofiles -o yaml``), where *name* picks the one whose ``metadata.name`` it is."""
     if isinstance(source, Mapping):
-        return _from_data(source, "profile")
+        return _from_data(source, "profile", name)
     if isinstance(source, os.PathLike):
         path = os.fsdecode(os.fspath(source))
-        return _from_data(_decode(_read(path), path), path)
+        return _from_data(_decode(_read(path), path), path, name)
     if isinstance(source, bytes):
         source = source.decode("utf-8", errors="replace")
     if not isinstance(source, str):
         raise TypeError("a profile is a built-in name, a path, JSON text or a dict, not %s"
                         % type(source).__name__)
     if source.lstrip().startswith(("{", "[")) or looks_like_yaml(source):  # not a path
-        return loads(source)
+        return loads(source, name=name)
     if "/" in source:
-        return _from_data(_decode(_read(source), source), source)
-    return _from_data(_decode(_read(_builtin_path(source)), source), source)
+        return _from_data(_decode(_read(source), source), source, name)
+    return _from_data(_decode(_read(_builtin_path(source)), source), source, name)
 
 
 def _builtin_path(name: str) -> str:
@@ -100,11 +102,11 @@ def _read(path: str) -> str:
     return data.decode("utf-8", errors="replace")
 
 
-def loads(text: str, origin: str = "profile") -> Profile:
+def loads(text: str, origin: str = "profile", *, name: Optional[str] = None) -> Profile:
     """A profile from its JSON (or Kubernetes YAML) *text*, read from *origin* (the path that
     errors name): for a caller that has read the file already, as a pipe (``<(...)``,
-    /dev/stdin) cannot be read a second time."""
-    return _from_data(_decode(text, origin), origin)
+    /dev/stdin) cannot be read a second time. *name*: as for `load`."""
+    return _from_data(_decode(text, origin), origin, name)
 
 
 def _names_match(text: str) -> bool:
@@ -156,21 +158,52 @@ def _yaml_document(text: str, origin: str) -> Any:
         docs = [d for d in yaml.safe_load_all(text) if d is not None]
     except yaml.YAMLError as exc:
         raise ProfileError(origin, "invalid YAML: %s" % " ".join(str(exc).split())) from None
-    profiles = [d for d in docs if isinstance(d, Mapping) and d.get("kind") == "SeccompProfile"]
     if len(docs) == 1:
         return docs[0]
+    return {"kind": _DOCUMENTS, "items": docs}  # picked from by _from_data
+
+
+# The kind _yaml_document gives the documents of a YAML file that has several.
+_DOCUMENTS = "YAML documents"
+
+
+def _one_resource(data: Mapping, origin: str, name: Optional[str]) -> Any:
+    """The ``SeccompProfile`` named *name* (or the only one) among the items of *data*: a
+    List, or the documents of a YAML file."""
+    profiles = [d for d in data["items"]
+                if isinstance(d, Mapping) and d.get("kind") == "SeccompProfile"]
+    names = [str((d.get("metadata") or {}).get("name")) for d in profiles]
+    where = "one YAML file" if data["kind"] == _DOCUMENTS else "a %s" % data["kind"]
+    if name is not None:
+        if name in names:
+            return profiles[names.index(name)]
+        raise ProfileError(origin, "no SeccompProfile resource named %r in %s (it has: %s)"
+                           % (name, where, ", ".join(names) or "none"))
     if len(profiles) == 1:
         return profiles[0]
-    names = ", ".join(str((d.get("metadata") or {}).get("name")) for d in profiles)
-    raise ProfileError(origin, "%d SeccompProfile resources in one YAML file (%s): give the "
-                               "file one" % (len(profiles), names or "none"))
+    raise ProfileError(origin, "%d SeccompProfile resources in %s (%s): choose one by its "
+                               "name (--thread NAME)" % (len(profiles), where,
+                                                         ", ".join(names) or "none"))
 
 
 # The fields that mark a whole OCI config.json (as opposed to a profile).
 _CONFIG_KEYS = ("ociVersion", "linux", "process", "root")
 
 
-def _from_data(data: Any, origin: str) -> Profile:
+def _from_data(data: Any, origin: str, name: Optional[str] = None) -> Profile:
+    if isinstance(data, Mapping) and str(data.get("kind")).endswith(("List", _DOCUMENTS)) \
+            and isinstance(data.get("items"), list):  # kubectl get seccompprofiles -o yaml
+        data = _one_resource(data, origin, name)
+    elif name is not None:
+        meta = data.get("metadata") if isinstance(data, Mapping) else None
+        if not isinstance(data, Mapping) or data.get("kind") != "SeccompProfile":
+            raise ProfileError(origin, "%r names one of several SeccompProfile resources; %s "
+                                       "is a single profile"
+                               % (name, "this" if origin == "profile" else origin))
+        if not isinstance(meta, Mapping) or meta.get("name") != name:
+            raise ProfileError(origin, "no SeccompProfile resource named %r (it has: %s)"
+                               % (name, meta.get("name") if isinstance(meta, Mapping) else
+                                  "none"))
     if isinstance(data, Mapping) and data.get("kind") == "SeccompProfile":
         from .kubernetes import from_resource  # the Security Profiles Operator's resource
         return from_resource(data)
