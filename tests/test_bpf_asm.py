@@ -102,6 +102,8 @@ def test_hand_written_program_with_labels_and_every_mnemonic():
     ("ld M[16]\nret a\n", "line 1: scratch memory"),
     ("", "no instructions"),
     ("ld [nr]\n", "last instruction"),
+    ("ret #0\nret ERRNO(99999)\n", "line 2: errno 99999 is out of range"),  # had no line
+    ("ret TRACE(65536)\n", "line 1: trace message 65536 is out of range"),
 ])
 def test_assembler_errors_name_the_line(text, what):
     with pytest.raises(seccomp.InvalidArgumentError) as e:

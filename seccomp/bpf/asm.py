@@ -162,7 +162,10 @@ def _imm(text: str, line: int, arch: Arch) -> int:
     if m:
         name, data = m.group(1), m.group(2)
         if data is not None and name in ("ERRNO", "TRACE"):
-            return int(getattr(Action, name)(int(data)))
+            try:
+                return int(getattr(Action, name)(int(data)))
+            except SeccompError as exc:  # out of the 16 bits of an action's data
+                raise _error(line, str(exc.strerror or exc)) from None
         members = Action.members()
         if data is None and name in members:
             return int(members[name])
