@@ -199,3 +199,25 @@ def test_run_does_not_pass_pythons_ignored_signals_on(options):
     reader.stdin.close()
     reader.wait()
     assert r.returncode == -13 and b"Broken pipe" not in r.stderr   # killed by SIGPIPE
+
+
+# -- 'unconfined', no filter at all -----------------------------------------------------------
+
+@pytest.mark.parametrize("argv,verb", [(["check", "read"], "check"), (["explain"], "explain"),
+                                       (["disasm"], "disassemble")])
+def test_unconfined_has_nothing_to_look_at(argv, verb):
+    """Was a traceback: AttributeError 'NoneType' object has no attribute 'compile'."""
+    r = cli(*argv, "--profile", "unconfined")
+    assert r.returncode == 1 and r.stderr.decode() == (
+        "seccomp: error: 'unconfined' is no filter at all (every syscall runs): there is "
+        "nothing to %s\n" % verb)
+
+
+def test_diff_against_unconfined_lists_what_a_profile_denies():
+    """'unconfined' was refused with a message for Python callers (test for
+    seccomp.profile.UNCONFINED first); it is no filter: every syscall allowed."""
+    r = cli("diff", "unconfined", "default")
+    assert r.returncode == 1, r.stderr
+    assert "A: ALLOW" in r.stdout.decode() and "B: ERRNO(1)" in r.stdout.decode()
+    r = cli("diff", "unconfined", "unconfined")
+    assert r.returncode == 0 and r.stdout.decode().startswith("no difference")

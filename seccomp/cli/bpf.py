@@ -37,7 +37,12 @@ def _program(args: argparse.Namespace) -> Tuple[bytes, List[Arch]]:
             return program, [Arch(args.arch).resolved]
         bpf.check(program)  # a clear error for what is not a BPF program at all
         return program, bpf.arches_checked(program) or [Arch.native()]
-    flt = _compile(args, _resolved(args, arch=args.arch), arch=args.arch)
+    prof = _resolved(args, arch=args.arch)
+    if prof is None:
+        raise CommandError("'unconfined' is no filter at all (every syscall runs): there is "
+                           "nothing to %s" % {"disasm": "disassemble"}.get(args.command,
+                                                                             args.command))
+    flt = _compile(args, prof, arch=args.arch)
     try:
         return flt.export_bpf(), list(flt.arches)
     finally:
