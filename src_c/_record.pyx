@@ -52,6 +52,7 @@ cdef extern from "scmpy_record.h" nogil:
         pthread_mutex_t table_lock
         unsigned long kept
         long notifications
+        int old_recv
         int error
         int started
         int joined
@@ -63,6 +64,7 @@ cdef extern from "scmpy_record.h" nogil:
     int scmpy_recorder_join(scmpy_recorder *r, int timeout_ms)
     int scmpy_recorder_stop(scmpy_recorder *r)
     int scmpy_child_ended(int pid, int *pidfd, int timeout_ms)
+    int scmpy_listener_hung_up(int fd, int timeout_ms)
     uint64_t scmpy_rec_arg(const scmpy_rec_entry *e, size_t k, int i)
 
 
@@ -172,14 +174,33 @@ cdef class Recorder:
         return 0, 0
 
     def join(self):
-        """Wait until the thread has ended (no process uses the filter any more, or `stop`).
-        Signals are looked at every 100 ms (KeyboardInterrupt comes out here)."""
+        """Wait until the thread has ended: when no process uses the filter any more (or
+        after `stop`). Before Linux 6.11 the kernel's RECV, where the thread waits, does not
+        return then; the listener hangs up, though, and this stops the thread when it does.
+        Signals are looked at every 10 ms (KeyboardInterrupt comes out here)."""
         cdef int done = 0
-        while not done:
+        cdef int hung_up = 0
+        while True:
             with nogil:
-                done = scmpy_recorder_join(&self.rec, 100)
-            if not done:
-                PyErr_CheckSignals()
+                done = scmpy_recorder_join(&self.rec, 0)
+                if not done and not hung_up and self.rec.listener >= 0:
+                    hung_up = scmpy_listener_hung_up(self.rec.listener, 10) == 1
+                elif not done:
+                    done = scmpy_recorder_join(&self.rec, 10)
+            if done:
+                return
+            if hung_up:
+                self.stop()  # the thread leaves RECV, or has left it: either way it ends
+            PyErr_CheckSignals()
+
+    @property
+    def _old_recv(self):
+        """Tests: act as kernels before 6.11 (see `join`)."""
+        return bool(self.rec.old_recv)
+
+    @_old_recv.setter
+    def _old_recv(self, value):
+        self.rec.old_recv = 1 if value else 0
 
     def stop(self):
         """Ask the thread to stop answering (from any thread); `join` then returns."""

@@ -173,6 +173,8 @@ typedef struct {
     pthread_mutex_t table_lock;  /* guards the table: the interpreter may read it meanwhile */
     unsigned long kept;          /* atomic: calls kept in the table so far */
     long notifications;
+    int old_recv;                /* tests: act as kernels before 6.11, whose RECV does not
+                                  * return once no process uses the filter */
     int error;                   /* -errno that ended the loop early (0: it ended normally) */
     int use_signal;              /* waits in RECV, SIGURG wakes it; else polls */
     scmpy_stopper stopper;
@@ -374,8 +376,11 @@ static void *scmpy_rec_loop(void *arg)
         } else if (rc == -ENOENT) {
             /* the target died before we read it, or no process uses the filter any more
              * (then RECV returns ENOENT at once, every time): poll tells them apart */
-            if (scmpy_notif_wait(fd, -1, 0) == -EPIPE)
+            if (scmpy_notif_wait(fd, -1, 0) == -EPIPE) {
+                while (r->old_recv && !scmpy_stopper_stopping(&r->stopper))
+                    usleep(1000); /* as RECV there: until stop() */
                 break;
+            }
         } else if (rc == -EPIPE) {
             break;
         } else {
@@ -484,6 +489,21 @@ static inline int scmpy_recorder_join(scmpy_recorder *r, int timeout_ms)
     pthread_join(r->thread, NULL);
     r->joined = 1;
     return 1;
+}
+
+/* Whether *fd*, a listener, has hung up (no process uses its filter any more), waiting up to
+ * *timeout_ms*: 1, 0, or -errno. Asks for no event: a pending notification does not count. */
+static inline int scmpy_listener_hung_up(int fd, int timeout_ms)
+{
+    struct pollfd p;
+    int rc;
+    p.fd = fd;
+    p.events = 0;
+    p.revents = 0;
+    rc = poll(&p, 1, timeout_ms);
+    if (rc < 0)
+        return -errno;
+    return rc > 0 && (p.revents & POLLHUP) != 0;
 }
 
 /* Ask the loop to end (it may be waiting for a notification): 1 when asked, 0 to call again

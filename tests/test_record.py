@@ -142,6 +142,22 @@ def test_other_threads_of_the_recorder_go_on_meanwhile(tmp_path):
     assert all("execve" in r.syscalls() for r in recs)
 
 
+@pytest.mark.timeout(60)
+def test_recording_ends_where_recv_does_not_return_at_the_end():
+    """Before Linux 6.11 the kernel's RECV does not return once no process uses the filter:
+    the recording must end anyway (the listener hangs up). The recorder's thread is made to
+    wait as those kernels do."""
+    for command in (["sh", "-c", "true"], ["sh", "-c", "sleep 0.2 & exit 3"]):
+        started = record.start(command)
+        started._rec._old_recv = True
+        rec = started.wait()
+        assert "execve" in rec.syscalls() and rec.returncode == int(command[-1][-1] == "3") * 3
+    started = record.start([PY, "-c", "pass"])
+    started._rec._old_recv = True
+    rec, prof = started.wait_profile()
+    assert rec.check(prof) == []
+
+
 def test_threads_and_children_are_followed():
     code = ("import os, threading\n"
             "t = threading.Thread(target=lambda: os.getpgid(0)); t.start(); t.join()\n"
