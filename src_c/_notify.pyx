@@ -684,7 +684,9 @@ cdef class Server:
         cdef int fd = self.fd
         cdef long before = self.handled
         cdef sigset_t saved
-        cdef bint use_signal = scmpy_wake_signal_ready()
+        # waiting in RECV directly saves a poll() per notification, but before Linux 6.11
+        # RECV does not return once no process uses the filter: serve() would never end
+        cdef bint use_signal = recv_returns_when_unused() and scmpy_wake_signal_ready()
         if scmpy_stopper_enter(&self.stopper, use_signal) < 0:
             raise SeccompError(EBUSY, "the supervisor of fd %d is already running" % fd)
         scmpy_wake_signal_unblock(&saved)
@@ -732,6 +734,26 @@ cdef class Server:
                 usleep(100)
         raise SeccompError(EBUSY, "cannot interrupt the supervisor of fd %d: does the "
                                   "program block SIGURG in its thread?" % self.fd)
+
+
+_recv_returns_when_unused = None
+
+
+def recv_returns_when_unused(release=None):
+    """Whether the kernel's RECV returns once no process uses the filter (Linux 6.11 and
+    later; earlier ones wait on, and only poll() sees the listener hang up). For the running
+    kernel, or for a uname *release* such as '6.1.0-13-amd64'."""
+    global _recv_returns_when_unused
+    from ._info import split_kernel_release
+
+    if release is None:
+        if _recv_returns_when_unused is None:
+            import os
+
+            _recv_returns_when_unused = recv_returns_when_unused(os.uname().release)
+        return _recv_returns_when_unused
+    parsed = split_kernel_release(release)
+    return parsed is not None and parsed[:2] >= (6, 11)
 
 
 def dispatch(int fd, Notification n not None, fn):

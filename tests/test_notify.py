@@ -1049,3 +1049,25 @@ def test_a_target_is_answered_when_finding_its_handler_fails(how):
         watchdog.cancel()
         t.listener.close()
     assert server.handled == 1
+
+
+def test_recv_returns_when_unused_from_linux_6_11():
+    from seccomp._notify import recv_returns_when_unused
+
+    for release, expected in [("6.11.0", True), ("6.18.44-fc-v1098", True), ("7.0", True),
+                              ("6.10.14", False), ("6.1.0-13-amd64", False),
+                              ("5.15.0-91-generic", False), ("garbage", False), ("", False)]:
+        assert recv_returns_when_unused(release) is expected, release
+
+
+def test_serve_ends_when_the_targets_are_gone_where_recv_would_wait_on(monkeypatch):
+    """Before Linux 6.11 RECV does not return once no process uses the filter, so serve()
+    polls the listener there (its hang-up ends the loop): force that way here."""
+    from seccomp import _notify
+
+    monkeypatch.setattr(_notify, "_recv_returns_when_unused", False)
+    assert not _notify.recv_returns_when_unused()
+    t = Target(["getppid"], lambda: [os.getppid(), os.getppid()])
+    sup = Supervisor(t.listener)
+    sup.add_handler("getppid", lambda n: 4242)
+    assert supervise(t, sup) == ("ok", [4242, 4242])
