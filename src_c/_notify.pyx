@@ -256,7 +256,8 @@ cdef object _receive(int fd, timeout, int wake_fd):
     cdef seccomp_notif req
     cdef int rc, ms
     cdef double deadline = _deadline(timeout)
-    cdef bint must_wait = deadline >= 0 or wake_fd >= 0
+    # before Linux 6.11 a RECV does not return once no process uses the filter: poll first
+    cdef bint must_wait = deadline >= 0 or wake_fd >= 0 or not recv_returns_when_unused()
     while True:
         if must_wait:
             ms = _ms_left(deadline)

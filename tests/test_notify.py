@@ -1071,3 +1071,17 @@ def test_serve_ends_when_the_targets_are_gone_where_recv_would_wait_on(monkeypat
     sup = Supervisor(t.listener)
     sup.add_handler("getppid", lambda n: 4242)
     assert supervise(t, sup) == ("ok", [4242, 4242])
+
+
+def test_receive_without_timeout_raises_targets_gone_where_recv_would_wait_on(monkeypatch):
+    from seccomp import _notify
+
+    monkeypatch.setattr(_notify, "_recv_returns_when_unused", False)
+    t = Target(["getppid"], lambda: os.getppid())
+    t.go()
+    n = t.listener.receive(timeout=10)
+    notify.send(t.listener.fd, n.id, 7)
+    assert t.reap() == ("ok", 7)
+    with pytest.raises(seccomp.TargetsGone):
+        t.listener.receive()  # no process uses the filter any more: at once, no timeout
+    t.listener.close()
