@@ -167,7 +167,7 @@ def _yaml_document(text: str, origin: str) -> Any:
 _DOCUMENTS = "YAML documents"
 
 
-def _one_resource(data: Mapping, origin: str, name: Optional[str]) -> Any:
+def _one_resource(data: "Mapping[str, Any]", origin: str, name: Optional[str]) -> Any:
     """The ``SeccompProfile`` named *name* (or the only one) among the items of *data*: a
     List, or the documents of a YAML file."""
     profiles = [d for d in data["items"]
