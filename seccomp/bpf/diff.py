@@ -116,7 +116,7 @@ def load_program(source: object, *, arch: ArchLike = None,
     profile name, or a path (containing '/') of a profile, of a policy in another format
     `seccomp.policy` reads (a minijail policy is read for *arch*, whose constants it uses;
     *thread* picks the category of a seccompiler file, or the SeccompProfile resource, of a
-    file that has several) or of BPF. Profiles
+    file that has several; a file of one filter ignores it) or of BPF. Profiles
     are built as `Profile.compile` builds them, for *caps* (default: an unprivileged
     container's, or a config.json's bounding set), *kernel* and *enosys*."""
     from .. import profile as _profile
@@ -129,7 +129,7 @@ def load_program(source: object, *, arch: ArchLike = None,
         same_order = [a for a in arches_checked(program)
                       if bool(int(a) & AUDIT_ARCH_LE) == bool(int(target) & AUDIT_ARCH_LE)]
         return program, tuple(same_order) or (target,)
-    if source == _profile.UNCONFINED and not os.path.exists(source):
+    if source == _profile.UNCONFINED:  # a bare name: never a file in the working directory
         # no filter: every syscall runs, as under a program that allows them all
         return _allow_all(target), (target,)
     if isinstance(source, (str, os.PathLike)):
@@ -160,9 +160,6 @@ def load_program(source: object, *, arch: ArchLike = None,
                     "path, not %s" % type(source).__name__)
 
 
-_NAMES = {"gosecco": "a gosecco policy", "minijail": "a minijail policy"}
-
-
 def _allow_all(arch: Arch) -> bytes:
     """``ret ALLOW`` in *arch*'s byte order: what 'unconfined', no filter at all, does."""
     import struct
@@ -178,10 +175,6 @@ def _read(path: str, arch: Arch, thread: Optional[str]) -> object:
     from .. import profile as _profile
 
     if os.sep not in path:
-        if thread is not None:
-            raise InvalidArgumentError(_errno.EINVAL, "a thread category (%s) is a seccompiler "
-                                                      "file's; %s is a built-in profile"
-                                                      % (thread, path))
         return _profile.load(path)  # a built-in name, or an error saying how to name a file
     from ..profile.parse import MAX_PROFILE_BYTES
 
@@ -199,15 +192,16 @@ def _read(path: str, arch: Arch, thread: Optional[str]) -> object:
     # parsed from the bytes read once: a pipe (``<(...)``) has nothing left to read again
     text = data.decode("utf-8", errors="replace")
     fmt = _policy.detect(text, path)
-    if thread is not None and fmt not in ("seccompiler", "oci"):
-        raise InvalidArgumentError(_errno.EINVAL, "a thread category (%s) is a seccompiler "
-                                                  "file's; %s is %s" % (thread, path, _NAMES[fmt]))
+    # *thread* picks one filter of a file that holds several (the other side may hold one)
     if fmt == "oci":  # JSON or a SeccompProfile resource in YAML: the reader says what is wrong
-        from ..profile.parse import loads
-        return loads(text, path, name=thread)  # one of several SeccompProfile resources
+        from ..profile.parse import _decode, _from_data
+        data = _decode(text, path)
+        several = isinstance(data, dict) and isinstance(data.get("items"), list)
+        return _from_data(data, path, thread if several else None)
     # an empty file: a PolicyError
-    return _policy.loads(text, fmt, path=path, thread=thread,
-                         **({"arch": arch} if fmt == "minijail" else {}))
+    policies = _policy._load_all(text, path, text, fmt,
+                                 {"arch": arch} if fmt == "minijail" else {})
+    return _policy._choose(policies, thread if len(policies) > 1 else None)
 
 
 # ---------------------------------------------------------------------------------------------

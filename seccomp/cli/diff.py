@@ -31,7 +31,7 @@ def add_diff(sub: Any) -> None:
     p.add_argument("--thread", metavar="NAME",
                    help="the filter to compare of a file that holds several: a thread "
                         "category of a seccompiler/Firecracker file, or the name of a "
-                        "SeccompProfile resource")
+                        "SeccompProfile resource (a file of one filter ignores it)")
     _caps_options(p)
     _enosys_option(p)
     add_json_option(p)

@@ -163,7 +163,11 @@ def loads(text: str, format: Optional[str] = None, *, path: str = "<inline>",
 
 
 def dumps(policy: Union[Policy, Dict[str, Policy]], format: str) -> str:
-    """*policy* (or seccompiler categories by name) written in *format* (one of `FORMATS`)."""
+    """*policy* (or seccompiler categories by name) written in *format* (one of `FORMATS`).
+    gosecco, minijail and seccompiler files name no architecture (their compiler's target
+    is the one): writing a policy that covers several warns, naming them."""
+    if format in ("gosecco", "minijail", "seccompiler"):
+        _warn_arches(policy, format)
     if format == "seccompiler":
         from . import seccompiler
         policies = policy if isinstance(policy, dict) else {policy.name or "main": policy}
@@ -190,6 +194,17 @@ def dumps(policy: Union[Policy, Dict[str, Policy]], format: str) -> str:
         return str(to_profile(policy).to_json())
     raise PolicyError(None, "unknown policy format %r (expected one of %s)"
                       % (format, ", ".join(FORMATS)))
+
+
+def _warn_arches(policy: Union[Policy, Dict[str, Policy]], format: str) -> None:
+    for pol in policy.values() if isinstance(policy, dict) else (policy,):
+        if len(pol.arches) > 1:
+            import warnings
+
+            warnings.warn("%s's format names no architecture: the policy covers %s, the file "
+                          "only the one it is compiled for" % (
+                              format, ", ".join(str(a) for a in pol.arches)), stacklevel=3)
+            return
 
 
 def from_profile(profile: Any, **options: Any) -> Policy:
