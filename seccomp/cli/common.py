@@ -2,7 +2,9 @@
 
 A subcommand reports a failure by raising `CommandError` (or letting a library exception
 through): `seccomp.cli.main` is the one place that prints ``seccomp: error: ...`` and picks
-the exit status.
+the exit status. Its ``_cmd_NAME`` is decorated with `subcommand` (the library's warnings as
+``seccomp: warning:`` lines); everything it prints goes through `write_output` (`out`,
+`print_json`): a closed or failing stdout is an error naming stdout, never output dropped.
 """
 from __future__ import annotations
 
