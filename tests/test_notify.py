@@ -248,7 +248,12 @@ def test_stop_ends_a_blocked_supervisor_thread():
     t.result()
 
 
-def test_asyncio_supervisor():
+@pytest.mark.parametrize("recv_returns_when_unused", [True, False])
+def test_asyncio_supervisor(monkeypatch, recv_returns_when_unused):
+    # False: as before Linux 6.11, where RECV waits on once no process uses the filter
+    from seccomp import _notify
+
+    monkeypatch.setattr(_notify, "_recv_returns_when_unused", recv_returns_when_unused)
     t = Target(["getppid"], lambda: [os.getppid() for _ in range(20)])
     sup = Supervisor(t.listener)
     sup.add_handler("getppid", lambda n: 77)
