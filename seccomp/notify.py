@@ -52,8 +52,8 @@ from ._filter import Filter
 from ._info import kernel_version, syscall_name, syscall_number
 from ._notify import (ADDFD_FLAG_SEND, ADDFD_FLAG_SETFD, CONTINUE, FLAG_CONTINUE, InjectFd,
                       Notification, NotificationAddfd, NotificationResponse, Server, add_fd,
-                      id_valid, openat2, read_memory, receive, respond, send, set_sync_wake_up,
-                      write_memory)
+                      id_valid, openat2, read_memory, receive, recv_returns_when_unused,
+                      respond, send, set_sync_wake_up, write_memory)
 
 if TYPE_CHECKING:
     pass
@@ -62,6 +62,7 @@ __all__ = [
     "Notification", "NotificationResponse", "NotificationAddfd", "NotificationGone",
     "TargetsGone", "AlreadyAnswered", "FLAG_CONTINUE", "ADDFD_FLAG_SETFD", "ADDFD_FLAG_SEND",
     "receive", "respond", "send", "id_valid", "add_fd", "set_sync_wake_up",
+    "recv_returns_when_unused",
     "read_memory", "write_memory",
     "Listener", "load", "send_fd", "receive_fd", "Supervisor", "CONTINUE", "InjectFd",
     "features",
