@@ -358,3 +358,22 @@ def test_writing_a_profile_of_several_architectures_in_a_format_of_one_says_so()
     with pytest.warns(UserWarning, match=r"gosecco's format names no architecture: the policy "
                                          r"covers x86_64, x86, x32"):
         sp.dumps(policy, "gosecco")
+
+
+@pytest.mark.parametrize("name, text, message", [
+    # a kustomize patch beside the operator's profiles (deploy/overlays/cluster)
+    ("operator-profile.yaml", "- op: replace\n  path: /metadata/namespace\n  value: spo\n",
+     "operator-profile.yaml: a profile is a JSON object (or a SeccompProfile resource), not "
+     "an array"),
+    ("cm.yaml", "apiVersion: v1\nkind: ConfigMap\ndata: {}\n",
+     "cm.yaml: a ConfigMap (apiVersion v1), not a SeccompProfile resource"),
+])
+def test_a_kubernetes_manifest_that_is_no_profile_says_what_it_is(tmp_path, name, text,
+                                                                   message):
+    # was read as a minijail policy ("unexpected character '-'") or as a profile with
+    # unknown fields ("apiVersion: unknown field")
+    pytest.importorskip("yaml", reason="reading YAML needs PyYAML")
+    path = tmp_path / name
+    path.write_text(text)
+    out = _cli("check", "--profile", str(path), "read")
+    assert out.returncode == 1 and out.stderr == "seccomp: error: %s/%s\n" % (tmp_path, message)

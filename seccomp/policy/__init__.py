@@ -28,7 +28,8 @@ __all__ = ["FORMATS", "load", "load_all", "loads", "dumps", "detect", "read_sour
 #: The formats `load` reads and `dumps` writes.
 FORMATS = ("oci", "gosecco", "minijail", "seccompiler")
 
-_EXTENSIONS = {".policy": "minijail", ".seccomp": "gosecco"}
+# (YAML: Kubernetes manifests, read by the profile reader, which says what else it is)
+_EXTENSIONS = {".policy": "minijail", ".seccomp": "gosecco", ".yaml": "oci", ".yml": "oci"}
 
 
 def detect(text: str, path: str = "") -> str:

@@ -125,7 +125,7 @@ def _decode(text: str, origin: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        if looks_like_yaml(text):
+        if looks_like_yaml(text) or origin.lower().endswith((".yaml", ".yml")):
             return _yaml_document(text, origin)
         raise ProfileError(origin, "invalid JSON at line %d column %d: %s"
                            % (exc.lineno, exc.colno, exc.msg)) from None
@@ -204,6 +204,14 @@ def _from_data(data: Any, origin: str, name: Optional[str] = None) -> Profile:
             raise ProfileError(origin, "no SeccompProfile resource named %r (it has: %s)"
                                % (name, meta.get("name") if isinstance(meta, Mapping) else
                                   "none"))
+    if not isinstance(data, Mapping) and origin != "profile":  # a file: name it
+        raise ProfileError(origin, "a profile is a JSON object (or a SeccompProfile "
+                                   "resource), not %s" % _json_type(data))
+    if isinstance(data, Mapping) and "kind" in data and "apiVersion" in data \
+            and data.get("kind") != "SeccompProfile":  # another Kubernetes object
+        raise ProfileError(origin if origin != "profile" else "kind",
+                           "a %s (apiVersion %s), not a SeccompProfile resource"
+                           % (data.get("kind"), data.get("apiVersion")))
     if isinstance(data, Mapping) and data.get("kind") == "SeccompProfile":
         from .kubernetes import from_resource  # the Security Profiles Operator's resource
         return from_resource(data)
