@@ -177,9 +177,18 @@ cdef uint32_t _arch_token(object arch) except? 0xFFFFFFFF:
     return <uint32_t>arch
 
 
+cdef bytes _c_name(str name):
+    """*name* as the C string libseccomp looks up. Names are ASCII: one with a NUL (which
+    would end the C string early: 'read\\0x' found read) or any other character becomes b"",
+    which names nothing, so the caller's "not known" error follows (not UnicodeEncodeError)."""
+    if "\0" in name or not name.isascii():
+        return b""
+    return name.encode("ascii")
+
+
 def arch_resolve_name(str name):
     """The token of a libseccomp architecture name, or InvalidArgumentError."""
-    cdef uint32_t tok = seccomp_arch_resolve_name(name.encode())
+    cdef uint32_t tok = seccomp_arch_resolve_name(_c_name(name))
     if tok == 0:
         invalid("unknown architecture %r" % (name,))
     return tok
@@ -297,7 +306,7 @@ cdef int _syscall_nr(object syscall) except? -1:
         known = PyDict_GetItem(_native_syscalls, syscall)
         if known != NULL:
             return <int><object>known
-        nr = seccomp_syscall_resolve_name((<str>syscall).encode())
+        nr = seccomp_syscall_resolve_name(_c_name(<str>syscall))
         if nr == __NR_SCMP_ERROR:
             invalid("syscall %r is not known on %s" % (syscall, arch_name(seccomp_arch_native())))
         _native_syscalls[syscall] = nr
@@ -336,7 +345,7 @@ def syscall_resolve_name(name, arch=0):
     if arch == 0:
         return _syscall_nr(name)
     cdef uint32_t tok = _arch_token(arch)
-    cdef int nr = seccomp_syscall_resolve_name_arch(tok, (<str>name).encode())
+    cdef int nr = seccomp_syscall_resolve_name_arch(tok, _c_name(<str>name))
     if nr == __NR_SCMP_ERROR:
         invalid("syscall %r is not known on %s" % (name, arch_name(tok)))
     return nr
@@ -346,7 +355,7 @@ def syscall_resolve_name_rewrite(str name, arch=0):
     """Like syscall_resolve_name, with the rewriting libseccomp applies in filters (e.g. a
     socketcall-multiplexed syscall on x86 becomes socketcall)."""
     cdef uint32_t tok = _arch_token(arch)
-    cdef int nr = seccomp_syscall_resolve_name_rewrite(tok, name.encode())
+    cdef int nr = seccomp_syscall_resolve_name_rewrite(tok, _c_name(name))
     if nr == __NR_SCMP_ERROR:
         invalid("syscall %r is not known on %s" % (name, arch_name(tok)))
     return nr
@@ -420,7 +429,7 @@ def resolve_syscall(arch, syscall):
     cdef uint32_t tok = _arch_token(arch)
     cdef int nr
     if isinstance(syscall, str):
-        nr = seccomp_syscall_resolve_name_rewrite(tok, (<str>syscall).encode())
+        nr = seccomp_syscall_resolve_name_rewrite(tok, _c_name(<str>syscall))
         result = -1 if nr == __NR_SCMP_ERROR else nr
     else:
         result = syscall_resolve_num(syscall, tok).encode()

@@ -128,3 +128,21 @@ def test_notify_calls_name_an_integer_out_of_its_range(name, call):
     naming neither the parameter nor its range)."""
     with pytest.raises(ValueError, match="^.*%s -?[0-9]+ is out of range" % name):
         call()
+
+
+@pytest.mark.parametrize("name", ["read\0junk", "read\0", "re\udcffad", "r\u00e9ad", "\ud800"])
+def test_a_syscall_name_libseccomp_cannot_hold_is_not_known(name):
+    """'read\\0junk' resolved as read (the C string ended at the NUL), and a name with a lone
+    surrogate (a non-UTF-8 byte from the command line) raised UnicodeEncodeError."""
+    import seccomp
+    from seccomp import Arch
+    for call in (lambda: seccomp.syscall_number(name),
+                 lambda: seccomp.syscall_number(name, Arch.AARCH64),
+                 lambda: Filter(Action.ALLOW).add_rule(Action.ERRNO(1), name),
+                 lambda: bpf.evaluate(Filter(Action.ALLOW).export_bpf(), name),
+                 lambda: seccomp._core.syscall_resolve_name_rewrite(name)):
+        with pytest.raises(seccomp.InvalidArgumentError, match="is not known"):
+            call()
+    assert seccomp.resolve_syscall(Arch.native(), name) == -1   # its answer for unknown names
+    with pytest.raises(seccomp.InvalidArgumentError, match="unknown architecture"):
+        Arch("x86_64" + name)
