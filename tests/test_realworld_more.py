@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import warnings
 
 import pytest
 
@@ -377,3 +378,22 @@ def test_a_kubernetes_manifest_that_is_no_profile_says_what_it_is(tmp_path, name
     path.write_text(text)
     out = _cli("check", "--profile", str(path), "read")
     assert out.returncode == 1 and out.stderr == "seccomp: error: %s/%s\n" % (tmp_path, message)
+
+
+def test_a_syscall_of_another_architecture_alone_is_not_reported_as_skipped():
+    # Docker's profile allows riscv_hwprobe (riscv64's alone, newer than libseccomp 2.5.4):
+    # written as a policy and compiled for another architecture, nothing is left out
+    from seccomp._info import syscall_known
+    if syscall_known("riscv_hwprobe"):
+        pytest.skip("this libseccomp knows riscv_hwprobe")
+    policy = sp.loads("read: 1\nriscv_hwprobe: 1\n", "minijail", arch="aarch64")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        f = policy.compile(arch="aarch64")
+    assert f.skipped_syscalls == ()
+    f.release()
+    with pytest.warns(UserWarning, match="skipped: riscv_hwprobe"):
+        f = sp.loads("read: 1\nriscv_hwprobe: 1\n", "minijail", arch="riscv64").compile(
+            arch="riscv64")
+    assert f.skipped_syscalls == ("riscv_hwprobe",)
+    f.release()
