@@ -323,11 +323,15 @@ def start(argv: Sequence[str], *, args: bool = False, env: Optional[Mapping[str,
         from ._errors import InvalidArgumentError
 
         raise InvalidArgumentError(_errno.EINVAL, "no command to record")
-    path = _which(argv[0])
-    if path is None:
+    from ._command import find_command
+
+    try:
+        path = find_command(argv[0])
+    except OSError as exc:
         from ._errors import RecordError
 
-        raise RecordError(_errno.ENOENT, "%s: command not found" % argv[0])
+        raise RecordError(exc.errno, "%s: %s" % (argv[0] or "''", exc.strerror),
+                          argv[0]) from None
     c_argv = [os.fsencode(a) for a in argv]
     if env is None:
         c_env = [k + b"=" + v for k, v in os.environb.items()]
@@ -337,11 +341,11 @@ def start(argv: Sequence[str], *, args: bool = False, env: Optional[Mapping[str,
     rec = _record.Recorder()
     pid = rec.launch(os.fsencode(path), c_argv, c_env, watch)  # returns once it has exec'd
     stage, err = rec.failure
-    if stage == 1:
+    if stage:  # its execve answered, if it came that far: reaped, nothing more comes
         _reap(pid, kill=True)
         rec.join()
         rec.close()
-        raise _launch_error(err, argv)
+        raise _launch_error(stage, err, argv)
     return Recorder(tuple(argv), args, rec)
 
 
@@ -446,9 +450,6 @@ class Recorder:
         if rec.error:
             raise RecordError(rec.error, "recording %s failed, so it was killed: cannot "
                               "answer its syscalls: %s" % (self.argv[0], os.strerror(rec.error)))
-        stage, err = rec.failure
-        if stage == 2:
-            raise RecordError(err, "cannot run %s: %s" % (self.argv[0], os.strerror(err)))
         return Recording(self.argv, _calls(rec.calls()), self.args, status, rec.notifications)
 
 
@@ -460,34 +461,6 @@ class Recorder:
         if not reaped:
             _reap(self.pid, kill=True)
         self._rec.close()
-
-
-def _which(name: str) -> Optional[str]:
-    """*name* looked up as shutil.which does (PATH, executable files only), without importing
-    shutil (its import is a good part of the command's start-up)."""
-    if os.path.dirname(name):
-        return name if _runnable(name) else None
-    path = os.environ.get("PATH")
-    if path is None:
-        try:
-            path = os.confstr("CS_PATH")
-        except (AttributeError, ValueError):
-            path = os.defpath
-    if not path:
-        return None
-    seen = set()
-    for folder in path.split(os.pathsep):
-        if folder not in seen:
-            seen.add(folder)
-            candidate = os.path.join(folder, name)
-            if _runnable(candidate):
-                return candidate
-    return None
-
-
-def _runnable(path: str) -> bool:
-    return os.path.exists(path) and os.access(path, os.F_OK | os.X_OK) and \
-        not os.path.isdir(path)
 
 
 def _watched() -> List[Tuple[int, int, int]]:
@@ -527,11 +500,14 @@ def _calls(noted: Dict[int, Dict[int, List[Tuple[int, ...]]]]
     return calls
 
 
-def _launch_error(err: int, argv: Sequence[str]) -> RecordError:
-    """The error for a child that could not load the recording filter (errno *err*; 0: it
-    was killed before it could)."""
+def _launch_error(stage: int, err: int, argv: Sequence[str]) -> RecordError:
+    """The error for a child that did not become the command: at *stage* 1 it could not load
+    the recording filter (errno *err*; 0: it was killed before it could), at 2 its execve
+    failed (the error names the command, as `find_command`'s do)."""
     from ._errors import RecordError
 
+    if stage == 2:
+        return RecordError(err, "%s: %s" % (argv[0], os.strerror(err)), argv[0])
     if err == _errno.EINVAL:
         reason = "the kernel refused the recording filter (seccomp user notification needs " \
                  "Linux 5.0, CONTINUE 5.5)"

@@ -151,18 +151,25 @@ def test_binary_bpf_is_not_written_to_a_terminal():
 
 # -- run ----------------------------------------------------------------------------------------
 
-def test_run_exit_statuses_follow_env(tmp_path):
-    r = cli("run", "--", "/etc/passwd")
+@pytest.mark.parametrize("subcommand", [["run"], ["record", "-o", os.devnull]])
+def test_run_and_record_exit_statuses_follow_env(tmp_path, subcommand):
+    # record said "command not found" (127) for all but a missing command
+    r = cli(*subcommand, "--", "/etc/passwd")
     assert r.returncode == 126 and r.stderr == "seccomp: error: /etc/passwd: Permission denied\n"
-    r = cli("run", "--", str(tmp_path))
+    r = cli(*subcommand, "--", str(tmp_path))
     assert r.returncode == 126 and "Is a directory" in r.stderr
-    r = cli("run", "--", str(tmp_path / "missing"))
+    r = cli(*subcommand, "--", str(tmp_path / "missing"))
     assert r.returncode == 127 and "No such file or directory" in r.stderr
-    r = cli("run", "--", "no-such-command-xyz")
+    r = cli(*subcommand, "--", "no-such-command-xyz")
     assert r.returncode == 127 and r.stderr == ("seccomp: error: no-such-command-xyz: command "
                                                 "not found\n")
-    r = cli("run", "--", "")  # was "Is a directory" (the name joined to PATH's directories)
+    r = cli(*subcommand, "--", "")  # was "Is a directory" (the name joined to PATH's directories)
     assert r.returncode == 127 and r.stderr == "seccomp: error: '': command not found\n"
+    bad = tmp_path / "bad"  # found and executable, but execve refuses it
+    bad.write_bytes(b"\x7fELF garbage")
+    bad.chmod(0o755)
+    r = cli(*subcommand, "--", str(bad))
+    assert r.returncode == 126 and r.stderr == "seccomp: error: %s: Exec format error\n" % bad
 
 
 def test_run_says_when_the_profile_kills_execve(tmp_path):

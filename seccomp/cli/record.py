@@ -108,8 +108,9 @@ def _cmd_record(args: argparse.Namespace) -> int:
         try:
             started = record.start(argv, args=args.args)
         except record.RecordError as exc:
-            status = 127 if exc.errno == errno.ENOENT else \
-                126 if exc.errno in (errno.ENOEXEC, errno.EACCES) else 1
+            # naming the command: it could not be run (127 not there, 126 not executable, as
+            # a shell says); else the recording could not be set up
+            status = 1 if exc.filename is None else 127 if exc.errno == errno.ENOENT else 126
             raise CommandError(str(exc.strerror), status) from None
         # the command runs, answered by the recorder's own thread: meanwhile this interpreter
         # builds and checks the profile of what it has done so far

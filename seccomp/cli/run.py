@@ -143,27 +143,16 @@ def _exec(path: str, argv: List[str]) -> int:
 
 
 def find_command(name: str) -> str:
-    """The file ``execvp`` would run for *name*, or a `CommandError` with env's exit status:
-    127 when there is none, 126 when it is there but cannot be executed."""
-    if not name:  # joined to PATH's directories it would name them
-        raise CommandError("'': command not found", 127)
-    if "/" in name:
-        candidates = [name]
-    else:
-        candidates = [os.path.join(d or ".", name)
-                      for d in os.environ.get("PATH", os.defpath).split(os.pathsep)]
-    denied = None
-    for path in candidates:
-        if os.path.isfile(path) and os.access(path, os.X_OK):
-            return path
-        if os.path.exists(path):
-            denied = path
-    if denied is not None:
-        reason = "Is a directory" if os.path.isdir(denied) else "Permission denied"
-        raise CommandError("%s: %s" % (name, reason), 126)
-    if "/" in name:
-        raise CommandError("%s: No such file or directory" % name, 127)
-    raise CommandError("%s: command not found" % name, 127)
+    """The file ``execvp`` would run for *name* (`seccomp._command.find_command`), or a
+    `CommandError` with env's exit status: 127 when there is none, 126 when it is there but
+    cannot be executed."""
+    from .._command import find_command as find
+
+    try:
+        return find(name)
+    except OSError as exc:
+        raise CommandError("%s: %s" % (name or "''", exc.strerror),
+                           127 if exc.errno == errno.ENOENT else 126) from None
 
 
 # Actions under which execve does run: anything else means the command never starts.
