@@ -418,6 +418,8 @@ def openat2(dirfd, path, flags, mode=0, resolve=0):
 
 cdef object _openat2(int dirfd, path, int flags, int mode, uint64_t resolve):
     cdef bytes p = os.fsencode(path)
+    if b"\0" in p:  # the C string would end there: another file (as os.open refuses it)
+        raise ValueError("embedded null byte")
     cdef const char *cp = p
     cdef int rc
     with nogil:

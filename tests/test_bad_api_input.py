@@ -146,3 +146,16 @@ def test_a_syscall_name_libseccomp_cannot_hold_is_not_known(name):
     assert seccomp.resolve_syscall(Arch.native(), name) == -1   # its answer for unknown names
     with pytest.raises(seccomp.InvalidArgumentError, match="unknown architecture"):
         Arch("x86_64" + name)
+
+
+def test_openat2_refuses_a_path_with_a_nul_as_os_open_does(tmp_path):
+    """notify.openat2(fd, "name\\0junk") opened "name" (the C string ended at the NUL)."""
+    import os
+
+    from seccomp import notify
+    (tmp_path / "name").write_text("x")
+    with pytest.raises(ValueError, match="embedded null byte"):
+        os.open(str(tmp_path / "name\0junk"), os.O_RDONLY)
+    with pytest.raises(ValueError, match="embedded null byte"):
+        notify.openat2(-100, str(tmp_path / "name\0junk"), os.O_RDONLY)
+    os.close(notify.openat2(-100, str(tmp_path / "name"), os.O_RDONLY))
