@@ -4,8 +4,10 @@ against a copy with one rule changed (exactly that change), through the library 
 `seccomp` command. Most of these tests failed before the fix they come with.
 """
 import copy
+import errno
 import json
 import os
+import shutil
 import subprocess
 import sys
 import warnings
@@ -397,3 +399,16 @@ def test_a_syscall_of_another_architecture_alone_is_not_reported_as_skipped():
             arch="riscv64")
     assert f.skipped_syscalls == ("riscv_hwprobe",)
     f.release()
+
+
+@pytest.mark.skipif(shutil.which("busybox") is None, reason="needs busybox")
+def test_runcs_default_errno_profile_runs_a_shell_whose_fork_fails_with_enxio():
+    # runc's integration test profile: 337 syscalls allowed (not clone), the rest fail with
+    # defaultErrnoRet 6 (ENXIO); busybox sh writes, and cannot start another process
+    path = os.path.join(HERE, "runc_seccomp_syscall_test2.json")
+    out = subprocess.run([sys.executable, "-m", "seccomp", "run", "--profile", path, "--",
+                          "busybox", "sh", "-c", "echo ok; busybox true; echo after"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.stdout == "ok\n" and out.returncode == 2, (out.returncode, out.stderr)
+    assert "can't fork: " + os.strerror(errno.ENXIO) in out.stderr
+    assert bpfdiff.diff(path, path).changes == []
