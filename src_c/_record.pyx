@@ -194,6 +194,17 @@ cdef class Recorder:
             PyErr_CheckSignals()
 
     @property
+    def _use_pidfd(self):
+        """Tests: whether `ended` may use a pidfd (False: as before Linux 5.3)."""
+        return self.pidfd != -2
+
+    @_use_pidfd.setter
+    def _use_pidfd(self, value):
+        if self.pidfd >= 0:
+            close(self.pidfd)
+        self.pidfd = -1 if value else -2
+
+    @property
     def _old_recv(self):
         """Tests: act as kernels before 6.11 (see `join`)."""
         return bool(self.rec.old_recv)

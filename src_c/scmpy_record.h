@@ -435,14 +435,15 @@ static inline long scmpy_recorder_launch(scmpy_recorder *r, const struct sock_fp
 }
 
 /* Whether process *pid* (a child, not reaped) has ended, waiting up to *timeout_ms*: 1 or 0,
- * or -errno. *pidfd* (-1 at first) keeps its pidfd (Linux 5.3); without one, it looks every
+ * or -errno. *pidfd* (-1 at first; -2: use none) keeps its pidfd (Linux 5.3); without one, it
+ * looks every
  * millisecond. */
 static inline int scmpy_child_ended(int pid, int *pidfd, int timeout_ms)
 {
     struct pollfd p;
     siginfo_t info;
     int rc;
-    if (*pidfd < 0)
+    if (*pidfd == -1)
         *pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
     if (*pidfd >= 0) {
         p.fd = *pidfd;
