@@ -412,3 +412,9 @@ def test_runcs_default_errno_profile_runs_a_shell_whose_fork_fails_with_enxio():
     assert out.stdout == "ok\n" and out.returncode == 2, (out.returncode, out.stderr)
     assert "can't fork: " + os.strerror(errno.ENXIO) in out.stderr
     assert bpfdiff.diff(path, path).changes == []
+
+
+def test_systemds_known_group_says_why_it_is_not_one():
+    # systemd-analyze syscall-filter lists @known; the other groups are systemd's own
+    with pytest.raises(ValueError, match="systemd's @known .* is not a group here"):
+        profile.expand("@known")
