@@ -349,8 +349,8 @@ def start(argv: Sequence[str], *, args: bool = False, env: Optional[Mapping[str,
     return Recorder(tuple(argv), args, rec)
 
 
-#: How long `Recorder.wait_profile` keeps a thread of the recorder running (it yields the CPU
-#: to anything else that can run) while the command runs, before it sleeps until the end. A
+#: How long `Recorder.wait` and `wait_profile` keep a thread of the recorder running (it
+#: yields the CPU to anything else that can run) while the command runs, before it sleeps. A
 #: command makes most of its syscalls as it starts, and each is a switch between its address
 #: space and the recorder's: in a virtual machine these cost much less while a thread of the
 #: recorder runs on another CPU (measured: `python3 -c pass` ran ~5 ms longer recorded when
@@ -433,10 +433,16 @@ class Recorder:
     def wait(self) -> Recording:
         """Wait until the command and every process it started have exited (a daemon it
         leaves behind keeps the recording going) and return what they did. Interrupted (by
-        KeyboardInterrupt, say), it stops recording, kills the command and re-raises."""
+        KeyboardInterrupt, say), it stops recording, kills the command and re-raises. For the
+        command's first `_BUSY_SECONDS` this thread does not sleep (see there)."""
+        import time
+
         rec = self._rec
         reaped = False
+        busy_until = time.monotonic() + _BUSY_SECONDS
         try:
+            while time.monotonic() < busy_until and not rec.ended(0):
+                os.sched_yield()
             status = _reap(self.pid)
             reaped = True
             rec.join()  # until no process uses the filter

@@ -211,16 +211,17 @@ def test_wait_profile_has_what_the_command_did_last():
     assert bpf.evaluate(native_program(prof), "getsid") == Action.ALLOW
 
 
-def test_wait_profile_sleeps_once_the_command_has_started():
-    """wait_profile keeps its thread running only for the command's first moments
+def test_waiting_sleeps_once_the_command_has_started():
+    """wait and wait_profile keep their thread running only for the command's first moments
     (_BUSY_SECONDS): recording a command that waits a second costs far less than a second
     of the recorder's CPU."""
-    before = os.times()
-    rec, _ = record.start(["sleep", "1"]).wait_profile()
-    after = os.times()
-    assert rec.returncode == 0
-    cpu = (after.user - before.user) + (after.system - before.system)
-    assert record._BUSY_SECONDS < 0.5 and cpu < record._BUSY_SECONDS + 0.4, cpu
+    for wait in (lambda r: r.wait_profile()[0], lambda r: r.wait()):
+        before = os.times()
+        rec = wait(record.start(["sleep", "1"]))
+        after = os.times()
+        assert rec.returncode == 0
+        cpu = (after.user - before.user) + (after.system - before.system)
+        assert record._BUSY_SECONDS < 0.5 and cpu < record._BUSY_SECONDS + 0.4, cpu
 
 
 def test_interrupted_wait_profile_kills_the_command():
