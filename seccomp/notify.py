@@ -25,7 +25,8 @@ A handler returns an int (the syscall's result), `CONTINUE` (run the real syscal
 (the syscall fails with its errno; ``OSError(-errno.EACCES)`` means EACCES too). Whatever it
 does, the target gets an answer: an answer that cannot be sent (not one of those, an int out
 of range, an errno outside 1..4095, an fd the kernel cannot install) or any other exception
-makes the syscall fail with ENOSYS, and the error ends `Supervisor.run()` with it.
+makes the syscall fail with ENOSYS, and the error ends `Supervisor.run()` with it (in the
+thread of `Supervisor.start()` it is reported, and the thread goes on answering).
 
 **Deciding safely.** The target's memory can change after the supervisor read it (another
 thread of the target, or shared memory), so `CONTINUE` after checking a path or a buffer
@@ -318,9 +319,10 @@ class Supervisor:
 
     Run it with `run()` (blocking), `start()` (a thread) or ``await run_async()`` (asyncio);
     `stop()` ends any of them, and so does the end of the last process using the filter. A
-    handler's error ends them too, after its target got an answer. A context manager: leaving
-    the block stops it and waits for its thread. It holds no fd of its own; the listener
-    stays its owner's."""
+    handler's error ends `run()` and `run_async()` too, after its target got an answer (the
+    caller decides what follows); the thread of `start()` reports it and carries on. A
+    context manager: leaving the block stops it and waits for its thread. It holds no fd of
+    its own; the listener stays its owner's."""
 
     def __init__(self, listener: Union[Listener, int], *, default: Any = _errno.ENOSYS) -> None:
         self.listener = listener if isinstance(listener, Listener) else Listener(listener,
@@ -388,11 +390,27 @@ class Supervisor:
         self._server.serve()
 
     def start(self) -> threading.Thread:
-        """Run in a daemon thread; returns it (`stop()` ends it)."""
-        t = threading.Thread(target=self.run, name="seccomp-supervisor", daemon=True)
+        """Run in a daemon thread; returns it (`stop()` ends it). A handler's error there is
+        reported as a thread's uncaught exception is (`threading.excepthook`), after its
+        target got an answer, and the thread carries on: nobody could run it again, and
+        the next targets would wait for ever."""
+        t = threading.Thread(target=self._serve_in_thread, name="seccomp-supervisor",
+                             daemon=True)
         self._thread = t
         t.start()
         return t
+
+    def _serve_in_thread(self) -> None:
+        while True:
+            before = self.handled
+            try:
+                self._server.serve()
+                return
+            except Exception as exc:
+                if self.handled == before:  # not a handler's: the listener itself failed
+                    raise
+                threading.excepthook(threading.ExceptHookArgs(  # type: ignore[attr-defined]
+                    (type(exc), exc, exc.__traceback__, threading.current_thread())))
 
     async def run_async(self) -> None:
         """Answer notifications on the running asyncio loop (no thread) until `stop()`."""

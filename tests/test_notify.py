@@ -1090,3 +1090,51 @@ def test_receive_without_timeout_raises_targets_gone_where_recv_would_wait_on(mo
     with pytest.raises(seccomp.TargetsGone):
         t.listener.receive()  # no process uses the filter any more: at once, no timeout
     t.listener.close()
+
+
+def test_a_supervisor_thread_reports_a_handlers_error_and_goes_on_answering(monkeypatch):
+    """The thread of start() ended at a handler's error: nobody could run it again, and the
+    target's next syscalls waited for ever (the listener still open)."""
+    t = Target(["getppid"], _syscall_answers, "getppid", 3)
+    sup = Supervisor(t.listener)
+    calls = []
+    reported = []
+    monkeypatch.setattr(threading, "excepthook", reported.append)
+
+    @sup.handler("getppid")
+    def flaky(n):
+        calls.append(n.id)
+        if len(calls) == 2:
+            raise RuntimeError("a bug in the handler")
+        return 7
+
+    watchdog = threading.Timer(10, t.kill)
+    watchdog.start()
+    try:
+        thread = sup.start()
+        t.go()
+        assert t.reap() == ("ok", [(7, 0), (-1, errno.ENOSYS), (7, 0)])
+    finally:
+        watchdog.cancel()
+        sup.close()
+        t.listener.close()
+    assert not thread.is_alive()
+    assert [(r.exc_type, str(r.exc_value)) for r in reported] == [
+        (RuntimeError, "a bug in the handler")]
+    assert reported[0].thread is thread
+
+
+def test_a_supervisor_thread_whose_listener_fails_ends(monkeypatch):
+    """Carrying on is for handlers' errors only: a listener that cannot be read (not a
+    listener at all here) ends the thread with its error, without spinning."""
+    reported = []
+    monkeypatch.setattr(threading, "excepthook", reported.append)
+    fd = os.open("/dev/null", os.O_RDONLY)
+    try:
+        sup = Supervisor(fd)
+        thread = sup.start()
+        thread.join(10)
+        assert not thread.is_alive()
+    finally:
+        os.close(fd)
+    assert len(reported) == 1 and isinstance(reported[0].exc_value, seccomp.SeccompError)
