@@ -418,3 +418,15 @@ def test_systemds_known_group_says_why_it_is_not_one():
     # systemd-analyze syscall-filter lists @known; the other groups are systemd's own
     with pytest.raises(ValueError, match="systemd's @known .* is not a group here"):
         profile.expand("@known")
+
+
+def test_diff_reads_one_side_from_stdin(tmp_path):
+    # seccomp dump PID --format bpf | seccomp diff PROFILE -
+    f = profile.load(DOCKER).compile()
+    try:
+        program = f.export_bpf()
+    finally:
+        f.release()
+    out = subprocess.run([sys.executable, "-m", "seccomp", "diff", DOCKER, "-"],
+                         input=program, capture_output=True)
+    assert out.returncode == 0 and out.stdout.startswith(b"no difference"), out.stderr

@@ -174,6 +174,8 @@ def _read(path: str, arch: Arch, thread: Optional[str]) -> object:
     from .. import policy as _policy
     from .. import profile as _profile
 
+    if path == "-":
+        path = "/dev/stdin"  # as explain reads a BPF file
     if os.sep not in path:
         return _profile.load(path)  # a built-in name, or an error saying how to name a file
     from ..profile.parse import MAX_PROFILE_BYTES

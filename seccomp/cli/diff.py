@@ -23,7 +23,8 @@ def add_diff(sub: Any) -> None:
                     "--kernel, --caps). Prints, per architecture and syscall, the argument "
                     "values that get another action in B than in A.",
         epilog="exit status: 0 when they do the same, 1 when they differ, 2 on an error.")
-    p.add_argument("a", metavar="A", help="the first filter (profile, built-in name, BPF file)")
+    p.add_argument("a", metavar="A", help="the first filter (profile, built-in name, BPF file; "
+                                          "- for stdin)")
     p.add_argument("b", metavar="B", help="the second one")
     p.add_argument("--arch", help="target architecture (default: this machine's)")
     p.add_argument("--kernel", metavar="MAJOR.MINOR",
