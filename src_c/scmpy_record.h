@@ -443,8 +443,11 @@ static inline int scmpy_child_ended(int pid, int *pidfd, int timeout_ms)
     struct pollfd p;
     siginfo_t info;
     int rc;
-    if (*pidfd == -1)
+    if (*pidfd == -1) {
         *pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+        if (*pidfd < 0 && errno == ESRCH)
+            return 1; /* reaped already (by a SIGCHLD handler, say) */
+    }
     if (*pidfd >= 0) {
         p.fd = *pidfd;
         p.events = POLLIN;
@@ -455,7 +458,7 @@ static inline int scmpy_child_ended(int pid, int *pidfd, int timeout_ms)
     for (;;) {
         memset(&info, 0, sizeof(info));
         if (waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT) < 0)
-            return -errno;
+            return errno == ECHILD ? 1 : -errno; /* ECHILD: reaped already */
         if (info.si_pid == pid)
             return 1;
         if (timeout_ms-- <= 0)

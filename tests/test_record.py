@@ -159,6 +159,16 @@ def test_recording_ends_where_recv_does_not_return_at_the_end():
     assert rec.check(prof) == [] and rec.returncode == 0
 
 
+def test_a_command_reaped_by_someone_else_ends_the_recording():
+    """A program's own SIGCHLD handler may reap every child, the command included."""
+    for use_pidfd in (True, False):
+        started = record.start(["sh", "-c", "exit 5"])
+        started._rec._use_pidfd = use_pidfd
+        os.waitpid(started.pid, 0)  # as such a handler would
+        rec = started.wait()
+        assert "execve" in rec.syscalls() and rec.returncode == -9  # its status is lost
+
+
 def test_threads_and_children_are_followed():
     code = ("import os, threading\n"
             "t = threading.Thread(target=lambda: os.getpgid(0)); t.start(); t.join()\n"
