@@ -409,7 +409,7 @@ class Supervisor:
             except Exception as exc:
                 if self.handled == before:  # not a handler's: the listener itself failed
                     raise
-                threading.excepthook(threading.ExceptHookArgs(  # type: ignore[attr-defined]
+                threading.excepthook(threading.ExceptHookArgs(  # type: ignore[attr-defined,unused-ignore]
                     (type(exc), exc, exc.__traceback__, threading.current_thread())))
 
     async def run_async(self) -> None:

@@ -91,6 +91,12 @@ static int scmpy_record_child(void *arg)
             sigaction(sig, &sa, NULL);
         }
     }
+    /* the interpreter ignores these two itself (as subprocess and `seccomp run` do, the
+     * command gets them at their defaults: `yes | head` must end yes quietly) */
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = SIG_DFL;
+    sigaction(SIGPIPE, &sa, NULL);
+    sigaction(SIGXFSZ, &sa, NULL);
     sigprocmask(SIG_SETMASK, &l->mask, NULL);
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
         scmpy_launch_fail(l, 1, errno);

@@ -48,6 +48,17 @@ def test_failing_stdout_is_one_error_naming_it(argv):
                                 "device\n"
 
 
+def test_record_to_a_closed_stdout_says_so_before_running_the_command(tmp_path):
+    mark = tmp_path / "ran"
+    r = cli("record", "--", "sh", "-c", "touch %s" % mark, close=(1,))
+    assert r.returncode == 1 and r.stderr.decode() == (
+        "seccomp: error: cannot write the profile to stdout: it is closed (give -o FILE)\n")
+    assert not mark.exists()
+    r = cli("record", "-o", str(tmp_path / "p.json"), "--", "sh", "-c", "touch %s" % mark,
+            close=(1,))
+    assert r.returncode == 0 and mark.exists() and (tmp_path / "p.json").stat().st_size
+
+
 def test_run_with_stdout_closed_runs_the_command_so():
     """The command is run with fd 1 closed, as asked: nothing of seccomp's needs stdout."""
     r = cli("run", "--", "sh", "-c", "echo ran >&2; echo out || echo closed >&2", close=(1,))

@@ -107,6 +107,10 @@ def test_command_starts_as_after_fork_and_exec(tmp_path):
     assert theirs["SigBlk"] & 1 << (signal.SIGUSR1 - 1)
     assert theirs["SigIgn"] & 1 << (signal.SIGUSR2 - 1)       # ignored stays ignored
     assert not theirs["SigIgn"] & 1 << (signal.SIGHUP - 1)     # a handler becomes default
+    # but not the two the interpreter ignores itself (as subprocess does)
+    assert mine["SigIgn"] & 1 << (signal.SIGPIPE - 1)
+    for sig in (signal.SIGPIPE, signal.SIGXFSZ):
+        assert not theirs["SigIgn"] & 1 << (sig - 1), sig
 
 
 def test_a_recording_inside_a_recording_says_why_it_cannot(capfd):

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import sys
 
-from .common import CommandError, error
+from .common import CommandError, error, flush_std
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
 if TYPE_CHECKING:
@@ -99,8 +99,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         if program and getattr(args, "exit_at_once", False):
             # the interpreter's finalization (a garbage collection and the teardown of every
             # module loaded) only delays the end: its files are closed, its output is flushed
-            sys.stdout.flush()
-            sys.stderr.flush()
+            flush_std()
             import os
 
             os._exit(status)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import errno
 import sys
 
-from .common import CommandError, QuickArgs, add_output_option, command_argv, write_output
+from .common import (CommandError, QuickArgs, add_output_option, command_argv, to_stderr,
+                     write_output)
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
 if TYPE_CHECKING:
@@ -89,6 +90,8 @@ def _cmd_record(args: argparse.Namespace) -> int:
     from .. import record
 
     argv = command_argv(args, "seccomp record [OPTIONS] -- COMMAND ARGS...")
+    if args.output in (None, "-") and sys.stdout is None:  # said before the run, not after
+        raise CommandError("cannot write the profile to stdout: it is closed (give -o FILE)")
     base = None
     if args.merge:
         from .. import profile
@@ -124,7 +127,6 @@ def _cmd_record(args: argparse.Namespace) -> int:
     write_output(args.output, prof.to_json(oci=args.format == "oci"))
     counts = ", ".join("%d syscalls on %s" % (len(rec.syscalls(a)), a) for a in rec.arches)
     where = "" if args.output in (None, "-") else "; profile written to %s" % args.output
-    print("seccomp record: %s: %s (%d notifications, exit status %d)%s"
-          % (argv[0], counts or "no syscalls", rec.notifications, rec.returncode, where),
-          file=sys.stderr)
+    to_stderr("seccomp record: %s: %s (%d notifications, exit status %d)%s"
+              % (argv[0], counts or "no syscalls", rec.notifications, rec.returncode, where))
     return rec.returncode if rec.returncode >= 0 else 128 - rec.returncode
