@@ -2,8 +2,10 @@
 
 One module per group of subcommands. Each module has, per subcommand, an ``add_NAME(sub)``
 that registers its parser and sets ``func`` to a ``_cmd_NAME(args) -> int`` whose return value
-is the exit status. To add a subcommand, write its ``add_NAME`` and list it in ``SUBCOMMANDS``.
-Shared helpers (errors, reading inputs, ``-o``, ``--json``) are in `seccomp.cli.common`.
+is the exit status, decorated with `seccomp.cli.common.subcommand` (library warnings as
+``seccomp: warning:`` lines). To add a subcommand, write its ``add_NAME`` and list it in
+``SUBCOMMANDS``. Shared helpers (errors, reading inputs, writing through ``write_output``/``out``,
+``-o``, ``--json``) are in `seccomp.cli.common`.
 
 Start-up is part of the command's cost (``seccomp run`` execs its command at once): only the
 module of the subcommand named first on the command line is imported and registered (all of

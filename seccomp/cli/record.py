@@ -5,8 +5,8 @@ from __future__ import annotations
 import errno
 import sys
 
-from .common import (CommandError, QuickArgs, add_output_option, command_argv, to_stderr,
-                     write_output)
+from .common import (CommandError, QuickArgs, add_output_option, command_argv, subcommand,
+                     to_stderr, write_output)
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
 if TYPE_CHECKING:
@@ -86,6 +86,7 @@ def quick_args(argv: List[str]) -> Optional[QuickArgs]:
     return QuickArgs(command=argv[i:], func=_cmd_record, exit_at_once=True, **values)
 
 
+@subcommand
 def _cmd_record(args: argparse.Namespace) -> int:
     from .. import record
 
