@@ -237,14 +237,16 @@ def test_diff_against_unconfined_lists_what_a_profile_denies():
 def test_every_subcommand_prints_and_warns_through_the_common_helpers():
     """The class of the defects above: a subcommand that prints with print() drops its
     output silently when stdout is closed, and one not wrapped by `subcommand` shows library
-    warnings in Python's format. (record checks sys.stdout itself before its run.)"""
+    warnings in Python's format. (record checks sys.stdout itself before its run, and
+    enters WarningsAsLines once its command has started.)"""
     import glob
 
     from seccomp.cli import build_parser, common
     wrapped = common.subcommand(lambda args: 0).__code__
     sub = next(a for a in build_parser()._actions if a.dest == "command")
     for name, parser in sub.choices.items():
-        assert parser.get_default("func").__code__ is wrapped, name
+        if name != "record":
+            assert parser.get_default("func").__code__ is wrapped, name
     for path in glob.glob(os.path.join(ROOT, "seccomp", "cli", "*.py")):
         if os.path.basename(path) in ("common.py", "record.py", "prebuilt.py", "parser.py",
                                       "__init__.py"):

@@ -175,26 +175,39 @@ def warn(message: str) -> None:
     to_stderr("seccomp: warning: " + message)
 
 
-def subcommand(func: Callable[[Any], int]) -> Callable[[Any], int]:
-    """A subcommand's ``_cmd_NAME`` as it is registered: the library's warnings (a rule left
-    out, an @include read from elsewhere, TSYNC unavailable: UserWarning and its subclasses)
-    reach the user as ``seccomp: warning: MESSAGE`` lines, at once (``run`` execs after) and
-    every time, not in Python's format with a file, a line number and source code."""
+class WarningsAsLines:
+    """Within it, the library's warnings (a rule left out, an @include read from elsewhere,
+    TSYNC unavailable: UserWarning and its subclasses) reach the user as ``seccomp: warning:
+    MESSAGE`` lines, at once and every time, not in Python's format with a file, a line number
+    and source code."""
 
-    def run(args: Any) -> int:
+    def __enter__(self) -> None:
         import warnings
 
-        with warnings.catch_warnings():
-            shown = warnings.showwarning
+        self._saved = warnings.catch_warnings()
+        self._saved.__enter__()
+        shown = warnings.showwarning
 
-            def show(message: Any, category: Any, *rest: Any, **kw: Any) -> None:
-                if issubclass(category, UserWarning):
-                    warn(str(message))
-                else:
-                    shown(message, category, *rest, **kw)
+        def show(message: Any, category: Any, *rest: Any, **kw: Any) -> None:
+            if issubclass(category, UserWarning):
+                warn(str(message))
+            else:
+                shown(message, category, *rest, **kw)
 
-            warnings.simplefilter("always", UserWarning)
-            warnings.showwarning = show
+        warnings.simplefilter("always", UserWarning)
+        warnings.showwarning = show
+
+    def __exit__(self, *exc: Any) -> None:
+        self._saved.__exit__(*exc)
+
+
+def subcommand(func: Callable[[Any], int]) -> Callable[[Any], int]:
+    """A subcommand's ``_cmd_NAME`` as it is registered: run within `WarningsAsLines`
+    (``run`` execs after, so its warnings come at once). ``record`` instead enters it once
+    its command has started: the warnings module's import would delay that."""
+
+    def run(args: Any) -> int:
+        with WarningsAsLines():
             return func(args)
 
     run.__name__, run.__doc__ = func.__name__, func.__doc__

@@ -5,7 +5,7 @@ from __future__ import annotations
 import errno
 import sys
 
-from .common import (CommandError, QuickArgs, add_output_option, command_argv, subcommand,
+from .common import (CommandError, QuickArgs, WarningsAsLines, add_output_option, command_argv,
                      to_stderr, write_output)
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import cost)
@@ -86,8 +86,8 @@ def quick_args(argv: List[str]) -> Optional[QuickArgs]:
     return QuickArgs(command=argv[i:], func=_cmd_record, exit_at_once=True, **values)
 
 
-@subcommand
 def _cmd_record(args: argparse.Namespace) -> int:
+    """Not a `subcommand`: it enters `WarningsAsLines` once its command has started."""
     from .. import record
 
     argv = command_argv(args, "seccomp record [OPTIONS] -- COMMAND ARGS...")
@@ -99,7 +99,8 @@ def _cmd_record(args: argparse.Namespace) -> int:
         from .._errors import SeccompError
 
         try:
-            base = profile.load(args.merge)
+            with WarningsAsLines():
+                base = profile.load(args.merge)
         except SeccompError as exc:
             raise CommandError("--merge %s: %s" % (args.merge, exc.strerror)) from None
     # Ctrl-C reaches the command (its process group); the recorder waits for it to end and
@@ -118,15 +119,17 @@ def _cmd_record(args: argparse.Namespace) -> int:
             raise CommandError(str(exc.strerror), status) from None
         # the command runs, answered by the recorder's own thread: meanwhile this interpreter
         # builds and checks the profile of what it has done so far
-        rec, prof = started.wait_profile(merge=base)
+        with WarningsAsLines():
+            rec, prof = started.wait_profile(merge=base)
     finally:
         _signal.signal(_signal.SIGINT, previous)
     from .. import profile
 
     if args.format == "oci" and not prof.resolved:
-        prof = prof.resolve(caps=profile.CONTAINER_CAPS)
+        with WarningsAsLines():
+            prof = prof.resolve(caps=profile.CONTAINER_CAPS)
     write_output(args.output, prof.to_json(oci=args.format == "oci"))
-    counts = ", ".join("%d syscalls on %s" % (len(rec.syscalls(a)), a) for a in rec.arches)
+    counts = ", ".join("%d syscalls on %s" % (len(rec.calls[a]), a) for a in rec.arches)
     where = "" if args.output in (None, "-") else "; profile written to %s" % args.output
     to_stderr("seccomp record: %s: %s (%d notifications, exit status %d)%s"
               % (argv[0], counts or "no syscalls", rec.notifications, rec.returncode, where))
