@@ -117,10 +117,10 @@ class QuickArgs:
         self.__dict__.update(values)
 
 
-def add_output_option(p: argparse.ArgumentParser) -> None:
+def add_output_option(p: argparse.ArgumentParser,
+                      help: str = "write to FILE instead of stdout (- means stdout)") -> None:
     """Add ``-o/--output FILE`` (``-`` or absent: stdout)."""
-    p.add_argument("-o", "--output", metavar="FILE", default="-",
-                   help="write to FILE instead of stdout (- means stdout)")
+    p.add_argument("-o", "--output", metavar="FILE", default="-", help=help)
 
 
 def write_output(path: Optional[str], data: Union[bytes, str], *, binary: bool = False) -> None:

@@ -33,7 +33,9 @@ def add_record(sub: Any) -> None:
                "-- ls /")
     import argparse
 
-    add_output_option(p)
+    add_output_option(p, "write the profile to FILE instead of stdout (- means stdout, where it "
+                         "follows the command's own output: give -o FILE when the command "
+                         "writes there)")
     p.add_argument("--format", choices=_FORMATS, default="docker",
                    help="docker: with comments (and a --merge profile's Docker fields); oci: "
                         "only the OCI runtime-spec's fields, resolved for this machine and an "
