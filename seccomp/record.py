@@ -339,14 +339,13 @@ def start(argv: Sequence[str], *, args: bool = False, env: Optional[Mapping[str,
         c_env = [os.fsencode(k) + b"=" + os.fsencode(v) for k, v in env.items()]
     watch = _watched() if args else []
     rec = _record.Recorder()
-    pid = rec.launch(os.fsencode(path), c_argv, c_env, watch)  # returns once it has exec'd
+    rec.launch(os.fsencode(path), c_argv, c_env, watch)  # returns once it has exec'd
+    started = Recorder(tuple(argv), args, rec)
     stage, err = rec.failure
     if stage:  # its execve answered, if it came that far: reaped, nothing more comes
-        _reap(pid, kill=True)
-        rec.join()
-        rec.close()
+        started._abort(reaped=False)
         raise _launch_error(stage, err, argv)
-    return Recorder(tuple(argv), args, rec)
+    return started
 
 
 #: How long `Recorder.wait` and `wait_profile` keep a thread of the recorder running (it
